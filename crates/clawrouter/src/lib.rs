@@ -1,0 +1,22 @@
+//! ClawRouter's engine: a loopback proxy that lets local IDE tools call Claude
+//! on AWS Bedrock with one key, routed to the cheapest capable tier, with
+//! health and spend accounted.
+//!
+//! Data flows one way through these modules:
+//! request → [`server`] (auth, limits) → [`router`] (which model) →
+//! [`openai`] / [`anthropic`] (translate) → [`bedrock`] (call) → translate back
+//! → [`ledger`] and [`health`] (account).
+//!
+//! [`catalog`], [`settings`] and [`credentials`] are the configuration the
+//! flow reads. Nothing here knows about the desktop shell or the CLI.
+
+pub mod anthropic;
+pub mod bedrock;
+pub mod catalog;
+pub mod credentials;
+pub mod health;
+pub mod ledger;
+pub mod openai;
+pub mod router;
+pub mod server;
+pub mod settings;
