@@ -65,9 +65,12 @@ struct InferenceConfig {
 }
 
 #[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct ToolConfig {
     #[serde(default)]
     tools: Vec<Value>,
+    /// `{"auto":{}}`, `{"any":{}}` or `{"tool":{"name":..}}`.
+    tool_choice: Option<Value>,
 }
 
 const MUST_START_WITH_USER: &str = "A conversation must start with a user message. Try again with a conversation that starts with a user message.";
@@ -119,6 +122,7 @@ pub fn parse(model_id: &str, body: &[u8], cache: &PromptCache) -> Result<Convers
         max_tokens: inference.max_tokens.unwrap_or(DEFAULT_MAX_TOKENS),
         stop_sequences: inference.stop_sequences.clone(),
         tools: tool_defs(&request),
+        forced_tool: forced_tool(&request),
         thinking,
         input,
     };
@@ -192,6 +196,15 @@ fn tool_defs(request: &ConverseRequest) -> Vec<ToolDef> {
             })
         })
         .collect()
+}
+
+fn forced_tool(request: &ConverseRequest) -> Option<String> {
+    let choice = request.tool_config.as_ref()?.tool_choice.as_ref()?;
+    if let Some(name) = choice["tool"]["name"].as_str() {
+        return Some(name.to_owned());
+    }
+    choice.get("any")?;
+    tool_defs(request).into_iter().next().map(|t| t.name)
 }
 
 fn input_chars(request: &ConverseRequest) -> usize {
@@ -360,7 +373,7 @@ mod tests {
             "messages": [user("hello [[double:tool=f]]")],
             "system": [{"text": "be brief"}],
             "inferenceConfig": {"maxTokens": 50, "stopSequences": ["X"]},
-            "toolConfig": {"tools": [{"toolSpec": {"name": "f", "inputSchema": {"json": {"type": "object"}}}}]},
+            "toolConfig": {"tools": [{"toolSpec": {"name": "f", "inputSchema": {"json": {"type": "object"}}}}], "toolChoice": {"any": {}}},
             "additionalModelRequestFields": {"thinking": {"type": "enabled", "budget_tokens": 1024}},
         }))
         .unwrap();
@@ -372,6 +385,7 @@ mod tests {
             (50, vec!["X".to_owned()])
         );
         assert_eq!(turn.tools[0].name, "f");
+        assert_eq!(turn.forced_tool.as_deref(), Some("f"));
         assert!(turn.thinking);
     }
 

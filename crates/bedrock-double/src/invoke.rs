@@ -32,6 +32,8 @@ struct AnthropicRequest {
     system: Option<Value>,
     #[serde(default)]
     tools: Vec<Value>,
+    /// `{"type":"auto"|"any"|"tool"|"none","name"?}`.
+    tool_choice: Option<Value>,
     #[serde(default)]
     stop_sequences: Vec<String>,
     temperature: Option<f64>,
@@ -135,7 +137,7 @@ pub fn parse(model_id: &str, body: &[u8], cache: &PromptCache) -> Result<InvokeC
         "msg_bdrk_01{}",
         alnum_id(&format!("{model_id}|{prompt}|msg"))
     );
-    let tools = request
+    let tools: Vec<ToolDef> = request
         .tools
         .iter()
         .filter_map(|tool| {
@@ -145,6 +147,12 @@ pub fn parse(model_id: &str, body: &[u8], cache: &PromptCache) -> Result<InvokeC
             })
         })
         .collect();
+    let choice = request.tool_choice.as_ref();
+    let forced_tool = match choice.and_then(|c| c["type"].as_str()) {
+        Some("tool") => choice.and_then(|c| c["name"].as_str()).map(str::to_owned),
+        Some("any") => tools.first().map(|t| t.name.clone()),
+        _ => None,
+    };
     let turn = Turn {
         model_id: model_id.to_owned(),
         prompt,
@@ -152,6 +160,7 @@ pub fn parse(model_id: &str, body: &[u8], cache: &PromptCache) -> Result<InvokeC
         max_tokens: request.max_tokens,
         stop_sequences: request.stop_sequences,
         tools,
+        forced_tool,
         thinking,
         input,
     };

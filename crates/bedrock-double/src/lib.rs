@@ -14,6 +14,8 @@
 //!   characters of the last user message's text, directives removed and
 //!   whitespace collapsed (`Reply from {modelId}.` when that text is empty).
 //!   `{modelId}` is the id as decoded from the path.
+//! - A tool choice that forces a tool (`tool` by name, or `any`: the first
+//!   tool) makes the reply call it, as `tool=NAME` below does.
 //! - With thinking enabled, a reasoning block `Thinking about: {first 60
 //!   chars}` with a signature comes first.
 //! - Tokens: `ceil(chars / 4)`, minimum 1. Input counts every string in

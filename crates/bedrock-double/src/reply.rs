@@ -21,6 +21,9 @@ pub struct Turn {
     pub max_tokens: u64,
     pub stop_sequences: Vec<String>,
     pub tools: Vec<ToolDef>,
+    /// A tool the request's tool choice forces (`tool` by name, or the first
+    /// tool for `any`); a `tool=NAME` directive takes precedence.
+    pub forced_tool: Option<String>,
     pub thinking: bool,
     pub input: InputUsage,
 }
@@ -118,11 +121,9 @@ pub fn plan(turn: &Turn) -> Result<Reply, ApiError> {
         blocks.push(Block::Text(text));
     }
 
-    if let Some(name) = &turn.directives.tool {
+    if let Some(name) = turn.directives.tool.as_ref().or(turn.forced_tool.as_ref()) {
         let tool = turn.tools.iter().find(|t| &t.name == name).ok_or_else(|| {
-            ApiError::validation(format!(
-                "bedrock-double: [[double:tool={name}]] names a tool that is not in the request's tools"
-            ))
+            ApiError::validation(format!("Tool '{name}' is not in the request's tools."))
         })?;
         if stop_reason == StopReason::EndTurn {
             let id_suffix = alnum_id(&format!("{}|{name}|{}", turn.model_id, turn.prompt));
@@ -318,6 +319,21 @@ mod tests {
 
         t.tools.clear();
         assert!(plan(&t).is_err());
+    }
+
+    #[test]
+    fn forced_tool_choice_calls_the_tool() {
+        let mut t = turn("hi");
+        t.tools = vec![ToolDef {
+            name: "f".into(),
+            schema: json!({}),
+        }];
+        t.forced_tool = Some("f".into());
+        let reply = plan(&t).unwrap();
+        assert_eq!(reply.stop_reason, StopReason::ToolUse);
+        assert!(
+            matches!(&reply.blocks[1], Block::ToolUse { name, input, .. } if name == "f" && input == &json!({}))
+        );
     }
 
     #[test]
