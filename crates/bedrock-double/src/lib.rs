@@ -19,8 +19,9 @@
 //! - With thinking enabled, a reasoning block `Thinking about: {first 60
 //!   chars}` with a signature comes first.
 //! - Tokens: `ceil(chars / 4)`, minimum 1. Input counts every string in
-//!   system, messages and tools except binary payloads (`bytes`, `data`) and
-//!   tags, ids and signatures; output counts the reply's text, reasoning and tool input JSON.
+//!   system, messages and tools except binary payloads (`bytes`, `data`),
+//!   tags, ids and signatures; output counts the reply's text, reasoning and
+//!   tool input JSON.
 //! - Prompt caching: a block carrying `cache_control` (Anthropic) or followed
 //!   by a `cachePoint` (Converse) is reported as cache *write* the first time
 //!   this double instance sees it and as cache *read* afterwards; its tokens

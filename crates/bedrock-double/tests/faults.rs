@@ -5,6 +5,7 @@
 use std::time::{Duration, Instant};
 
 use aws_sdk_bedrockruntime::error::ProvideErrorMetadata;
+use aws_sdk_bedrockruntime::primitives::Blob;
 use aws_sdk_bedrockruntime::types::{
     ContentBlockDelta, ConverseStreamOutput, InferenceConfiguration, ReasoningContentBlockDelta,
     StopReason,
@@ -121,6 +122,40 @@ async fn thinking_streams_reasoning_with_a_signature_before_text() {
     assert_eq!(reasoning, "Thinking about: think first");
     assert!(signature.is_some_and(|s| !s.is_empty()));
     assert_eq!(text_index, Some(1));
+    double.shutdown().await;
+}
+
+#[tokio::test]
+async fn invoke_stream_midstream_model_timeout_is_typed() {
+    let double = double().await;
+    let body = serde_json::json!({
+        "anthropic_version": "bedrock-2023-05-31",
+        "max_tokens": 100,
+        "messages": [{"role": "user", "content": "hi [[double:midstream=modelTimeoutException]]"}],
+    });
+    let mut output = client(&double)
+        .invoke_model_with_response_stream()
+        .model_id(MODEL)
+        .body(Blob::new(body.to_string()))
+        .send()
+        .await
+        .unwrap();
+    let mut chunks = 0;
+    let error = loop {
+        match output.body.recv().await {
+            Ok(Some(_)) => chunks += 1,
+            Ok(None) => panic!("stream ended without the exception"),
+            Err(error) => break error,
+        }
+    };
+    // message_start, content_block_start, first text delta.
+    assert_eq!(chunks, 3);
+    assert!(
+        error
+            .as_service_error()
+            .unwrap()
+            .is_model_timeout_exception()
+    );
     double.shutdown().await;
 }
 
