@@ -14,6 +14,7 @@ mod openai_routes;
 mod setup;
 mod sse;
 mod status_routes;
+mod supervisor;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -38,6 +39,7 @@ use crate::router::Router;
 pub use errors::{ApiError, Protocol};
 pub use listen::bind_loopback;
 pub use setup::{CheckReport, ModelCheck, StartError, assemble, check};
+pub use supervisor::{ProxyStatus, Supervisor};
 
 /// Limits and behaviour of the server, taken from settings by the caller.
 #[derive(Clone, Debug)]

@@ -1,0 +1,251 @@
+//! Start, stop and watch the proxy from a long-lived host (the desktop
+//! shell): one place that owns the running server, says what state it is in
+//! — and on which port, after fallback — and keeps model health across
+//! restarts so the dashboard does not go blank when the user toggles it.
+//!
+//! The status is a [`watch`] channel: the tray, the window and a test all
+//! read the same value, and a state is reported only once it is true (a port
+//! is "running" only after the bind succeeded).
+
+use std::sync::Arc;
+
+use serde::Serialize;
+use tokio::sync::{Mutex, watch};
+
+use super::{RunningProxy, assemble, start};
+use crate::catalog::Catalog;
+use crate::credentials::SecretStore;
+use crate::health::Health;
+use crate::settings::Settings;
+
+/// Owns at most one running proxy. Share it behind an `Arc` or in app state.
+pub struct Supervisor {
+    running: Mutex<Option<RunningProxy>>,
+    health: Arc<Health>,
+    status: watch::Sender<ProxyStatus>,
+}
+
+/// What the proxy is doing, as the tray and dashboard show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "lowercase")]
+pub enum ProxyStatus {
+    Stopped,
+    Starting {
+        requested_port: u16,
+    },
+    /// Listening on 127.0.0.1:`port`; `port` differs from `requested_port`
+    /// when that one was taken.
+    Running {
+        port: u16,
+        requested_port: u16,
+    },
+    /// The last start failed; `message` says why in plain words.
+    Error {
+        message: String,
+    },
+}
+
+impl ProxyStatus {
+    /// One line for a tray menu: `Running on 127.0.0.1:4242`, `Stopped`, `Error: …`.
+    pub fn summary(&self) -> String {
+        match self {
+            ProxyStatus::Stopped => "Stopped".to_owned(),
+            ProxyStatus::Starting { requested_port } => {
+                format!("Starting on 127.0.0.1:{requested_port}…")
+            }
+            ProxyStatus::Running {
+                port,
+                requested_port,
+            } if port != requested_port => {
+                format!("Running on 127.0.0.1:{port} ({requested_port} was taken)")
+            }
+            ProxyStatus::Running { port, .. } => format!("Running on 127.0.0.1:{port}"),
+            ProxyStatus::Error { message } => format!("Error: {message}"),
+        }
+    }
+
+    /// The base URL clients use, while running.
+    pub fn endpoint(&self) -> Option<String> {
+        match self {
+            ProxyStatus::Running { port, .. } => Some(format!("http://127.0.0.1:{port}")),
+            _ => None,
+        }
+    }
+}
+
+impl Default for Supervisor {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Supervisor {
+    pub fn new() -> Self {
+        Self {
+            running: Mutex::new(None),
+            health: Arc::new(Health::new()),
+            status: watch::channel(ProxyStatus::Stopped).0,
+        }
+    }
+
+    /// Assembles the engine from `catalog`, `settings` and `store` and
+    /// serves on `settings.port` (or the next free port). Already running:
+    /// returns the current status unchanged. Failures become
+    /// [`ProxyStatus::Error`], never a panic or a silent "running".
+    pub async fn start(
+        &self,
+        catalog: Catalog,
+        settings: &Settings,
+        store: Arc<dyn SecretStore>,
+    ) -> ProxyStatus {
+        let mut running = self.running.lock().await;
+        if running.is_some() {
+            return self.status();
+        }
+        let requested_port = settings.port;
+        self.set(ProxyStatus::Starting { requested_port });
+        let status = match assemble(catalog, settings, store).await {
+            Err(e) => ProxyStatus::Error {
+                message: e.to_string(),
+            },
+            Ok(mut state) => {
+                state.health = self.health.clone();
+                match start(state, requested_port).await {
+                    Ok(proxy) => {
+                        let port = proxy.addr().port();
+                        *running = Some(proxy);
+                        ProxyStatus::Running {
+                            port,
+                            requested_port,
+                        }
+                    }
+                    Err(e) => ProxyStatus::Error {
+                        message: format!("cannot listen on 127.0.0.1:{requested_port}: {e}"),
+                    },
+                }
+            }
+        };
+        self.set(status.clone());
+        status
+    }
+
+    /// Stops the proxy (draining in-flight requests) and returns `Stopped`.
+    /// Stopping a stopped proxy also clears a previous error.
+    pub async fn stop(&self) -> ProxyStatus {
+        let mut running = self.running.lock().await;
+        if let Some(proxy) = running.take() {
+            proxy.stop().await;
+        }
+        self.set(ProxyStatus::Stopped);
+        ProxyStatus::Stopped
+    }
+
+    pub fn status(&self) -> ProxyStatus {
+        self.status.borrow().clone()
+    }
+
+    /// Every status change from now on (the current one is marked seen).
+    pub fn subscribe(&self) -> watch::Receiver<ProxyStatus> {
+        self.status.subscribe()
+    }
+
+    /// Health of every model the proxy has called, across restarts.
+    pub fn health(&self) -> Arc<Health> {
+        self.health.clone()
+    }
+
+    fn set(&self, status: ProxyStatus) {
+        self.status.send_replace(status);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use secrecy::SecretString;
+
+    use super::*;
+    use crate::credentials::{AWS_KEYS, MemoryStore};
+
+    fn settings(port: u16) -> Settings {
+        Settings {
+            port,
+            region: Some("us-east-1".into()),
+            ..Settings::default()
+        }
+    }
+
+    fn store() -> Arc<dyn SecretStore> {
+        Arc::new(MemoryStore::default())
+    }
+
+    #[tokio::test]
+    async fn start_reports_the_port_actually_bound_and_stop_frees_it() {
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let requested = taken.local_addr().unwrap().port();
+        let sup = Supervisor::new();
+        let mut changes = sup.subscribe();
+
+        let status = sup
+            .start(Catalog::builtin().unwrap(), &settings(requested), store())
+            .await;
+        let ProxyStatus::Running {
+            port,
+            requested_port,
+        } = status.clone()
+        else {
+            panic!("not running: {status:?}");
+        };
+        assert_eq!(requested_port, requested);
+        assert_ne!(port, requested, "the taken port cannot be reported");
+        assert!(status.summary().contains(&format!("{requested} was taken")));
+        assert_eq!(changes.borrow_and_update().clone(), status);
+        std::net::TcpStream::connect(("127.0.0.1", port)).expect("proxy accepts connections");
+
+        assert_eq!(sup.stop().await, ProxyStatus::Stopped);
+        assert_eq!(sup.status(), ProxyStatus::Stopped);
+        assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err());
+    }
+
+    #[tokio::test]
+    async fn a_second_start_keeps_the_running_proxy() {
+        let sup = Supervisor::new();
+        let first = sup
+            .start(Catalog::builtin().unwrap(), &settings(0), store())
+            .await;
+        let second = sup
+            .start(Catalog::builtin().unwrap(), &settings(0), store())
+            .await;
+        assert!(matches!(first, ProxyStatus::Running { .. }), "{first:?}");
+        assert_eq!(first, second);
+        sup.stop().await;
+    }
+
+    #[tokio::test]
+    async fn a_failed_start_is_an_error_status() {
+        let sup = Supervisor::new();
+        let broken = store();
+        broken
+            .set(AWS_KEYS, &SecretString::from("not json"))
+            .unwrap();
+        let status = sup
+            .start(Catalog::builtin().unwrap(), &settings(0), broken)
+            .await;
+        let ProxyStatus::Error { message } = &status else {
+            panic!("expected an error: {status:?}");
+        };
+        assert!(message.contains("damaged"), "{message}");
+        assert!(status.summary().starts_with("Error: "));
+        assert_eq!(sup.status(), status);
+    }
+
+    #[test]
+    fn endpoint_only_while_running() {
+        let running = ProxyStatus::Running {
+            port: 4243,
+            requested_port: 4242,
+        };
+        assert_eq!(running.endpoint().as_deref(), Some("http://127.0.0.1:4243"));
+        assert_eq!(ProxyStatus::Stopped.endpoint(), None);
+        assert_eq!(ProxyStatus::Stopped.summary(), "Stopped");
+    }
+}

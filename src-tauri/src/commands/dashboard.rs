@@ -1,0 +1,145 @@
+//! The dashboard: proxy status, per-model health and prices, tier routing,
+//! and trying a prompt against the router.
+
+use clawrouter::catalog::{Catalog, Category, Model, Price, Tier};
+use clawrouter::health::{ModelHealth, Status};
+use clawrouter::router::{Decision, RouteInput};
+use clawrouter::server::ProxyStatus;
+use serde::Serialize;
+use tauri::State;
+
+use super::CommandError;
+use crate::shell::Shell;
+
+#[derive(Debug, Serialize)]
+pub struct Dashboard {
+    pub status: ProxyStatus,
+    pub models: Vec<ModelRow>,
+    pub tiers: Vec<TierView>,
+    /// Category → tier, in the router's order.
+    pub categories: Vec<CategoryRoute>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ModelRow {
+    pub name: String,
+    pub display: String,
+    pub profile_id: String,
+    /// Tiers listing this model.
+    pub tiers: Vec<Tier>,
+    /// USD per million tokens on this profile (regional premium included).
+    pub price: Price,
+    pub health: ModelHealth,
+}
+
+/// A tier: the model it routes to now, and its candidates in order.
+#[derive(Debug, Serialize)]
+pub struct TierView {
+    pub tier: Tier,
+    /// The first usable candidate; `None` when the tier has none.
+    pub chosen: Option<String>,
+    pub candidates: Vec<TierCandidate>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TierCandidate {
+    pub name: String,
+    pub display: String,
+    pub profile_id: String,
+    /// The catalog's cost note, e.g. `$3/$15`.
+    pub cost: String,
+    pub status: Status,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CategoryRoute {
+    pub category: Category,
+    pub tier: Tier,
+}
+
+#[tauri::command]
+pub fn dashboard(shell: State<'_, Shell>) -> Dashboard {
+    let engine = shell.engine();
+    let catalog = &engine.catalog;
+    let health = shell.supervisor.health();
+    let models = catalog
+        .models()
+        .iter()
+        .map(|m| ModelRow {
+            name: m.name.clone(),
+            display: m.display.clone(),
+            profile_id: m.profile_id.clone(),
+            tiers: Tier::ALL
+                .into_iter()
+                .filter(|t| catalog.tier_candidates(*t).any(|(_, c)| c.name == m.name))
+                .collect(),
+            price: m.price_for(&m.profile_id),
+            health: health.status(&m.profile_id),
+        })
+        .collect();
+    let tiers = tier_views(
+        catalog,
+        &|m| health.status(&m.profile_id).status,
+        &|m| health.is_usable(&m.profile_id),
+    );
+    let categories = catalog
+        .routing()
+        .categories
+        .iter()
+        .map(|(category, tier)| CategoryRoute {
+            category: *category,
+            tier: *tier,
+        })
+        .collect();
+    Dashboard {
+        status: shell.supervisor.status(),
+        models,
+        tiers,
+        categories,
+    }
+}
+
+/// What the router would do with `text` as a one-message request, given
+/// the health the proxy has seen.
+#[tauri::command]
+pub fn route_preview(shell: State<'_, Shell>, text: String) -> Result<Decision, CommandError> {
+    let engine = shell.engine();
+    let health = shell.supervisor.health();
+    let usable = |m: &Model| health.is_usable(&m.profile_id);
+    engine
+        .router
+        .decide(&engine.catalog, &RouteInput::from_text(&text), &usable)
+        .map_err(|e| CommandError::new(e.to_string()))
+}
+
+/// Each tier's candidates with their status; the chosen one is the first
+/// `usable`.
+pub fn tier_views(
+    catalog: &Catalog,
+    status: &dyn Fn(&Model) -> Status,
+    usable: &dyn Fn(&Model) -> bool,
+) -> Vec<TierView> {
+    Tier::ALL
+        .into_iter()
+        .map(|tier| {
+            let candidates: Vec<_> = catalog.tier_candidates(tier).collect();
+            TierView {
+                tier,
+                chosen: candidates
+                    .iter()
+                    .find(|(_, m)| usable(m))
+                    .map(|(_, m)| m.name.clone()),
+                candidates: candidates
+                    .iter()
+                    .map(|(c, m)| TierCandidate {
+                        name: m.name.clone(),
+                        display: m.display.clone(),
+                        profile_id: m.profile_id.clone(),
+                        cost: c.cost.clone(),
+                        status: status(m),
+                    })
+                    .collect(),
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,126 @@
+//! ClawRouter's desktop shell: a tray icon, one window (dashboard and
+//! settings), and commands that call the engine (`clawrouter`). All logic
+//! lives in the engine; this crate wires it to Tauri.
+//!
+//! [`builder`] registers the state and commands on any runtime, so the
+//! commands are tested with Tauri's mock runtime; [`run`] adds what needs a
+//! real desktop (tray, window, plugins) and runs the app.
+
+mod clipboard;
+pub mod commands;
+mod shell;
+mod tray;
+mod window;
+
+pub use shell::{Engine, Shell, ShellError};
+
+use tauri::{Builder, Emitter, Manager, RunEvent, Runtime, WindowEvent};
+
+/// State and commands, for the real app and the mock-runtime tests.
+pub fn builder<R: Runtime>(builder: Builder<R>, shell: Shell) -> Builder<R> {
+    use commands::{dashboard, proxy, settings};
+    builder
+        .manage(shell)
+        .invoke_handler(tauri::generate_handler![
+            proxy::proxy_status,
+            proxy::start_proxy,
+            proxy::stop_proxy,
+            proxy::client_setup,
+            proxy::copy_text,
+            settings::load_settings,
+            settings::validate_settings,
+            settings::save_settings,
+            settings::save_aws_keys,
+            settings::delete_aws_keys,
+            settings::test_connection,
+            dashboard::dashboard,
+            dashboard::route_preview,
+        ])
+}
+
+/// Runs the desktop app until Quit. `--minimized` (the login item) starts
+/// in the tray without showing the window.
+pub fn run() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let shell = match Shell::from_env() {
+        Ok(shell) => shell,
+        Err(e) => {
+            tracing::error!("cannot start ClawRouter: {e}");
+            std::process::exit(1);
+        }
+    };
+    let minimized = std::env::args().any(|a| a == "--minimized");
+    let app = builder(Builder::default(), shell)
+        // First, so a second launch hands over before doing anything else.
+        .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
+            window::show(app, None);
+        }))
+        .plugin(tauri_plugin_autostart::init(
+            tauri_plugin_autostart::MacosLauncher::LaunchAgent,
+            Some(vec!["--minimized"]),
+        ))
+        .plugin(tauri_plugin_clipboard_manager::init())
+        .on_window_event(|window, event| {
+            if let WindowEvent::CloseRequested { api, .. } = event {
+                api.prevent_close();
+                if let Err(e) = window.hide() {
+                    tracing::warn!("cannot hide the window: {e}");
+                }
+            }
+        })
+        .setup(move |app| Ok(setup(app.handle(), minimized)?))
+        .build(tauri::generate_context!());
+    let app = match app {
+        Ok(app) => app,
+        Err(e) => {
+            tracing::error!("cannot start the desktop app: {e}");
+            std::process::exit(1);
+        }
+    };
+    app.run(|app, event| match event {
+        // No window left is not a reason to quit: the tray stays. Quit
+        // (`app.exit(0)`) carries a code.
+        RunEvent::ExitRequested {
+            api, code: None, ..
+        } => api.prevent_exit(),
+        RunEvent::Exit => {
+            tauri::async_runtime::block_on(app.state::<Shell>().supervisor.stop());
+        }
+        _ => {}
+    });
+}
+
+fn setup<R: Runtime>(app: &tauri::AppHandle<R>, minimized: bool) -> tauri::Result<()> {
+    let tray = tray::build(app)?;
+    window::create(app, !minimized)?;
+    // One watcher keeps the tray and the window in step with the proxy.
+    let shell = app.state::<Shell>();
+    let mut changes = shell.supervisor.subscribe();
+    let handle = app.clone();
+    tauri::async_runtime::spawn(async move {
+        loop {
+            let status = changes.borrow_and_update().clone();
+            if let Err(e) = tray.show(&status) {
+                tracing::warn!("cannot update the tray: {e}");
+            }
+            if let Err(e) = handle.emit("proxy-status", &status) {
+                tracing::warn!("cannot tell the window the proxy status: {e}");
+            }
+            if changes.changed().await.is_err() {
+                break;
+            }
+        }
+    });
+    if shell.settings().start_proxy_on_launch {
+        let handle = app.clone();
+        tauri::async_runtime::spawn(async move {
+            handle.state::<Shell>().start_proxy().await;
+        });
+    }
+    Ok(())
+}

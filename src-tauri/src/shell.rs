@@ -1,0 +1,123 @@
+//! The shell's state: the engine pieces the tray and window share. It holds
+//! no logic of its own beyond keeping them together and rebuilding the
+//! catalog and router when settings change.
+
+use std::sync::{Arc, PoisonError, RwLock};
+
+use clawrouter::catalog::{Catalog, CatalogError};
+use clawrouter::credentials::{self, KeyringStore, SecretStore};
+use clawrouter::router::{Router, RouterError};
+use clawrouter::server::{ProxyStatus, Supervisor};
+use clawrouter::settings::{Home, Settings, SettingsError};
+
+/// Overrides the keychain service name (default [`credentials::SERVICE`]).
+pub const KEYCHAIN_SERVICE_ENV: &str = "CLAWROUTER_KEYCHAIN_SERVICE";
+
+/// Managed Tauri state (one per app).
+pub struct Shell {
+    pub home: Home,
+    pub store: Arc<dyn SecretStore>,
+    pub supervisor: Supervisor,
+    settings: RwLock<Settings>,
+    engine: RwLock<Engine>,
+}
+
+/// The catalog (with the settings' geography applied) and a router over it,
+/// rebuilt together when settings are saved.
+#[derive(Clone)]
+pub struct Engine {
+    pub catalog: Arc<Catalog>,
+    pub router: Arc<Router>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ShellError {
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+    #[error(transparent)]
+    Catalog(#[from] CatalogError),
+    #[error(transparent)]
+    Router(#[from] RouterError),
+}
+
+impl Shell {
+    /// The user's home folder (`CLAWROUTER_HOME` or the platform's), its
+    /// settings, and the OS keychain. [`KEYCHAIN_SERVICE_ENV`] names another
+    /// keychain service, so `make demo` never reads or writes the user's
+    /// real keys.
+    pub fn from_env() -> Result<Shell, ShellError> {
+        let home = Home::from_env()?;
+        let settings = Settings::load(&home)?;
+        let service = std::env::var(KEYCHAIN_SERVICE_ENV)
+            .ok()
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| credentials::SERVICE.to_owned());
+        Shell::new(home, settings, Arc::new(KeyringStore::new(service)))
+    }
+
+    pub fn new(
+        home: Home,
+        settings: Settings,
+        store: Arc<dyn SecretStore>,
+    ) -> Result<Shell, ShellError> {
+        let engine = Engine::load(&home, &settings)?;
+        Ok(Shell {
+            home,
+            store,
+            supervisor: Supervisor::new(),
+            settings: RwLock::new(settings),
+            engine: RwLock::new(engine),
+        })
+    }
+
+    pub fn settings(&self) -> Settings {
+        self.settings
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    pub fn engine(&self) -> Engine {
+        self.engine
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Saves (validated, atomically) and switches to the new settings.
+    pub fn save_settings(&self, settings: Settings) -> Result<(), ShellError> {
+        settings.save(&self.home)?;
+        let engine = Engine::load(&self.home, &settings)?;
+        *self.engine.write().unwrap_or_else(PoisonError::into_inner) = engine;
+        *self.settings.write().unwrap_or_else(PoisonError::into_inner) = settings;
+        Ok(())
+    }
+
+    /// Starts the proxy with the current settings; see [`Supervisor::start`].
+    pub async fn start_proxy(&self) -> ProxyStatus {
+        let catalog = Catalog::clone(&self.engine().catalog);
+        self.supervisor
+            .start(catalog, &self.settings(), self.store.clone())
+            .await
+    }
+}
+
+impl Engine {
+    /// `models.yaml` in the home folder if the user put one there, else the
+    /// built-in catalog; moved to the settings' geography.
+    fn load(home: &Home, settings: &Settings) -> Result<Engine, ShellError> {
+        let catalog = match home.catalog_override() {
+            Some(path) => Catalog::load(&path)?,
+            None => Catalog::builtin()?,
+        };
+        let catalog = match settings.geography {
+            Some(geo) => catalog.with_geography(geo),
+            None => catalog,
+        };
+        let router = Router::new(&catalog)?;
+        Ok(Engine {
+            catalog: Arc::new(catalog),
+            router: Arc::new(router),
+        })
+    }
+}

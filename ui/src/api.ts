@@ -1,0 +1,127 @@
+// Typed calls into the desktop shell (src-tauri/src/commands). The shapes
+// mirror the Rust serde types; nothing here decides anything.
+import { invoke } from "@tauri-apps/api/core";
+import { listen, type UnlistenFn } from "@tauri-apps/api/event";
+
+export type Tier = "low" | "mid" | "top";
+export type Category =
+  | "heartbeat" | "simple-chat" | "lookup" | "translation" | "summarization"
+  | "coding" | "creative" | "reasoning" | "analysis";
+export type Geography = "us" | "eu" | "apac" | "jp" | "global";
+export type HealthStatus = "healthy" | "unhealthy" | "unknown";
+
+export type ProxyStatus =
+  | { state: "stopped" }
+  | { state: "starting"; requested_port: number }
+  | { state: "running"; port: number; requested_port: number }
+  | { state: "error"; message: string };
+
+export interface FieldError { field: string; message: string }
+export interface CommandError { message: string; fields: FieldError[] }
+
+export interface Budgets { daily_usd: number | null; monthly_usd: number | null }
+export interface Settings {
+  port: number;
+  region: string | null;
+  geography: Geography | null;
+  aws_profile: string | null;
+  start_proxy_on_launch: boolean;
+  start_on_login: boolean;
+  show_tier_prefix: boolean;
+  budgets: Budgets;
+  allowed_origins: string[];
+  max_body_bytes: number;
+  upstream_timeout_secs: number;
+  stream_idle_timeout_secs: number;
+}
+
+export interface StoredKeys {
+  saved: boolean;
+  masked_access_key_id: string | null;
+  has_session_token: boolean;
+  error: string | null;
+}
+export interface SettingsView { settings: Settings; keys: StoredKeys }
+export interface KeysInput { access_key_id: string; secret_access_key: string; session_token: string | null }
+export interface Saved { status: ProxyStatus; restarted: boolean; keys: StoredKeys }
+
+export interface Price { input: number; output: number; cache_read: number; cache_write: number; regional_premium: number }
+export interface ModelHealth {
+  profile_id: string;
+  status: HealthStatus;
+  last_error: string | null;
+  last_success: number | null;
+  p50_ms: number | null;
+  p95_ms: number | null;
+  successes: number;
+  failures: number;
+}
+export interface ModelRow { name: string; display: string; profile_id: string; tiers: Tier[]; price: Price; health: ModelHealth }
+export interface TierCandidate { name: string; display: string; profile_id: string; cost: string; status: HealthStatus }
+export interface TierView { tier: Tier; chosen: string | null; candidates: TierCandidate[] }
+export interface CategoryRoute { category: Category; tier: Tier }
+export interface Dashboard { status: ProxyStatus; models: ModelRow[]; tiers: TierView[]; categories: CategoryRoute[] }
+
+export interface Decision {
+  category: Category;
+  tier: Tier;
+  model: string;
+  profile_id: string;
+  confidence: number;
+  why: string;
+  tag: Tier | null;
+  candidates: { model: string; profile_id: string }[];
+}
+
+export interface ModelCheck { name: string; profile_id: string; health: ModelHealth }
+export interface CheckReport {
+  ok: boolean;
+  region: string;
+  endpoint: string;
+  credentials_source: string;
+  credentials_status: string;
+  api_key_source: string;
+  models: ModelCheck[];
+}
+export interface ConnectionReport { check: CheckReport; tiers: TierView[] }
+
+export interface ClientSetup { endpoint: string; running: boolean; api_key: string; api_key_source: string }
+
+export const api = {
+  proxyStatus: () => invoke<ProxyStatus>("proxy_status"),
+  startProxy: () => invoke<ProxyStatus>("start_proxy"),
+  stopProxy: () => invoke<ProxyStatus>("stop_proxy"),
+  clientSetup: () => invoke<ClientSetup>("client_setup"),
+  copyText: (text: string) => invoke<void>("copy_text", { text }),
+  loadSettings: () => invoke<SettingsView>("load_settings"),
+  validateSettings: (settings: Settings, keys: KeysInput | null) =>
+    invoke<FieldError[]>("validate_settings", { settings, keys }),
+  saveSettings: (settings: Settings) => invoke<Saved>("save_settings", { settings }),
+  saveAwsKeys: (keys: KeysInput) => invoke<Saved>("save_aws_keys", { keys }),
+  deleteAwsKeys: () => invoke<Saved>("delete_aws_keys"),
+  testConnection: () => invoke<ConnectionReport>("test_connection"),
+  dashboard: () => invoke<Dashboard>("dashboard"),
+  routePreview: (text: string) => invoke<Decision>("route_preview", { text }),
+};
+
+export function onProxyStatus(handler: (status: ProxyStatus) => void): Promise<UnlistenFn> {
+  return listen<ProxyStatus>("proxy-status", (e) => handler(e.payload));
+}
+
+export function onNavigate(handler: (view: string) => void): Promise<UnlistenFn> {
+  return listen<string>("navigate", (e) => handler(e.payload));
+}
+
+/** A command's rejection as a sentence, whatever shape it came in. */
+export function errorMessage(e: unknown): string {
+  if (typeof e === "string") return e;
+  if (e && typeof e === "object" && "message" in e) return String((e as CommandError).message);
+  return String(e);
+}
+
+export function errorFields(e: unknown): FieldError[] {
+  if (e && typeof e === "object" && "fields" in e && Array.isArray((e as CommandError).fields)) {
+    return (e as CommandError).fields;
+  }
+  return [];
+}

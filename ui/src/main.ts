@@ -1,0 +1,70 @@
+// The window: a sidebar with the proxy's status, and two views.
+import "./style.css";
+import { api, errorMessage, onNavigate, onProxyStatus, type ProxyStatus } from "./api";
+import { fill, h } from "./dom";
+import { proxyWords } from "./format";
+import { dashboardView } from "./views/dashboard";
+import { settingsView } from "./views/settings";
+
+const REFRESH_MS = 3000;
+
+type ViewName = "dashboard" | "settings";
+
+export function mount(root: HTMLElement): void {
+  const toast = h("div", { class: "toast", id: "toast", role: "status" });
+  let toastTimer: ReturnType<typeof setTimeout> | undefined;
+  const notify = (text: string) => {
+    toast.textContent = text;
+    toast.classList.add("show");
+    clearTimeout(toastTimer);
+    toastTimer = setTimeout(() => toast.classList.remove("show"), 2600);
+  };
+
+  const dashboard = dashboardView(notify);
+  const settings = settingsView(notify);
+  const sideStatus = h("div", { class: "side-status", id: "side-status" });
+  const navButton = (name: ViewName, label: string) =>
+    h("button", { class: "nav", id: `nav-${name}`, "data-view": name, onclick: () => show(name) }, label);
+  const main = h("main", { class: "content" });
+  fill(
+    root,
+    h(
+      "aside",
+      { class: "sidebar" },
+      h("div", { class: "brand" }, h("img", { src: "/icon.svg", alt: "", width: 28, height: 28 }), h("span", {}, "ClawRouter")),
+      h("nav", {}, navButton("dashboard", "Dashboard"), navButton("settings", "Settings")),
+      sideStatus,
+    ),
+    main,
+    toast,
+  );
+
+  let current: ViewName = "dashboard";
+  function show(name: ViewName): void {
+    current = name;
+    for (const b of root.querySelectorAll<HTMLButtonElement>("button.nav")) b.classList.toggle("active", b.dataset.view === name);
+    fill(main, name === "dashboard" ? dashboard.element : settings.element);
+    const load = name === "dashboard" ? dashboard.refresh() : settings.load();
+    load.catch((e) => notify(errorMessage(e)));
+  }
+
+  function showStatus(status: ProxyStatus): void {
+    const words = proxyWords(status);
+    fill(sideStatus, h("span", { class: `dot ${words.tone}` }), h("span", {}, words.headline));
+    dashboard.showStatus(status);
+  }
+
+  void onProxyStatus((status) => {
+    showStatus(status);
+    if (current === "dashboard") dashboard.refresh().catch(() => undefined);
+  });
+  void onNavigate((view) => show(view === "settings" ? "settings" : "dashboard"));
+  api.proxyStatus().then(showStatus, (e) => notify(errorMessage(e)));
+  setInterval(() => {
+    if (current === "dashboard" && !document.hidden) dashboard.refresh().catch(() => undefined);
+  }, REFRESH_MS);
+  show("dashboard");
+}
+
+const root = document.getElementById("app");
+if (root) mount(root);

@@ -1,0 +1,204 @@
+// The dashboard: proxy status, models' health and prices, tier routing with
+// a prompt tryout, and client setup snippets.
+import { api, errorMessage, type Dashboard, type ProxyStatus, type ClientSetup } from "../api";
+import { fill, h } from "../dom";
+import { TIER_LABEL, ago, healthTone, healthWords, ms, perMillion, proxyWords } from "../format";
+import { maskKey, snippets } from "../snippets";
+
+export interface DashboardView {
+  element: HTMLElement;
+  refresh(): Promise<void>;
+  showStatus(status: ProxyStatus): void;
+}
+
+export function dashboardView(notify: (text: string) => void): DashboardView {
+  const statusCard = h("section", { class: "card status-card", id: "proxy-card" });
+  const models = h("section", { class: "card" });
+  const routing = h("section", { class: "card" });
+  const tryout = h("section", { class: "card" });
+  const setup = h("section", { class: "card", id: "client-setup" });
+  const element = h(
+    "div",
+    { class: "view", id: "dashboard-view" },
+    h("header", { class: "view-head" }, h("h1", {}, "Dashboard"), h("p", { class: "muted" }, "Health, routing and setup of your local Bedrock proxy.")),
+    statusCard,
+    models,
+    h("div", { class: "grid-2" }, routing, tryout),
+    setup,
+  );
+
+  let status: ProxyStatus = { state: "stopped" };
+  let revealKey = false;
+  let selected = "claude-code";
+  let lastSetup: ClientSetup | null = null;
+
+  function renderStatus(): void {
+    const words = proxyWords(status);
+    const running = status.state === "running";
+    const busy = status.state === "starting";
+    const toggle = h(
+      "button",
+      {
+        class: running ? "btn" : "btn primary",
+        id: running ? "stop-proxy" : "start-proxy",
+        disabled: busy,
+        onclick: async () => {
+          try {
+            showStatus(running ? await api.stopProxy() : await api.startProxy());
+            await refresh();
+          } catch (e) {
+            notify(errorMessage(e));
+          }
+        },
+      },
+      running ? "Stop proxy" : "Start proxy",
+    );
+    fill(
+      statusCard,
+      h("div", { class: `pulse ${words.tone}` }),
+      h(
+        "div",
+        { class: "status-text" },
+        h("div", { class: "status-headline", id: "proxy-status", "data-state": status.state }, words.headline),
+        h("div", { class: "muted", id: "proxy-detail" }, words.detail),
+      ),
+      toggle,
+    );
+  }
+
+  function showStatus(next: ProxyStatus): void {
+    status = next;
+    renderStatus();
+  }
+
+  function renderModels(d: Dashboard): void {
+    fill(
+      models,
+      h("div", { class: "card-head" }, h("h2", {}, "Models"), h("span", { class: "muted" }, "Prices are USD per million tokens")),
+      h(
+        "table",
+        { class: "table", id: "models-table" },
+        h("thead", {}, h("tr", {}, h("th", {}, "Model"), h("th", {}, "Tiers"), h("th", {}, "Health"), h("th", { class: "num" }, "p50"), h("th", {}, "Price"), h("th", {}, "Last success"))),
+        h(
+          "tbody",
+          {},
+          d.models.map((m) =>
+            h(
+              "tr",
+              { "data-model": m.name, "data-status": m.health.status },
+              h("td", {}, h("div", { class: "model-name" }, h("span", { class: `dot ${healthTone(m.health.status)}` }), m.display), h("div", { class: "mono muted small" }, m.profile_id)),
+              h("td", {}, m.tiers.map((t) => h("span", { class: `chip tier-${t}` }, TIER_LABEL[t]))),
+              h("td", { class: "health-words" }, healthWords(m.health)),
+              h("td", { class: "num" }, ms(m.health.p50_ms)),
+              h("td", { class: "small" }, perMillion(m.price)),
+              h("td", { class: "small muted" }, ago(m.health.last_success)),
+            ),
+          ),
+        ),
+      ),
+    );
+  }
+
+  function renderRouting(d: Dashboard): void {
+    fill(
+      routing,
+      h("div", { class: "card-head" }, h("h2", {}, "Tier routing"), h("span", { class: "muted" }, "model auto")),
+      h(
+        "div",
+        { class: "tiers" },
+        d.tiers.map((t) =>
+          h(
+            "div",
+            { class: `tier tier-${t.tier}`, "data-tier": t.tier },
+            h("div", { class: "tier-head" }, h("span", { class: `chip tier-${t.tier}` }, TIER_LABEL[t.tier]), h("strong", { class: "tier-chosen" }, t.chosen ? (t.candidates.find((c) => c.name === t.chosen)?.display ?? t.chosen) : "no usable model")),
+            h("ol", { class: "candidates" }, t.candidates.map((c) => h("li", {}, h("span", { class: `dot ${healthTone(c.status)}` }), c.display, h("span", { class: "muted small" }, ` ${c.cost}`)))),
+            h("div", { class: "categories" }, d.categories.filter((c) => c.tier === t.tier).map((c) => h("span", { class: "chip ghost" }, c.category))),
+          ),
+        ),
+      ),
+    );
+  }
+
+  function renderTryout(): void {
+    const input = h("textarea", { id: "route-input", rows: 3, placeholder: "Type a prompt, e.g. “prove that √2 is irrational”" }) as HTMLTextAreaElement;
+    const out = h("div", { id: "route-result", class: "route-result muted" }, "The decision appears here. Nothing is sent to Bedrock.");
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    input.addEventListener("input", () => {
+      clearTimeout(timer);
+      timer = setTimeout(async () => {
+        const text = input.value.trim();
+        if (!text) return fill(out, "The decision appears here. Nothing is sent to Bedrock.");
+        try {
+          const d = await api.routePreview(text);
+          out.classList.remove("muted");
+          fill(
+            out,
+            h("div", { class: "decision" }, h("span", { class: `chip tier-${d.tier}` }, TIER_LABEL[d.tier]), h("strong", {}, d.model), h("span", { class: "chip ghost" }, d.category), h("span", { class: "muted small" }, `confidence ${Math.round(d.confidence * 100)}%`)),
+            h("p", { class: "small" }, d.why),
+            d.candidates.length > 1 ? h("p", { class: "muted small" }, "Fallbacks: ", d.candidates.slice(1).map((c) => c.profile_id).join(", ")) : null,
+          );
+        } catch (e) {
+          fill(out, errorMessage(e));
+        }
+      }, 200);
+    });
+    fill(tryout, h("div", { class: "card-head" }, h("h2", {}, "Try a prompt")), input, out);
+  }
+
+  function renderSetup(s: ClientSetup): void {
+    const list = snippets(s.endpoint, revealKey ? s.api_key : maskKey(s.api_key));
+    const real = snippets(s.endpoint, s.api_key);
+    const current = list.find((x) => x.id === selected) ?? list[0];
+    const copy = async (text: string, what: string) => {
+      try {
+        await api.copyText(text);
+        notify(`${what} copied`);
+      } catch (e) {
+        notify(errorMessage(e));
+      }
+    };
+    fill(
+      setup,
+      h(
+        "div",
+        { class: "card-head" },
+        h("h2", {}, "Connect your tools"),
+        h(
+          "div",
+          { class: "row" },
+          h("code", { class: "pill mono", id: "endpoint" }, s.endpoint),
+          h("button", { class: "btn small", onclick: () => copy(s.endpoint, "Endpoint") }, "Copy endpoint"),
+          h("code", { class: "pill mono", id: "api-key" }, revealKey ? s.api_key : maskKey(s.api_key)),
+          h("button", { class: "btn small", onclick: () => { revealKey = !revealKey; renderSetup(s); } }, revealKey ? "Hide key" : "Show key"),
+          h("button", { class: "btn small", onclick: () => copy(s.api_key, "API key") }, "Copy key"),
+        ),
+      ),
+      h("div", { class: "tabs" }, list.map((x) => h("button", { class: x.id === current.id ? "tab active" : "tab", onclick: () => { selected = x.id; renderSetup(s); } }, x.title))),
+      h("p", { class: "muted small" }, current.note),
+      h(
+        "div",
+        { class: "snippet" },
+        h("pre", { class: "mono", id: `snippet-${current.id}` }, current.code),
+        h("button", { class: "btn small copy", onclick: () => copy(real.find((x) => x.id === current.id)?.code ?? "", current.title + " setup") }, "Copy"),
+      ),
+      s.running ? null : h("p", { class: "muted small" }, "The proxy is stopped; these use the configured port."),
+    );
+  }
+
+  async function refresh(): Promise<void> {
+    const [d, s] = await Promise.all([api.dashboard(), api.clientSetup().catch(() => null)]);
+    showStatus(d.status);
+    renderModels(d);
+    renderRouting(d);
+    if (s) {
+      lastSetup = s;
+      renderSetup(s);
+    } else if (!lastSetup) {
+      fill(setup, h("h2", {}, "Connect your tools"), h("p", { class: "muted" }, "The client key is unavailable (is the keychain unlocked?)."));
+    }
+  }
+
+  renderStatus();
+  renderTryout();
+  return { element, refresh, showStatus };
+}
