@@ -6,6 +6,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 
 use clawrouter::catalog::{Catalog, CatalogError};
 use clawrouter::credentials::{self, KeyringStore, SecretStore};
+use clawrouter::ledger::Ledger;
 use clawrouter::router::{Router, RouterError};
 use clawrouter::server::{ProxyStatus, Supervisor};
 use clawrouter::settings::{Home, Settings, SettingsError};
@@ -18,6 +19,9 @@ pub struct Shell {
     pub home: Home,
     pub store: Arc<dyn SecretStore>,
     pub supervisor: Supervisor,
+    /// The usage ledger in the home folder, or why it could not be opened
+    /// (the dashboard says so; the proxy works without it).
+    pub ledger: Result<Ledger, String>,
     settings: RwLock<Settings>,
     engine: RwLock<Engine>,
 }
@@ -61,10 +65,12 @@ impl Shell {
         store: Arc<dyn SecretStore>,
     ) -> Result<Shell, ShellError> {
         let engine = Engine::load(&home, &settings)?;
+        let ledger = Ledger::open(&home.ledger_path()).map_err(|e| e.to_string());
         Ok(Shell {
             home,
             store,
             supervisor: Supervisor::new(),
+            ledger,
             settings: RwLock::new(settings),
             engine: RwLock::new(engine),
         })
@@ -89,7 +95,10 @@ impl Shell {
         settings.save(&self.home)?;
         let engine = Engine::load(&self.home, &settings)?;
         *self.engine.write().unwrap_or_else(PoisonError::into_inner) = engine;
-        *self.settings.write().unwrap_or_else(PoisonError::into_inner) = settings;
+        *self
+            .settings
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = settings;
         Ok(())
     }
 

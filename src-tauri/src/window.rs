@@ -2,7 +2,9 @@
 //! hides it; the tray, a second launch, or the login item bring it back.
 
 use serde::Serialize;
-use tauri::{AppHandle, Emitter, Manager, Runtime, WebviewUrl, WebviewWindow, WebviewWindowBuilder};
+use tauri::{
+    AppHandle, Emitter, Manager, Runtime, WebviewUrl, WebviewWindow, WebviewWindowBuilder,
+};
 
 pub const MAIN: &str = "main";
 

@@ -8,7 +8,7 @@ import path from "node:path";
 import { test, after } from "node:test";
 
 import {
-  CLIENT_KEY, DOUBLE_KEY_ID, DOUBLE_SECRET, Session, chat, homeWith, occupy, startDouble, startDriver, waitFor,
+  CLIENT_KEY, DOUBLE_KEY_ID, DOUBLE_SECRET, Session, chat, homeWith, occupy, startDouble, startDriver, stopAll, waitFor,
 } from "./harness.mjs";
 
 const CONFIGURED_PORT = 4242;
@@ -31,6 +31,7 @@ const app = await Session.create(driver);
 after(async () => {
   await app.close();
   squatter?.close();
+  stopAll();
 });
 
 let port;

@@ -21,7 +21,11 @@ export const DOUBLE_SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
 export const CLIENT_KEY = "sk-clawrouter-demo-0123456789abcdef";
 
 const children = [];
-process.on("exit", () => children.forEach((c) => c.kill("SIGTERM")));
+/** Stops every process this harness started (also done at exit). */
+export function stopAll() {
+  for (const c of children.splice(0)) c.kill("SIGTERM");
+}
+process.on("exit", stopAll);
 
 /** Spawns `cmd` and resolves with its first stdout line that starts with `prefix`. */
 export function startAndRead(cmd, args, prefix, env = process.env) {

@@ -125,3 +125,42 @@ export function errorFields(e: unknown): FieldError[] {
   }
   return [];
 }
+
+export interface Spend {
+  today_usd: number;
+  last_7d_usd: number;
+  last_30d_usd: number;
+  requests_30d: number;
+  input_tokens_30d: number;
+  output_tokens_30d: number;
+  cache_read_tokens_30d: number;
+  cache_write_tokens_30d: number;
+}
+export interface ModelSpend { model: string; profile_id: string; spend: Spend }
+export interface UsageSummary { per_model: ModelSpend[]; per_tier: { tier: Tier | null; spend: Spend }[]; total: Spend; projected_monthly_usd: number }
+export interface DaySpend { date: string; usd: number; requests: number }
+export interface RequestRow {
+  at_ms: number;
+  client: string;
+  route: string;
+  requested_model: string;
+  tier: Tier | null;
+  category: Category | null;
+  model: string;
+  profile_id: string;
+  usage: { input: number; output: number; cache_read: number; cache_write: number };
+  cost_usd: number;
+  latency_ms: number;
+  ttft_ms: number | null;
+  status: number;
+  error_kind: string | null;
+}
+export interface Usage {
+  summary: UsageSummary;
+  daily: DaySpend[];
+  recent: RequestRow[];
+  period: { today_usd: number; month_usd: number };
+  budgets: Budgets;
+}
+
+export const usageApi = { usage: () => invoke<Usage>("usage") };

@@ -107,3 +107,26 @@ export function ago(unixSecs: number | null, nowMs: number = Date.now()): string
   if (s < 86400) return `${Math.floor(s / 3600)} h ago`;
   return `${Math.floor(s / 86400)} d ago`;
 }
+
+/** 1.2k, 3.4M: token counts at a glance. */
+export function tokens(n: number): string {
+  if (n < 1000) return String(n);
+  if (n < 1_000_000) return `${(n / 1000).toFixed(n < 10_000 ? 1 : 0)}k`;
+  return `${(n / 1_000_000).toFixed(1)}M`;
+}
+
+/** "42% of the $5.00 daily budget", or null with no budget. */
+export function budgetWords(spent: number, limit: number | null, period: "daily" | "monthly"): string | null {
+  if (limit === null || limit <= 0) return null;
+  const pct = Math.round((spent / limit) * 100);
+  if (spent >= limit) return `over the ${usd(limit)} ${period} budget: requests are refused`;
+  return `${pct}% of the ${usd(limit)} ${period} budget`;
+}
+
+/** Local time of day for today, else the date and time. */
+export function clock(atMs: number, nowMs: number = Date.now()): string {
+  const d = new Date(atMs);
+  const sameDay = new Date(nowMs).toDateString() === d.toDateString();
+  const time = d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  return sameDay ? time : `${d.toLocaleDateString([], { month: "short", day: "numeric" })} ${time}`;
+}

@@ -3,8 +3,10 @@
 
 use clawrouter::catalog::{Catalog, Category, Model, Price, Tier};
 use clawrouter::health::{ModelHealth, Status};
+use clawrouter::ledger::{DaySpend, LedgerError, PeriodSpend, RequestRow, UsageSummary};
 use clawrouter::router::{Decision, RouteInput};
 use clawrouter::server::ProxyStatus;
+use clawrouter::settings::Budgets;
 use serde::Serialize;
 use tauri::State;
 
@@ -77,11 +79,9 @@ pub fn dashboard(shell: State<'_, Shell>) -> Dashboard {
             health: health.status(&m.profile_id),
         })
         .collect();
-    let tiers = tier_views(
-        catalog,
-        &|m| health.status(&m.profile_id).status,
-        &|m| health.is_usable(&m.profile_id),
-    );
+    let tiers = tier_views(catalog, &|m| health.status(&m.profile_id).status, &|m| {
+        health.is_usable(&m.profile_id)
+    });
     let categories = catalog
         .routing()
         .categories
@@ -142,4 +142,44 @@ pub fn tier_views(
             }
         })
         .collect()
+}
+
+/// Spend and traffic from the usage ledger.
+#[derive(Debug, Serialize)]
+pub struct Usage {
+    pub summary: UsageSummary,
+    /// The last [`CHART_DAYS`] UTC days, oldest first.
+    pub daily: Vec<DaySpend>,
+    /// Newest first.
+    pub recent: Vec<RequestRow>,
+    pub period: PeriodSpend,
+    pub budgets: Budgets,
+}
+
+pub const CHART_DAYS: u32 = 30;
+const RECENT_ROWS: usize = 25;
+
+#[tauri::command]
+pub async fn usage(shell: State<'_, Shell>) -> Result<Usage, CommandError> {
+    let ledger = shell.ledger.clone().map_err(CommandError::new)?;
+    let budgets = shell.settings().budgets;
+    // Ledger reads wait for its writer thread.
+    tokio::task::spawn_blocking(move || {
+        let now = now_ms();
+        Ok(Usage {
+            summary: ledger.summary(now)?,
+            daily: ledger.daily_spend(now, CHART_DAYS)?,
+            recent: ledger.recent(RECENT_ROWS)?,
+            period: ledger.period_spend(now),
+            budgets,
+        })
+    })
+    .await?
+    .map_err(|e: LedgerError| CommandError::new(e.to_string()))
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }

@@ -138,8 +138,8 @@ pub async fn test_connection(shell: State<'_, Shell>) -> Result<ConnectionReport
 
 async fn stored_keys(shell: &Shell) -> Result<StoredKeys, CommandError> {
     let store = shell.store.clone();
-    let loaded = tokio::task::spawn_blocking(move || credentials::load_aws_keys(store.as_ref()))
-        .await?;
+    let loaded =
+        tokio::task::spawn_blocking(move || credentials::load_aws_keys(store.as_ref())).await?;
     Ok(match loaded {
         Ok(Some(keys)) => StoredKeys {
             saved: true,

@@ -1,8 +1,9 @@
 // The dashboard: proxy status, models' health and prices, tier routing with
 // a prompt tryout, and client setup snippets.
-import { api, errorMessage, type Dashboard, type ProxyStatus, type ClientSetup } from "../api";
+import { api, errorMessage, usageApi, type ClientSetup, type Dashboard, type ProxyStatus, type Usage } from "../api";
+import { spendChart } from "../chart";
 import { fill, h } from "../dom";
-import { TIER_LABEL, ago, healthTone, healthWords, ms, perMillion, proxyWords } from "../format";
+import { TIER_LABEL, ago, budgetWords, clock, healthTone, healthWords, ms, perMillion, proxyWords, tokens, usd } from "../format";
 import { maskKey, snippets } from "../snippets";
 
 export interface DashboardView {
@@ -17,13 +18,19 @@ export function dashboardView(notify: (text: string) => void): DashboardView {
   const routing = h("section", { class: "card" });
   const tryout = h("section", { class: "card" });
   const setup = h("section", { class: "card", id: "client-setup" });
+  const spend = h("section", { class: "card", id: "spend" });
+  const byModel = h("section", { class: "card", id: "spend-by-model" });
+  const recent = h("section", { class: "card", id: "recent-requests" });
   const element = h(
     "div",
     { class: "view", id: "dashboard-view" },
     h("header", { class: "view-head" }, h("h1", {}, "Dashboard"), h("p", { class: "muted" }, "Health, routing and setup of your local Bedrock proxy.")),
     statusCard,
+    spend,
     models,
     h("div", { class: "grid-2" }, routing, tryout),
+    byModel,
+    recent,
     setup,
   );
 
@@ -31,6 +38,7 @@ export function dashboardView(notify: (text: string) => void): DashboardView {
   let revealKey = false;
   let selected = "claude-code";
   let lastSetup: ClientSetup | null = null;
+  const displayOf = new Map<string, string>();
 
   function renderStatus(): void {
     const words = proxyWords(status);
@@ -185,9 +193,105 @@ export function dashboardView(notify: (text: string) => void): DashboardView {
     );
   }
 
+  function renderUsage(u: Usage): void {
+    const t = u.summary.total;
+    const stat = (label: string, value: string, note: string | null, id: string) =>
+      h("div", { class: "stat", id }, h("div", { class: "stat-label" }, label), h("div", { class: "stat-value" }, value), note ? h("div", { class: "stat-note" }, note) : null);
+    const W = 720, H = 120;
+    const chart = spendChart(u.daily, W, H);
+    const ns = "http://www.w3.org/2000/svg";
+    const svg = document.createElementNS(ns, "svg");
+    svg.setAttribute("viewBox", `-44 -8 ${W + 52} ${H + 30}`);
+    svg.setAttribute("class", "chart");
+    svg.setAttribute("role", "img");
+    svg.setAttribute("aria-label", "Daily spend, last 30 days");
+    for (const tick of chart.ticks) {
+      const line = document.createElementNS(ns, "line");
+      Object.entries({ x1: 0, x2: W, y1: tick.y, y2: tick.y, class: "grid" }).forEach(([k, v]) => line.setAttribute(k, String(v)));
+      const text = document.createElementNS(ns, "text");
+      Object.entries({ x: -8, y: tick.y + 4, class: "axis", "text-anchor": "end" }).forEach(([k, v]) => text.setAttribute(k, String(v)));
+      text.textContent = tick.label;
+      svg.append(line, text);
+    }
+    chart.bars.forEach((b, i) => {
+      const rect = document.createElementNS(ns, "rect");
+      Object.entries({ x: b.x, y: b.y, width: b.width, height: Math.max(b.height, 0.5), rx: 2, class: i === chart.bars.length - 1 ? "bar today" : "bar" }).forEach(([k, v]) => rect.setAttribute(k, String(v)));
+      const title = document.createElementNS(ns, "title");
+      title.textContent = b.title;
+      rect.append(title);
+      svg.append(rect);
+      if (i % 5 === 4 || i === chart.bars.length - 1) {
+        const text = document.createElementNS(ns, "text");
+        Object.entries({ x: b.x + b.width / 2, y: H + 18, class: "axis", "text-anchor": "middle" }).forEach(([k, v]) => text.setAttribute(k, String(v)));
+        text.textContent = b.label;
+        svg.append(text);
+      }
+    });
+    fill(
+      spend,
+      h("div", { class: "card-head" }, h("h2", {}, "Spend"), h("span", { class: "muted" }, "Estimated from Bedrock list prices · UTC days")),
+      h(
+        "div",
+        { class: "stats" },
+        stat("Today", usd(t.today_usd), budgetWords(u.period.today_usd, u.budgets.daily_usd, "daily"), "spend-today"),
+        stat("Last 7 days", usd(t.last_7d_usd), null, "spend-7d"),
+        stat("Last 30 days", usd(t.last_30d_usd), `${t.requests_30d} requests`, "spend-30d"),
+        stat("This month", usd(u.period.month_usd), budgetWords(u.period.month_usd, u.budgets.monthly_usd, "monthly") ?? `on pace for ${usd(u.summary.projected_monthly_usd)}`, "spend-month"),
+      ),
+      svg,
+    );
+    fill(
+      byModel,
+      h("div", { class: "card-head" }, h("h2", {}, "Spend by model"), h("span", { class: "muted" }, "Last 30 days")),
+      u.summary.per_model.length === 0
+        ? h("p", { class: "muted" }, "No requests recorded yet.")
+        : h(
+            "table",
+            { class: "table" },
+            h("thead", {}, h("tr", {}, h("th", {}, "Model"), h("th", { class: "num" }, "Today"), h("th", { class: "num" }, "7 days"), h("th", { class: "num" }, "30 days"), h("th", { class: "num" }, "Requests"), h("th", { class: "num" }, "Tokens in / out"))),
+            h("tbody", {}, u.summary.per_model.map((m) =>
+              h("tr", {},
+                h("td", {}, h("div", { class: "model-name" }, displayOf.get(m.model) ?? m.model), h("div", { class: "mono muted small" }, m.profile_id)),
+                h("td", { class: "num" }, usd(m.spend.today_usd)),
+                h("td", { class: "num" }, usd(m.spend.last_7d_usd)),
+                h("td", { class: "num strong" }, usd(m.spend.last_30d_usd)),
+                h("td", { class: "num" }, m.spend.requests_30d),
+                h("td", { class: "num small" }, `${tokens(m.spend.input_tokens_30d + m.spend.cache_read_tokens_30d + m.spend.cache_write_tokens_30d)} / ${tokens(m.spend.output_tokens_30d)}`),
+              ))),
+          ),
+    );
+    fill(
+      recent,
+      h("div", { class: "card-head" }, h("h2", {}, "Recent requests")),
+      u.recent.length === 0
+        ? h("p", { class: "muted" }, "Requests through the proxy appear here.")
+        : h(
+            "table",
+            { class: "table", id: "recent-table" },
+            h("thead", {}, h("tr", {}, h("th", {}, "When"), h("th", {}, "Client"), h("th", {}, "Routed to"), h("th", { class: "num" }, "Tokens in / out"), h("th", { class: "num" }, "Latency"), h("th", { class: "num" }, "Cost"), h("th", {}, "Status"))),
+            h("tbody", {}, u.recent.map((r) =>
+              h("tr", { "data-model": r.model },
+                h("td", { class: "small" }, clock(r.at_ms)),
+                h("td", { class: "small" }, r.client || "—"),
+                h("td", {}, r.tier ? h("span", { class: `chip tier-${r.tier}` }, TIER_LABEL[r.tier]) : null, displayOf.get(r.model) ?? r.model, r.category ? h("span", { class: "muted small" }, ` · ${r.category}`) : null),
+                h("td", { class: "num small" }, `${tokens(r.usage.input + r.usage.cache_read + r.usage.cache_write)} / ${tokens(r.usage.output)}`),
+                h("td", { class: "num small" }, ms(r.latency_ms)),
+                h("td", { class: "num" }, usd(r.cost_usd)),
+                h("td", {}, h("span", { class: `status-code ${r.status < 400 ? "ok" : "bad"}` }, r.status < 400 ? "OK" : `${r.status}${r.error_kind ? ` ${r.error_kind.replace(/_/g, " ")}` : ""}`)),
+              ))),
+          ),
+    );
+  }
+
   async function refresh(): Promise<void> {
+    usageApi.usage().then(renderUsage, (e) => {
+      fill(spend, h("h2", {}, "Spend"), h("p", { class: "muted" }, `Usage is unavailable: ${errorMessage(e)}`));
+      fill(byModel);
+      fill(recent);
+    });
     const [d, s] = await Promise.all([api.dashboard(), api.clientSetup().catch(() => null)]);
     showStatus(d.status);
+    for (const m of d.models) displayOf.set(m.name, m.display);
     renderModels(d);
     renderRouting(d);
     if (s) {

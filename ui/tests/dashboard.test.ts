@@ -1,0 +1,80 @@
+// The dashboard against mocked IPC: it renders what the commands return and
+// its buttons call the right commands.
+import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
+import { afterEach, describe, expect, it } from "vitest";
+import type { Dashboard, ProxyStatus, Usage } from "../src/api";
+import { dashboardView } from "../src/views/dashboard";
+
+const health = { profile_id: "us.haiku", status: "healthy", last_error: null, last_success: null, p50_ms: 120, p95_ms: 200, successes: 4, failures: 0 } as const;
+const price = { input: 1, output: 5, cache_read: 0.1, cache_write: 1.25, regional_premium: 0.1 };
+
+function dashboard(status: ProxyStatus): Dashboard {
+  return {
+    status,
+    models: [{ name: "bedrock/haiku", display: "Claude Haiku", profile_id: "us.haiku", tiers: ["low"], price, health }],
+    tiers: [{ tier: "low", chosen: "bedrock/haiku", candidates: [{ name: "bedrock/haiku", display: "Claude Haiku", profile_id: "us.haiku", cost: "$1/M", status: "healthy" }] }],
+    categories: [{ category: "heartbeat", tier: "low" }],
+  };
+}
+
+const usage: Usage = {
+  summary: { per_model: [], per_tier: [], total: { today_usd: 0.5, last_7d_usd: 2, last_30d_usd: 9, requests_30d: 12, input_tokens_30d: 0, output_tokens_30d: 0, cache_read_tokens_30d: 0, cache_write_tokens_30d: 0 }, projected_monthly_usd: 10 },
+  daily: [{ date: "2026-11-25", usd: 0.5, requests: 3 }],
+  recent: [{ at_ms: Date.now(), client: "curl/8", route: "/v1/chat/completions", requested_model: "auto", tier: "low", category: "heartbeat", model: "bedrock/haiku", profile_id: "us.haiku", usage: { input: 10, output: 5, cache_read: 0, cache_write: 0 }, cost_usd: 0.0001, latency_ms: 300, ttft_ms: null, status: 200, error_kind: null }],
+  period: { today_usd: 0.5, month_usd: 4 },
+  budgets: { daily_usd: 1, monthly_usd: null },
+};
+
+afterEach(() => clearMocks());
+
+async function settle(): Promise<void> {
+  for (let i = 0; i < 5; i++) await new Promise((r) => setTimeout(r, 0));
+}
+
+describe("dashboard", () => {
+  it("renders models, tiers, spend and recent requests from the commands", async () => {
+    mockIPC((cmd) => {
+      if (cmd === "dashboard") return dashboard({ state: "running", port: 4243, requested_port: 4242 });
+      if (cmd === "usage") return usage;
+      if (cmd === "client_setup") return { endpoint: "http://127.0.0.1:4243", running: true, api_key: "sk-clawrouter-0123456789abcdefWXYZ", api_key_source: "keychain" };
+      throw new Error(`unexpected ${cmd}`);
+    });
+    const view = dashboardView(() => undefined);
+    document.body.replaceChildren(view.element);
+    await view.refresh();
+    await settle();
+    const text = (sel: string) => document.querySelector(sel)?.textContent ?? "";
+    expect(text("#proxy-status")).toBe("Running on 127.0.0.1:4243");
+    expect(text("#proxy-detail")).toContain("Port 4242 was taken");
+    expect(text("#models-table tbody")).toContain("Claude Haiku");
+    expect(text("#models-table tbody")).toContain("Healthy · 4 ok");
+    expect(text("#spend-today")).toContain("$0.50");
+    expect(text("#spend-today")).toContain("50% of the $1.00 daily budget");
+    expect(document.querySelectorAll(".chart rect")).toHaveLength(1);
+    expect(text("#recent-table tbody")).toContain("curl/8");
+    expect(text("#endpoint")).toBe("http://127.0.0.1:4243");
+    expect(text("#api-key")).not.toContain("0123456789abcdef");
+    expect(text("#snippet-claude-code")).toContain("ANTHROPIC_BASE_URL=http://127.0.0.1:4243");
+  });
+
+  it("starts the proxy when Start is pressed and shows the new status", async () => {
+    const calls: string[] = [];
+    let status: ProxyStatus = { state: "stopped" };
+    mockIPC((cmd) => {
+      calls.push(cmd);
+      if (cmd === "start_proxy") return (status = { state: "running", port: 4242, requested_port: 4242 });
+      if (cmd === "dashboard") return dashboard(status);
+      if (cmd === "usage") return usage;
+      if (cmd === "client_setup") return { endpoint: "http://127.0.0.1:4242", running: true, api_key: "k", api_key_source: "env" };
+      throw new Error(`unexpected ${cmd}`);
+    });
+    const view = dashboardView(() => undefined);
+    document.body.replaceChildren(view.element);
+    await view.refresh();
+    (document.querySelector("#start-proxy") as HTMLButtonElement).click();
+    await settle();
+    expect(calls).toContain("start_proxy");
+    expect(document.querySelector("#proxy-status")?.textContent).toBe("Running on 127.0.0.1:4242");
+    expect(document.querySelector("#stop-proxy")).not.toBeNull();
+  });
+});

@@ -1,0 +1,123 @@
+import { describe, expect, it } from "vitest";
+import type { CheckReport, ModelHealth, Settings } from "../src/api";
+import { niceCeiling, spendChart } from "../src/chart";
+import { budgetWords, checkWords, healthWords, plainError, proxyWords, tokens, usd } from "../src/format";
+import { errorsByField, formValues, readForm } from "../src/settingsForm";
+import { maskKey, snippets } from "../src/snippets";
+
+const SETTINGS: Settings = {
+  port: 4242, region: null, geography: null, aws_profile: null, start_proxy_on_launch: true, start_on_login: false,
+  show_tier_prefix: false, budgets: { daily_usd: null, monthly_usd: null }, allowed_origins: ["http://localhost:3000"],
+  max_body_bytes: 1, upstream_timeout_secs: 300, stream_idle_timeout_secs: 60,
+};
+
+describe("proxy status words", () => {
+  it("says when the configured port was taken", () => {
+    const w = proxyWords({ state: "running", port: 4243, requested_port: 4242 });
+    expect(w.headline).toBe("Running on 127.0.0.1:4243");
+    expect(w.detail).toContain("Port 4242 was taken");
+    expect(proxyWords({ state: "running", port: 4242, requested_port: 4242 }).detail).not.toContain("taken");
+    expect(proxyWords({ state: "error", message: "keychain locked" })).toMatchObject({ tone: "bad", detail: "keychain locked" });
+  });
+});
+
+describe("health and errors in plain words", () => {
+  const h = (over: Partial<ModelHealth>): ModelHealth => ({
+    profile_id: "p", status: "unknown", last_error: null, last_success: null, p50_ms: null, p95_ms: null, successes: 0, failures: 0, ...over,
+  });
+  it("describes each status", () => {
+    expect(healthWords(h({}))).toBe("No requests yet");
+    expect(healthWords(h({ status: "healthy", successes: 3 }))).toBe("Healthy · 3 ok");
+    expect(healthWords(h({ status: "unhealthy", successes: 1, failures: 2, last_error: "ThrottlingException: Too many requests" }))).toMatch(/^Failing: Bedrock is throttling.*\(1 ok, 2 failed\)$/);
+  });
+  it("translates common upstream errors and keeps unknown ones", () => {
+    expect(plainError("AccessDeniedException: not authorized")).toContain("IAM policy");
+    expect(plainError("The security token included in the request is invalid")).toContain("did not accept the credentials");
+    expect(plainError("weird")).toBe("weird");
+  });
+  it("summarises a connection check", () => {
+    const report: CheckReport = {
+      ok: false, region: "us-east-1", endpoint: "x", credentials_source: "AWS profile 'dev'", credentials_status: "loaded", api_key_source: "keychain",
+      models: [
+        { name: "a", profile_id: "a", health: h({ status: "healthy", successes: 1 }) },
+        { name: "b", profile_id: "b", health: h({ status: "unhealthy", failures: 1, last_error: "AccessDeniedException" }) },
+      ],
+    };
+    const lines = checkWords(report);
+    expect(lines[0]).toEqual({ ok: true, text: "AWS credentials found: AWS profile 'dev'." });
+    expect(lines.find((l) => l.text.startsWith("1 of 2 models"))?.ok).toBe(false);
+    expect(lines.at(-1)?.text).toMatch(/^b: AWS refused access/);
+    const none = checkWords({ ...report, credentials_source: "none", credentials_status: "no credentials in the chain" });
+    expect(none[0]).toEqual({ ok: false, text: "No AWS credentials found: no credentials in the chain" });
+    expect(none).toHaveLength(2);
+  });
+});
+
+describe("numbers", () => {
+  it("formats money, tokens and budgets", () => {
+    expect(usd(0)).toBe("$0.00");
+    expect(usd(0.0042)).toBe("$0.0042");
+    expect(usd(12.345)).toBe("$12.35");
+    expect(tokens(999)).toBe("999");
+    expect(tokens(1234)).toBe("1.2k");
+    expect(tokens(2_500_000)).toBe("2.5M");
+    expect(budgetWords(1, null, "daily")).toBeNull();
+    expect(budgetWords(1, 4, "daily")).toBe("25% of the $4.00 daily budget");
+    expect(budgetWords(5, 4, "monthly")).toContain("requests are refused");
+  });
+  it("scales the chart to a round maximum", () => {
+    expect([0, 0.3, 1, 1.2, 4, 7, 99].map(niceCeiling)).toEqual([0, 0.5, 1, 2, 5, 10, 100]);
+    const c = spendChart([{ date: "2026-11-24", usd: 1, requests: 2 }, { date: "2026-11-25", usd: 2, requests: 1 }], 100, 50);
+    expect(c.max).toBe(2);
+    expect(c.bars[1]).toMatchObject({ y: 0, height: 50, label: "11-25" });
+    expect(c.bars[0].height).toBe(25);
+    expect(c.bars[0].title).toBe("2026-11-24: $1.00 · 2 requests");
+    expect(spendChart([{ date: "2026-11-25", usd: 0, requests: 0 }], 100, 50).ticks).toEqual([]);
+  });
+});
+
+describe("settings form", () => {
+  it("round-trips loaded settings and keeps fields it does not show", () => {
+    const read = readForm(formValues(SETTINGS, false), SETTINGS);
+    expect(read.settings).toEqual(SETTINGS);
+    expect(read.keys).toBeNull();
+    expect(read.local).toEqual([]);
+  });
+  it("reads typed values, keys only when typed, and flags non-numbers", () => {
+    const v = { ...formValues(SETTINGS, false), port: "80a", daily_usd: "2.5", region: " eu-west-1 ", access_key_id: " AKIA123 ", secret_access_key: "s" };
+    const read = readForm(v, SETTINGS);
+    expect(read.local).toEqual([{ field: "port", message: "must be a whole number" }]);
+    expect(read.settings.port).toBe(4242);
+    expect(read.settings.budgets.daily_usd).toBe(2.5);
+    expect(read.settings.region).toBe("eu-west-1");
+    expect(read.keys).toEqual({ access_key_id: "AKIA123", secret_access_key: "s", session_token: null });
+    expect(readForm({ ...v, mode: "profile", aws_profile: "dev" }, SETTINGS)).toMatchObject({ keys: null, settings: { aws_profile: "dev" } });
+  });
+  it("starts in profile mode only when a profile is set and no keys are saved", () => {
+    const withProfile = { ...SETTINGS, aws_profile: "dev" };
+    expect(formValues(withProfile, false).mode).toBe("profile");
+    expect(formValues(withProfile, true).mode).toBe("keys");
+  });
+  it("shows the first message per field", () => {
+    const m = errorsByField([{ field: "port", message: "local" }], [{ field: "port", message: "engine" }, { field: "region", message: "r" }]);
+    expect([...m]).toEqual([["port", "local"], ["region", "r"]]);
+  });
+});
+
+describe("client snippets", () => {
+  it("use the live endpoint and key everywhere", () => {
+    const all = snippets("http://127.0.0.1:4243", "sk-test-key");
+    expect(all.map((s) => s.id)).toEqual(["claude-code", "cursor", "codex", "aider", "openclaw", "curl"]);
+    for (const s of all) {
+      expect(s.code).toContain("http://127.0.0.1:4243");
+      expect(s.code).toContain("sk-test-key");
+      expect(s.code).not.toContain("4242");
+    }
+    expect(all[0].code).toContain("ANTHROPIC_BASE_URL=http://127.0.0.1:4243\n");
+    expect(all[1].code).toContain("apiBase: http://127.0.0.1:4243/v1");
+  });
+  it("masks the key", () => {
+    expect(maskKey("sk-clawrouter-abcdefghijklmnopqrstuvwxyz")).toBe("sk-clawrouter-…wxyz");
+    expect(maskKey("short")).toBe("•••••");
+  });
+});
