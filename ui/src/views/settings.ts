@@ -203,7 +203,7 @@ export function settingsView(notify: (text: string) => void): SettingsPanel {
                 h(
                   "div",
                   { class: `tier tier-${t.tier}` },
-                  h("div", { class: "tier-head" }, h("span", { class: `chip tier-${t.tier}` }, TIER_LABEL[t.tier]), h("strong", {}, t.chosen ?? "none answered")),
+                  h("div", { class: "tier-head" }, h("span", { class: `chip tier-${t.tier}` }, TIER_LABEL[t.tier]), h("strong", {}, t.chosen ? (t.candidates.find((c) => c.name === t.chosen)?.display ?? t.chosen) : "none answered")),
                   h("ol", { class: "candidates" }, t.candidates.map((c) => h("li", {}, h("span", { class: `dot ${healthTone(c.status)}` }), c.display, h("span", { class: "muted small" }, ` ${c.cost}`)))),
                 ),
               ),
