@@ -121,6 +121,9 @@ pub struct Stats {
     pub by_operation: BTreeMap<String, u64>,
     /// Keyed by model id as decoded from the path.
     pub by_model: BTreeMap<String, u64>,
+    /// Event streams whose client went away before the last frame, so tests
+    /// can see that a caller cancelled its upstream call.
+    pub streams_abandoned: u64,
 }
 
 /// A double serving in the background; dropping it without

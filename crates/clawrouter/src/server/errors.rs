@@ -47,6 +47,12 @@ pub enum ApiError {
     RouteNotFound,
     #[error("forbidden: {0}")]
     Forbidden(&'static str),
+    /// Load shedding: the concurrency limit is reached; retry shortly.
+    #[error("the proxy is busy ({limit} requests in flight); retry shortly")]
+    Overloaded { limit: usize },
+    /// A handler panicked; deliberately says nothing about the request.
+    #[error("internal error")]
+    Internal,
 }
 
 impl ApiError {
@@ -68,6 +74,8 @@ impl ApiError {
             ApiError::NoCandidate(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::BudgetExceeded { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::Upstream(e) => match e {
                 UpstreamError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
                 UpstreamError::Validation { .. } => StatusCode::BAD_REQUEST,
@@ -87,6 +95,7 @@ impl ApiError {
     fn retry_after(&self) -> Option<Duration> {
         match self {
             ApiError::Upstream(UpstreamError::Throttled { retry_after, .. }) => *retry_after,
+            ApiError::Overloaded { .. } => Some(Duration::from_secs(1)),
             _ => None,
         }
     }
@@ -107,6 +116,8 @@ impl ApiError {
             ApiError::Forbidden(_) => ("permission_error", Some("forbidden")),
             ApiError::BudgetExceeded { .. } => ("insufficient_quota", Some("budget_exceeded")),
             ApiError::NoCandidate(_) => ("api_error", Some("no_candidate")),
+            ApiError::Overloaded { .. } => ("api_error", Some("overloaded")),
+            ApiError::Internal => ("api_error", Some("internal_error")),
             ApiError::Upstream(e) => match e {
                 UpstreamError::Throttled { .. } => {
                     ("rate_limit_error", Some("rate_limit_exceeded"))
@@ -141,7 +152,7 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => "request_too_large",
             ApiError::ModelNotFound { .. } | ApiError::RouteNotFound => "not_found_error",
             ApiError::BudgetExceeded { .. } => "rate_limit_error",
-            ApiError::Upstream(UpstreamError::Throttled { .. }) => {
+            ApiError::Upstream(UpstreamError::Throttled { .. }) | ApiError::Overloaded { .. } => {
                 return ("overloaded_error", overloaded());
             }
             ApiError::Upstream(

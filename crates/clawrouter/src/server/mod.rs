@@ -9,6 +9,7 @@
 mod auth;
 mod dispatch;
 mod errors;
+mod guard;
 mod listen;
 mod openai_routes;
 mod setup;
@@ -36,8 +37,10 @@ use crate::health::Health;
 use crate::router::Router;
 
 pub use errors::{ApiError, Protocol};
+pub use guard::{host_allowed, origin_allowed};
 pub use listen::bind_loopback;
 pub use setup::{CheckReport, ModelCheck, StartError, assemble, check};
+pub use sse::data as sse_data_frame;
 
 /// Limits and behaviour of the server, taken from settings by the caller.
 #[derive(Clone, Debug)]
@@ -55,6 +58,12 @@ pub struct ServerConfig {
     pub drain_timeout: Duration,
     /// Slowloris defence: a client must send its request head within this.
     pub header_read_timeout: Duration,
+    /// Browser origins allowed to call (exact match); empty: none.
+    pub allowed_origins: Vec<String>,
+    /// Requests (streams until their last byte) served at once; more are shed.
+    pub max_concurrent_requests: usize,
+    /// Longest a single stream may run in total, however lively.
+    pub stream_deadline: Duration,
 }
 
 impl ServerConfig {
@@ -67,6 +76,9 @@ impl ServerConfig {
             show_tier_prefix: false,
             drain_timeout: Duration::from_secs(10),
             header_read_timeout: Duration::from_secs(10),
+            allowed_origins: Vec::new(),
+            max_concurrent_requests: 256,
+            stream_deadline: Duration::from_secs(30 * 60),
         }
     }
 }
@@ -85,12 +97,18 @@ pub struct RunningProxy {
     addr: SocketAddr,
     shutdown: CancellationToken,
     task: JoinHandle<()>,
+    admission: Arc<guard::Admission>,
 }
 
 impl RunningProxy {
     /// The address actually bound (after port fallback).
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Requests currently being served, open streams included.
+    pub fn in_flight(&self) -> usize {
+        self.admission.in_flight()
     }
 
     /// Stops accepting, drains in-flight requests (bounded by the drain
@@ -109,13 +127,16 @@ pub async fn start(state: AppState, port: u16) -> std::io::Result<RunningProxy> 
     let listener = bind_loopback(port).await?;
     let addr = listen::loopback_addr(&listener)?;
     let config = state.config.clone();
-    let app = routes(Arc::new(state));
+    // The Host check needs the port actually bound, known only now.
+    let admission = Arc::new(guard::Admission::new(addr.port(), &config));
+    let app = guard::protect(routes(Arc::new(state)), admission.clone());
     let shutdown = CancellationToken::new();
     let task = tokio::spawn(serve(listener, app, config, shutdown.clone()));
     Ok(RunningProxy {
         addr,
         shutdown,
         task,
+        admission,
     })
 }
 
@@ -154,6 +175,7 @@ async fn serve(
         .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(config.header_read_timeout)
+        .max_headers(100)
         .max_buf_size(64 * 1024);
     builder.http2().timer(TokioTimer::new());
     let graceful = GracefulShutdown::new();

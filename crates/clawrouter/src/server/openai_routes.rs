@@ -172,6 +172,7 @@ impl Pump {
         started: Instant,
     ) {
         let idle = state.config.stream_idle_timeout;
+        let deadline = tokio::time::Instant::from_std(started) + state.config.stream_deadline;
         let mut pending = first;
         let mut outcome: Result<(), UpstreamError> = Ok(());
         let mut client_gone = false;
@@ -181,7 +182,14 @@ impl Pump {
                 client_gone = true;
                 break;
             }
-            match next_event(&mut events, idle).await {
+            let next = tokio::time::timeout_at(deadline, next_event(&mut events, idle))
+                .await
+                .unwrap_or_else(|_| {
+                    Err(UpstreamError::Timeout {
+                        message: "the stream ran past its total deadline".to_owned(),
+                    })
+                });
+            match next {
                 Ok(next) => pending = next,
                 Err(e) => {
                     outcome = Err(e);

@@ -44,6 +44,7 @@ pub async fn assemble(
     config.upstream_timeout = Duration::from_secs(settings.upstream_timeout_secs);
     config.stream_idle_timeout = Duration::from_secs(settings.stream_idle_timeout_secs);
     config.show_tier_prefix = settings.show_tier_prefix;
+    config.allowed_origins = settings.allowed_origins.clone();
     Ok(AppState {
         catalog: Arc::new(catalog),
         router: Arc::new(router),

@@ -33,6 +33,23 @@ pub async fn stack_with(tune: impl FnOnce(&mut ServerConfig)) -> Stack {
     let double = bedrock_double::start(DoubleConfig::default())
         .await
         .unwrap();
+    let mut config = ServerConfig::new(SecretString::from(KEY));
+    tune(&mut config);
+    let proxy = server::start(app_state(&double.url(), config).await, 0)
+        .await
+        .unwrap();
+    let url = format!("http://{}", proxy.addr());
+    Stack {
+        double,
+        proxy,
+        url,
+        http: reqwest::Client::new(),
+    }
+}
+
+/// The built-in catalog served through a Bedrock client aimed at `double_url`
+/// with the double's default keys.
+pub async fn app_state(double_url: &str, config: ServerConfig) -> AppState {
     let catalog = Catalog::builtin().unwrap();
     let bedrock = BedrockClient::new(ClientOptions {
         region: Some("us-east-1".into()),
@@ -43,26 +60,16 @@ pub async fn stack_with(tune: impl FnOnce(&mut ServerConfig)) -> Stack {
             None,
             "test",
         ))),
-        endpoint_url: Some(double.url()),
+        endpoint_url: Some(double_url.to_owned()),
         connect_timeout: Duration::from_secs(2),
     })
     .await;
-    let mut config = ServerConfig::new(SecretString::from(KEY));
-    tune(&mut config);
-    let state = AppState {
+    AppState {
         router: Arc::new(Router::new(&catalog).unwrap()),
         catalog: Arc::new(catalog),
         bedrock,
         health: Arc::new(Health::new()),
         config,
-    };
-    let proxy = server::start(state, 0).await.unwrap();
-    let url = format!("http://{}", proxy.addr());
-    Stack {
-        double,
-        proxy,
-        url,
-        http: reqwest::Client::new(),
     }
 }
 
