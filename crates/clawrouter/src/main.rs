@@ -1,7 +1,7 @@
 //! `clawrouter`: the headless CLI over the same engine the desktop app runs.
 //! Each subcommand calls the engine and renders; no logic lives here.
 
-use std::io::{BufRead, Write};
+use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -87,13 +87,7 @@ enum KeysAction {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
+    init_logging();
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
@@ -109,6 +103,27 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Logs to stderr, filtered by `RUST_LOG` (default `info`). Whatever
+/// `RUST_LOG` says, the AWS SDK and the HTTP stack log at most INFO: at
+/// DEBUG/TRACE they print signed canonical requests (the session token) and
+/// request bodies (prompts).
+fn init_logging() {
+    use tracing_subscriber::filter::{EnvFilter, filter_fn};
+    use tracing_subscriber::prelude::*;
+    const WIRE_TARGETS: [&str; 5] = ["aws_", "hyper", "h2", "rustls", "reqwest"];
+    let wire_cap = filter_fn(|meta| {
+        *meta.level() <= tracing::Level::INFO
+            || !WIRE_TARGETS.iter().any(|t| meta.target().starts_with(t))
+    });
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .finish()
+        .with(wire_cap)
+        .init();
 }
 
 async fn run(command: Command) -> anyhow::Result<ExitCode> {

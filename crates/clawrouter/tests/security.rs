@@ -835,3 +835,236 @@ fn row17_secret_holders_never_print_or_serialize_secrets() {
     // The probe itself works.
     assert!((&Probe::<String>(Default::default())).serializable());
 }
+
+// ---------------------------------------------------------------- row 18
+
+/// Canary secrets shaped like the real ones (a 40-character secret with `/`
+/// and `+`, an STS session token, a client key), random per run.
+struct Canaries {
+    access_key_id: String,
+    secret_access_key: String,
+    session_token: String,
+    client_key: String,
+}
+
+impl Canaries {
+    fn new() -> Self {
+        use rand::Rng;
+        use rand::distr::Alphanumeric;
+        let random = |n: usize| -> String {
+            rand::rng()
+                .sample_iter(&Alphanumeric)
+                .take(n)
+                .map(char::from)
+                .collect()
+        };
+        Canaries {
+            access_key_id: format!("AKIA{}", random(16).to_ascii_uppercase()),
+            secret_access_key: format!("Cn/{}+{}", random(18), random(18)),
+            session_token: format!("Tk{}/{}+{}==", random(30), random(40), random(30)),
+            client_key: format!("sk-canary-{}", random(32)),
+        }
+    }
+
+    /// Every way a secret could be written: raw, JSON-quoted, with `\/`
+    /// escapes, Debug-quoted, percent-encoded, and its first 16 characters.
+    fn needles(secret: &str) -> Vec<String> {
+        vec![
+            secret.to_owned(),
+            serde_json::to_string(secret).unwrap(),
+            secret.replace('/', "\\/"),
+            format!("{secret:?}"),
+            secret.replace('/', "%2F").replace('+', "%2B"),
+            secret[..16].to_owned(),
+        ]
+    }
+}
+
+fn find_leaks(haystack: &[u8], secrets: &[&str]) -> Vec<String> {
+    let text = String::from_utf8_lossy(haystack);
+    secrets
+        .iter()
+        .flat_map(|s| Canaries::needles(s))
+        .filter(|needle| text.contains(needle.as_str()))
+        .collect()
+}
+
+/// Every file under `dir`, recursively, as bytes.
+fn all_files(dir: &std::path::Path) -> Vec<u8> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(all_files(&path));
+        } else if let Ok(bytes) = std::fs::read(&path) {
+            out.extend(bytes);
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn row18_secrets_canary_at_trace_level() {
+    use tokio::io::AsyncBufReadExt;
+    use tokio::process::Command;
+
+    let canaries = Canaries::new();
+    let double = bedrock_double::start(bedrock_double::DoubleConfig {
+        port: 0,
+        credentials: vec![(
+            canaries.access_key_id.clone(),
+            canaries.secret_access_key.clone(),
+        )],
+    })
+    .await
+    .unwrap();
+    let home = tempfile::tempdir().unwrap();
+    std::fs::write(
+        home.path().join("settings.json"),
+        r#"{"upstream_timeout_secs": 1, "stream_idle_timeout_secs": 1}"#,
+    )
+    .unwrap();
+    let command = |args: &[&str]| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_clawrouter"));
+        c.args(args)
+            .env("RUST_LOG", "trace")
+            .env("RUST_BACKTRACE", "1")
+            .env("CLAWROUTER_HOME", home.path())
+            .env("CLAWROUTER_API_KEY", &canaries.client_key)
+            .env("AWS_ACCESS_KEY_ID", &canaries.access_key_id)
+            .env("AWS_SECRET_ACCESS_KEY", &canaries.secret_access_key)
+            .env("AWS_SESSION_TOKEN", &canaries.session_token)
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", double.url())
+            // No keychain: credentials come from the environment above.
+            .env_remove("DBUS_SESSION_BUS_ADDRESS")
+            .env_remove("AWS_PROFILE")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true);
+        c
+    };
+
+    let mut proxy = command(&["serve", "--port", "0"]).spawn().unwrap();
+    let mut stderr = proxy.stderr.take().unwrap();
+    let stderr_task = tokio::spawn(async move {
+        let mut all = Vec::new();
+        stderr.read_to_end(&mut all).await.unwrap();
+        all
+    });
+    let mut stdout = tokio::io::BufReader::new(proxy.stdout.take().unwrap());
+    let mut first_line = String::new();
+    stdout.read_line(&mut first_line).await.unwrap();
+    let url = first_line
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("serve did not start: {first_line:?}"))
+        .trim()
+        .to_owned();
+
+    // Success, auth failure, upstream errors, timeouts, streams, status routes.
+    let http = reqwest::Client::new();
+    let mut transcript = Vec::new();
+    let chat = |text: &str, stream: bool| {
+        let mut body = chat_body(SONNET, text);
+        body["stream"] = json!(stream);
+        body
+    };
+    let requests = [
+        (KEY_RIGHT, chat("hello", false)),
+        (KEY_RIGHT, chat("hello", true)),
+        (KEY_RIGHT, json!({"model": "auto", "messages": [{"role": "user", "content": "route me"}]})),
+        (KEY_WRONG, chat("hello", false)),
+        (KEY_RIGHT, chat("[[double:status=500]]", false)),
+        (KEY_RIGHT, chat("[[double:status=403]]", false)),
+        (KEY_RIGHT, chat("[[double:status=400]]", false)),
+        (KEY_RIGHT, chat("[[double:throttle]]", true)),
+        (KEY_RIGHT, chat("[[double:delay=2500]]", false)),
+        (KEY_RIGHT, chat("[[double:stall]]", true)),
+        (KEY_RIGHT, chat("[[double:midstream]]", true)),
+        (KEY_RIGHT, chat("[[double:bogus]]", false)),
+    ];
+    for (which, body) in requests {
+        let key = if which == KEY_RIGHT {
+            canaries.client_key.clone()
+        } else {
+            format!("{}x", canaries.client_key)
+        };
+        let r = http
+            .post(format!("{url}/v1/chat/completions"))
+            .bearer_auth(&key)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        transcript.extend(format!("{} {:?}\n", r.status(), r.headers()).into_bytes());
+        transcript.extend(r.bytes().await.unwrap());
+    }
+    for path in ["/health", "/v1/models", "/nope", "/health/liveliness"] {
+        let r = http
+            .get(format!("{url}{path}"))
+            .header("x-api-key", &canaries.client_key)
+            .send()
+            .await
+            .unwrap();
+        transcript.extend(format!("{} {:?}\n", r.status(), r.headers()).into_bytes());
+        transcript.extend(r.bytes().await.unwrap());
+    }
+    assert!(
+        double.stats().requests >= 8,
+        "the proxy did call upstream: {:?}",
+        double.stats()
+    );
+
+    // SIGTERM: the graceful path; then everything it wrote.
+    let pid = proxy.id().unwrap().to_string();
+    let killed = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .await
+        .unwrap();
+    assert!(killed.success());
+    let status = tokio::time::timeout(Duration::from_secs(20), proxy.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success(), "{status}");
+    let mut rest = Vec::new();
+    stdout.read_to_end(&mut rest).await.unwrap();
+    let mut output = first_line.into_bytes();
+    output.extend(rest);
+    output.extend(stderr_task.await.unwrap());
+    // Our own code's DEBUG events show the capture works at that verbosity
+    // (the wire crates' DEBUG/TRACE are capped by design).
+    assert!(
+        String::from_utf8_lossy(&output).contains(" DEBUG "),
+        "the proxy did not log at DEBUG level"
+    );
+
+    let check = command(&["check", "--json"]).output().await.unwrap();
+    let keys = command(&["keys", "status", "--json"]).output().await.unwrap();
+    let aws_secrets = [
+        canaries.secret_access_key.as_str(),
+        canaries.session_token.as_str(),
+    ];
+    let all_secrets = [
+        aws_secrets[0],
+        aws_secrets[1],
+        canaries.client_key.as_str(),
+    ];
+    for (what, bytes) in [
+        ("serve stdout+stderr", &output),
+        ("responses", &transcript),
+        ("check stdout", &check.stdout),
+        ("check stderr", &check.stderr),
+        ("keys status stderr", &keys.stderr),
+        ("files under CLAWROUTER_HOME", &all_files(home.path())),
+    ] {
+        assert_eq!(find_leaks(bytes, &all_secrets), Vec::<String>::new(), "{what}");
+    }
+    // `keys status` exists to show the client key to its user; AWS secrets never.
+    assert_eq!(find_leaks(&keys.stdout, &aws_secrets), Vec::<String>::new());
+}
+
+const KEY_RIGHT: bool = true;
+const KEY_WRONG: bool = false;

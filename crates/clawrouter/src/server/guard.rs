@@ -280,6 +280,44 @@ mod tests {
         assert!(host_allowed(b"localhost:80", 80));
     }
 
+    #[tokio::test]
+    async fn a_panicking_handler_becomes_a_generic_500_and_frees_its_slot() {
+        use axum::routing::post;
+        use tower::ServiceExt;
+        const CANARY: &str = "sk-canary-client-0123456789abcdef";
+        let config = ServerConfig::new(secrecy::SecretString::from(CANARY));
+        let admission = Arc::new(Admission::new(PORT, &config));
+        let detail = format!("{config:?} {CANARY}");
+        let handler = move || {
+            let detail = detail.clone();
+            async move {
+                if !detail.is_empty() {
+                    panic!("handler bug with {detail}");
+                }
+                "unreachable"
+            }
+        };
+        let app = protect(
+            HttpRouter::new().route("/v1/messages", post(handler)),
+            admission.clone(),
+        );
+        let request = Request::post("/v1/messages")
+            .header(header::HOST, "localhost:4242")
+            .body(Body::empty())
+            .unwrap();
+        let response = app.oneshot(request).await.unwrap();
+        assert_eq!(response.status(), 500);
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({"type": "error", "error": {"type": "api_error", "message": "internal error"}})
+        );
+        assert_eq!(admission.in_flight(), 0);
+    }
+
     #[test]
     fn origins_match_the_allow_list_exactly_and_never_null() {
         let allowed = vec!["http://localhost:3000".to_owned(), "null".to_owned()];
