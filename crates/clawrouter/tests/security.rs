@@ -796,6 +796,8 @@ impl<T: serde::Serialize> Probe<T> {
 }
 
 #[test]
+// The explicit `&` is the probe: without it the trait fallback is never tried.
+#[allow(clippy::needless_borrow)]
 fn row17_secret_holders_never_print_or_serialize_secrets() {
     const SECRET: &str = "Canary/Secret+Key0123456789abcdefghijklm";
     const TOKEN: &str = "CanarySessionToken0123456789";
@@ -973,7 +975,10 @@ async fn row18_secrets_canary_at_trace_level() {
     let requests = [
         (KEY_RIGHT, chat("hello", false)),
         (KEY_RIGHT, chat("hello", true)),
-        (KEY_RIGHT, json!({"model": "auto", "messages": [{"role": "user", "content": "route me"}]})),
+        (
+            KEY_RIGHT,
+            json!({"model": "auto", "messages": [{"role": "user", "content": "route me"}]}),
+        ),
         (KEY_WRONG, chat("hello", false)),
         (KEY_RIGHT, chat("[[double:status=500]]", false)),
         (KEY_RIGHT, chat("[[double:status=403]]", false)),
@@ -1042,16 +1047,15 @@ async fn row18_secrets_canary_at_trace_level() {
     );
 
     let check = command(&["check", "--json"]).output().await.unwrap();
-    let keys = command(&["keys", "status", "--json"]).output().await.unwrap();
+    let keys = command(&["keys", "status", "--json"])
+        .output()
+        .await
+        .unwrap();
     let aws_secrets = [
         canaries.secret_access_key.as_str(),
         canaries.session_token.as_str(),
     ];
-    let all_secrets = [
-        aws_secrets[0],
-        aws_secrets[1],
-        canaries.client_key.as_str(),
-    ];
+    let all_secrets = [aws_secrets[0], aws_secrets[1], canaries.client_key.as_str()];
     for (what, bytes) in [
         ("serve stdout+stderr", &output),
         ("responses", &transcript),
@@ -1060,7 +1064,11 @@ async fn row18_secrets_canary_at_trace_level() {
         ("keys status stderr", &keys.stderr),
         ("files under CLAWROUTER_HOME", &all_files(home.path())),
     ] {
-        assert_eq!(find_leaks(bytes, &all_secrets), Vec::<String>::new(), "{what}");
+        assert_eq!(
+            find_leaks(bytes, &all_secrets),
+            Vec::<String>::new(),
+            "{what}"
+        );
     }
     // `keys status` exists to show the client key to its user; AWS secrets never.
     assert_eq!(find_leaks(&keys.stdout, &aws_secrets), Vec::<String>::new());
