@@ -202,6 +202,32 @@ async fn row02_host_allow_list_stops_dns_rebinding() {
     )
     .await;
     assert_eq!(r.status, 403, "{}", r.head);
+    // HTTP/2 (prior knowledge) carries the name in `:authority` instead.
+    let h2 = reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .build()
+        .unwrap();
+    for (authority, status) in [
+        (format!("127.0.0.1:{port}"), 200),
+        (format!("localhost:{port}"), 200),
+    ] {
+        let r = h2
+            .get(format!("http://{authority}/v1/models"))
+            .bearer_auth(KEY)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.version(), reqwest::Version::HTTP_2);
+        assert_eq!(r.status(), status, "{authority}");
+    }
+    let r = h2
+        .get(format!("http://127.0.0.1:{port}/v1/models"))
+        .header("host", format!("evil.example:{port}"))
+        .bearer_auth(KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
     // Anthropic clients get the refusal in their own shape.
     let r = send_raw(
         addr,

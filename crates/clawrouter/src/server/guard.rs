@@ -5,7 +5,8 @@
 //!    `[::1]` with the exact bound port — so a DNS-rebound web page
 //!    (`evil.example` now resolving to 127.0.0.1) is refused.
 //! 2. A browser `Origin` must be on the allow-list (empty by default);
-//!    `Origin: null` (file:// pages, sandboxed frames) never is.
+//!    `Origin: null` (file:// pages, sandboxed frames) never is. Without an
+//!    Origin, a browser's `Sec-Fetch-Site: cross-site` is refused too.
 //! 3. CORS preflights (`OPTIONS`) are never approved and no response carries
 //!    an `Access-Control-Allow-*` header.
 //! 4. At most `max_concurrent_requests` requests (streams until their last
