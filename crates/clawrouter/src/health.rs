@@ -21,9 +21,16 @@ pub const COOL_DOWN: Duration = Duration::from_secs(30);
 const FAILURES_BEFORE_COOL_DOWN: u32 = 2;
 const LATENCY_SAMPLES: usize = 200;
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Health {
     models: Mutex<HashMap<String, Record>>,
+    cool_down: Duration,
+}
+
+impl Default for Health {
+    fn default() -> Self {
+        Self::with_cool_down(COOL_DOWN)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -64,6 +71,14 @@ impl Health {
         Self::default()
     }
 
+    /// A tracker whose failing models are skipped for `cool_down`.
+    pub fn with_cool_down(cool_down: Duration) -> Self {
+        Self {
+            models: Mutex::default(),
+            cool_down,
+        }
+    }
+
     pub fn record_success(&self, profile_id: &str, latency: Duration) {
         self.with(profile_id, |r| {
             r.consecutive_failures = 0;
@@ -96,7 +111,7 @@ impl Health {
         self.read(profile_id, |r| {
             r.is_none_or(|r| {
                 r.consecutive_failures < FAILURES_BEFORE_COOL_DOWN
-                    || r.last_failure.is_none_or(|t| t.elapsed() >= COOL_DOWN)
+                    || r.last_failure.is_none_or(|t| t.elapsed() >= self.cool_down)
             })
         })
     }

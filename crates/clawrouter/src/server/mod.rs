@@ -6,6 +6,7 @@
 //! - `POST /v1/chat/completions`, `GET /v1/models` — OpenAI shape
 //! - `GET /health` (LiteLLM shape), `GET /health/liveliness`
 
+mod accounting;
 mod auth;
 mod dispatch;
 mod errors;
@@ -33,6 +34,7 @@ use tokio_util::sync::CancellationToken;
 use crate::bedrock::BedrockClient;
 use crate::catalog::Catalog;
 use crate::health::Health;
+use crate::ledger::{BudgetGuard, Ledger};
 use crate::router::Router;
 
 pub use errors::{ApiError, Protocol};
@@ -77,6 +79,9 @@ pub struct AppState {
     pub router: Arc<Router>,
     pub bedrock: BedrockClient,
     pub health: Arc<Health>,
+    /// Where every model request is accounted.
+    pub ledger: Ledger,
+    pub budget: BudgetGuard,
     pub config: ServerConfig,
 }
 
@@ -121,12 +126,19 @@ pub async fn start(state: AppState, port: u16) -> std::io::Result<RunningProxy> 
 
 /// The route table: one place to see the whole HTTP surface.
 pub fn routes(state: Arc<AppState>) -> HttpRouter {
-    let authenticated = HttpRouter::new()
+    // Routes that call a model: refused before any upstream call once a budget is spent.
+    let model_routes = HttpRouter::new()
         .route(
             "/v1/chat/completions",
             post(openai_routes::chat_completions),
         )
         .route("/chat/completions", post(openai_routes::chat_completions))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            accounting::budget_gate,
+        ));
+    let authenticated = HttpRouter::new()
+        .merge(model_routes)
         .route("/v1/models", get(status_routes::models))
         .route("/models", get(status_routes::models))
         .route("/health", get(status_routes::health))
