@@ -13,6 +13,7 @@ use serde_json::json;
 
 use clawrouter::catalog::{Catalog, Tier};
 use clawrouter::credentials::{self, KeyringStore, SecretStore};
+use clawrouter::ledger::Ledger;
 use clawrouter::router::{AllAvailable, RouteInput, Router};
 use clawrouter::server;
 use clawrouter::settings::{Home, Settings};
@@ -61,6 +62,11 @@ enum Command {
         json: bool,
         #[arg(long)]
         config: Option<PathBuf>,
+    },
+    /// Spend per model and tier (today, 7 and 30 days), projected monthly, daily spend.
+    Usage {
+        #[arg(long)]
+        json: bool,
     },
     /// Manage AWS credentials and the client API key in the OS keychain.
     Keys {
@@ -121,6 +127,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         }
         Command::Models { json, config } => models(&home, &settings, config, json),
         Command::Check { json, config } => check(&home, &settings, config, json).await,
+        Command::Usage { json } => usage(&home, json).await,
         Command::Keys { action } => keys(action).await,
     }
 }
@@ -136,8 +143,14 @@ fn catalog(home: &Home, settings: &Settings, path: Option<PathBuf>) -> anyhow::R
     })
 }
 
+/// The OS keychain entry set ClawRouter uses. `CLAWROUTER_KEYCHAIN_SERVICE`
+/// names another one, so tests never touch a developer's real entries.
 fn keychain() -> Arc<dyn SecretStore> {
-    Arc::new(KeyringStore::new(credentials::SERVICE))
+    let service = std::env::var("CLAWROUTER_KEYCHAIN_SERVICE")
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| credentials::SERVICE.to_owned());
+    Arc::new(KeyringStore::new(service))
 }
 
 async fn serve(
@@ -149,7 +162,8 @@ async fn serve(
     let catalog = catalog(home, &settings, config)?;
     let store = keychain();
     let requested = port.unwrap_or(settings.port);
-    let state = server::assemble(catalog, &settings, store).await?;
+    let state = server::assemble(catalog, &settings, home, store).await?;
+    let ledger = state.ledger.clone();
     let proxy = server::start(state, requested)
         .await
         .with_context(|| format!("cannot listen on 127.0.0.1:{requested}"))?;
@@ -165,6 +179,9 @@ async fn serve(
     shutdown_signal().await;
     tracing::info!("shutting down: draining in-flight requests");
     proxy.stop().await;
+    tokio::task::spawn_blocking(move || ledger.flush())
+        .await?
+        .context("writing the last usage rows")?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -285,11 +302,17 @@ async fn check(
         println!("settings:     {}", home.settings_path().display());
         println!("region:       {}", report.region);
         println!("endpoint:     {}", report.endpoint);
-        println!(
-            "credentials:  {} ({})",
-            report.credentials_source, report.credentials_status
-        );
-        println!("api key:      from {}", report.api_key_source);
+        match &report.credentials_source {
+            Some(source) => println!("credentials:  {source} ({})", report.credentials_status),
+            None => println!("credentials:  none ({})", report.credentials_status),
+        }
+        match (&report.api_key_source, &report.api_key_error) {
+            (Some(source), _) => println!("api key:      from {source}"),
+            (None, error) => println!(
+                "api key:      unavailable: {}",
+                error.as_deref().unwrap_or("unknown")
+            ),
+        }
         for m in &report.models {
             let error = m.health.last_error.as_deref().unwrap_or("");
             println!(
@@ -304,6 +327,62 @@ async fn check(
     } else {
         ExitCode::FAILURE
     })
+}
+
+async fn usage(home: &Home, as_json: bool) -> anyhow::Result<ExitCode> {
+    let path = home.ledger_path();
+    let now_ms = i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)?
+            .as_millis(),
+    )?;
+    let (summary, days) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+        let ledger = Ledger::open(&path)?;
+        Ok((ledger.summary(now_ms)?, ledger.daily_spend(now_ms, 30)?))
+    })
+    .await??;
+    if as_json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({"summary": summary, "daily": days}))?
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "{:<40} {:>10} {:>10} {:>10} {:>9}",
+        "MODEL (PROFILE)", "TODAY $", "7 DAYS $", "30 DAYS $", "REQUESTS"
+    );
+    for m in &summary.per_model {
+        println!(
+            "{:<40} {:>10.4} {:>10.4} {:>10.4} {:>9}",
+            format!("{} ({})", m.model, m.profile_id),
+            m.spend.today_usd,
+            m.spend.last_7d_usd,
+            m.spend.last_30d_usd,
+            m.spend.requests_30d
+        );
+    }
+    for t in &summary.per_tier {
+        let tier = t.tier.map_or("named model", Tier::as_str);
+        println!(
+            "{:<40} {:>10.4} {:>10.4} {:>10.4} {:>9}",
+            format!("tier: {tier}"),
+            t.spend.today_usd,
+            t.spend.last_7d_usd,
+            t.spend.last_30d_usd,
+            t.spend.requests_30d
+        );
+    }
+    let t = &summary.total;
+    println!(
+        "{:<40} {:>10.4} {:>10.4} {:>10.4} {:>9}",
+        "total", t.today_usd, t.last_7d_usd, t.last_30d_usd, t.requests_30d
+    );
+    println!(
+        "projected this month at the current pace: ${:.2}",
+        summary.projected_monthly_usd
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn keys(action: KeysAction) -> anyhow::Result<ExitCode> {
