@@ -10,8 +10,10 @@ use bedrock_double::{DoubleConfig, RunningDouble};
 use clawrouter::bedrock::{BedrockClient, ClientOptions};
 use clawrouter::catalog::Catalog;
 use clawrouter::health::Health;
+use clawrouter::ledger::{BudgetGuard, Ledger};
 use clawrouter::router::Router;
 use clawrouter::server::{self, AppState, RunningProxy, ServerConfig};
+use clawrouter::settings::Budgets;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 
@@ -22,6 +24,7 @@ pub struct Stack {
     pub proxy: RunningProxy,
     pub url: String,
     pub http: reqwest::Client,
+    pub ledger: Ledger,
 }
 
 pub async fn stack() -> Stack {
@@ -30,6 +33,11 @@ pub async fn stack() -> Stack {
 
 /// Starts a double and a proxy in front of it; `tune` adjusts the server config.
 pub async fn stack_with(tune: impl FnOnce(&mut ServerConfig)) -> Stack {
+    stack_full(tune, &Budgets::default()).await
+}
+
+/// Like [`stack_with`], with budgets.
+pub async fn stack_full(tune: impl FnOnce(&mut ServerConfig), budgets: &Budgets) -> Stack {
     let double = bedrock_double::start(DoubleConfig::default())
         .await
         .unwrap();
@@ -49,7 +57,10 @@ pub async fn stack_with(tune: impl FnOnce(&mut ServerConfig)) -> Stack {
     .await;
     let mut config = ServerConfig::new(SecretString::from(KEY));
     tune(&mut config);
+    let ledger = Ledger::open_in_memory().unwrap();
     let state = AppState {
+        budget: BudgetGuard::new(budgets, ledger.clone()),
+        ledger: ledger.clone(),
         router: Arc::new(Router::new(&catalog).unwrap()),
         catalog: Arc::new(catalog),
         bedrock,
@@ -63,6 +74,7 @@ pub async fn stack_with(tune: impl FnOnce(&mut ServerConfig)) -> Stack {
         proxy,
         url,
         http: reqwest::Client::new(),
+        ledger,
     }
 }
 
