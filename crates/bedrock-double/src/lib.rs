@@ -1,1 +1,174 @@
-pub fn placeholder() {}
+//! A local stand-in for AWS Bedrock Runtime, real enough that the official
+//! SDKs (Rust `aws-sdk-bedrockruntime`, boto3, `anthropic.AnthropicBedrock`)
+//! cannot tell it from Bedrock. It is the upstream for the proxy's tests, the
+//! benchmarks and the offline demo.
+//!
+//! # What it serves (127.0.0.1 only)
+//! - `POST /model/{modelId}/converse`, `/converse-stream`, `/invoke`,
+//!   `/invoke-with-response-stream`, `/count-tokens` (model id raw or
+//!   percent-encoded), every one SigV4-verified against the configured keys.
+//! - `GET /__double/stats` (unauthenticated): [`Stats`] as JSON.
+//!
+//! # Deterministic replies
+//! - Text: `Reply from {modelId}: {prompt}` where `{prompt}` is the first 120
+//!   characters of the last user message's text, directives removed and
+//!   whitespace collapsed (`Reply from {modelId}.` when that text is empty).
+//!   `{modelId}` is the id as decoded from the path.
+//! - A tool choice that forces a tool (`tool` by name, or `any`: the first
+//!   tool) makes the reply call it, as `tool=NAME` below does.
+//! - With thinking enabled, a reasoning block `Thinking about: {first 60
+//!   chars}` with a signature comes first.
+//! - Tokens: `ceil(chars / 4)`, minimum 1. Input counts every string in
+//!   system, messages and tools except binary payloads (`bytes`, `data`),
+//!   tags, ids and signatures; output counts the reply's text, reasoning and
+//!   tool input JSON.
+//! - Prompt caching: a block carrying `cache_control` (Anthropic) or followed
+//!   by a `cachePoint` (Converse) is reported as cache *write* the first time
+//!   this double instance sees it and as cache *read* afterwards; its tokens
+//!   are then left out of `inputTokens` (which means non-cached input).
+//!
+//! # Scriptable faults
+//! Directives anywhere in the text of the LAST user message, `[[double:NAME]]`
+//! or `[[double:NAME=VALUE]]`, several allowed, never echoed in the reply. An
+//! unknown or malformed directive is a 400 ValidationException, so typos show.
+//! - `throttle`: 429 ThrottlingException.
+//! - `status=CODE`: that error (400 Validation, 403 AccessDenied, 404
+//!   ResourceNotFound, 408 ModelTimeout, 424 ModelError, 429 Throttling, 500
+//!   InternalServer, 503 ServiceUnavailable).
+//! - `midstream[=EXCEPTION]` (streams only): the start and the first delta,
+//!   then an exception frame (default `modelStreamErrorException`; also
+//!   `throttlingException`, `internalServerException`,
+//!   `serviceUnavailableException`, `validationException`, and for invoke
+//!   streams `modelTimeoutException`), then the body ends.
+//! - `delay=MS`: wait before the response headers. `chunk-delay=MS`: wait
+//!   between stream events.
+//! - `stall` (streams only): the start and the first delta, then silence
+//!   until the client goes away.
+//! - `tool=NAME`: after the text, call tool NAME (it must be in the request's
+//!   tools) with each `required` property filled by type (string `"sample"`,
+//!   number/integer 1, boolean true, array `[]`, object `{}`); id `tooluse_`
+//!   (Converse) or `toolu_bdrk_01` (invoke) + 22 deterministic alphanumerics.
+//! - `long=N`: the text is N words instead; cut at `max tokens` with stop
+//!   reason `max_tokens` when longer (this cut applies to every reply).
+//! - `stop=SEQ`: the text would continue with ` SEQ …`, so it ends right
+//!   before SEQ with stop reason `stop_sequence`. Request stop sequences cut
+//!   the same way.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+mod converse;
+mod count_tokens;
+mod errors;
+mod eventstream;
+mod faults;
+mod invoke;
+mod limits;
+mod model_id;
+mod reply;
+mod server;
+mod sigv4;
+mod usage;
+
+/// AWS documentation example access key id; the double's default credential.
+pub const TEST_ACCESS_KEY_ID: &str = "AKIDEXAMPLE";
+/// AWS documentation example secret key, paired with [`TEST_ACCESS_KEY_ID`].
+pub const TEST_SECRET_ACCESS_KEY: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
+
+/// How to run a double.
+#[derive(Clone)]
+pub struct DoubleConfig {
+    /// Port on 127.0.0.1; 0 picks any free port.
+    pub port: u16,
+    /// Accepted `(access key id, secret access key)` pairs.
+    pub credentials: Vec<(String, String)>,
+}
+
+impl Default for DoubleConfig {
+    fn default() -> Self {
+        DoubleConfig {
+            port: 0,
+            credentials: vec![(
+                TEST_ACCESS_KEY_ID.to_owned(),
+                TEST_SECRET_ACCESS_KEY.to_owned(),
+            )],
+        }
+    }
+}
+
+/// Secrets must not reach logs, so Debug shows only the key ids.
+impl std::fmt::Debug for DoubleConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ids: Vec<&str> = self.credentials.iter().map(|(id, _)| id.as_str()).collect();
+        f.debug_struct("DoubleConfig")
+            .field("port", &self.port)
+            .field("access_key_ids", &ids)
+            .finish()
+    }
+}
+
+/// Requests that reached an operation handler (failing ones included), so
+/// tests can assert whether the proxy called upstream at all.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct Stats {
+    pub requests: u64,
+    /// Keyed by operation name: `Converse`, `ConverseStream`, `InvokeModel`,
+    /// `InvokeModelWithResponseStream`, `CountTokens`.
+    pub by_operation: BTreeMap<String, u64>,
+    /// Keyed by model id as decoded from the path.
+    pub by_model: BTreeMap<String, u64>,
+}
+
+/// A double serving in the background; dropping it without
+/// [`RunningDouble::shutdown`] leaves the server running until the runtime ends.
+pub struct RunningDouble {
+    addr: SocketAddr,
+    stats: Arc<Mutex<Stats>>,
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<()>,
+}
+
+impl RunningDouble {
+    /// Base URL to use as the SDK's `endpoint_url`, e.g. `http://127.0.0.1:41234`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    pub fn stats(&self) -> Stats {
+        self.stats
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Stops accepting and drops every open connection, stalled streams included.
+    pub async fn shutdown(self) {
+        // The server task may already be gone; either way it ends here.
+        let _ = self.stop.send(());
+        let _ = self.task.await;
+    }
+}
+
+/// Binds 127.0.0.1:`config.port` and serves in a tokio task.
+pub async fn start(config: DoubleConfig) -> std::io::Result<RunningDouble> {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", config.port)).await?;
+    let addr = listener.local_addr()?;
+    let state = Arc::new(server::State::new(config.credentials));
+    let stats = state.stats.clone();
+    let (stop, stopped) = oneshot::channel();
+    let task = tokio::spawn(server::serve(listener, state, stopped));
+    Ok(RunningDouble {
+        addr,
+        stats,
+        stop,
+        task,
+    })
+}

@@ -1,1 +1,60 @@
-fn main() {}
+//! `bedrock-double`: runs the Bedrock Runtime stand-in until SIGINT/SIGTERM.
+//! The first stdout line is `listening on http://127.0.0.1:PORT`, so a parent
+//! process can start it with `--port 0` and read where it went.
+
+use std::io::Write;
+
+use anyhow::Context;
+use bedrock_double::{DoubleConfig, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY};
+use clap::Parser;
+
+#[derive(Parser)]
+#[command(about = "A local stand-in for AWS Bedrock Runtime")]
+struct Args {
+    /// Port on 127.0.0.1 (0 = any free port).
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+    /// Access key id clients must sign with.
+    #[arg(long, env = "BEDROCK_DOUBLE_ACCESS_KEY_ID", default_value = TEST_ACCESS_KEY_ID)]
+    access_key_id: String,
+    /// Secret access key clients must sign with.
+    #[arg(long, env = "BEDROCK_DOUBLE_SECRET_ACCESS_KEY", default_value = TEST_SECRET_ACCESS_KEY, hide_default_value = true, hide_env_values = true)]
+    secret_access_key: String,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let config = DoubleConfig {
+        port: args.port,
+        credentials: vec![(args.access_key_id, args.secret_access_key)],
+    };
+    let double = bedrock_double::start(config)
+        .await
+        .context("cannot start the double")?;
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "listening on {}", double.url())?;
+    stdout.flush()?;
+    drop(stdout);
+
+    wait_for_signal().await?;
+    double.shutdown().await;
+    Ok(())
+}
+
+#[cfg(unix)]
+async fn wait_for_signal() -> anyhow::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut terminate = signal(SignalKind::terminate())?;
+    tokio::select! {
+        result = tokio::signal::ctrl_c() => result?,
+        _ = terminate.recv() => {}
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+async fn wait_for_signal() -> anyhow::Result<()> {
+    tokio::signal::ctrl_c().await?;
+    Ok(())
+}

@@ -1,0 +1,470 @@
+//! Converse and ConverseStream: the request is validated as Bedrock does and
+//! normalised into a [`Turn`]; the [`Reply`] is rendered as the Converse JSON
+//! response or as ConverseStream events.
+
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use crate::errors::{ApiError, ErrorKind};
+use crate::eventstream::{StreamPlan, event_frame};
+use crate::faults;
+use crate::limits::{self, ImageRef};
+use crate::model_id;
+use crate::reply::{Block, Reply, ToolDef, Turn, json_pieces, text_pieces};
+use crate::usage::{PromptCache, text_chars, tokens_for_chars};
+
+/// Converse's default is the model's maximum output.
+const DEFAULT_MAX_TOKENS: u64 = 64_000;
+
+/// A validated Converse request.
+pub struct ConverseCall {
+    pub turn: Turn,
+    /// `additionalModelResponseFieldPaths`, e.g. `/stop_sequence`.
+    response_field_paths: Vec<String>,
+}
+
+/// The Converse / ConverseStream request body (SM `ConverseRequest`).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ConverseRequest {
+    #[serde(default)]
+    messages: Vec<Message>,
+    #[serde(default)]
+    system: Vec<Value>,
+    #[serde(default)]
+    inference_config: InferenceConfig,
+    tool_config: Option<ToolConfig>,
+    additional_model_request_fields: Option<Value>,
+    #[serde(default)]
+    additional_model_response_field_paths: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct Message {
+    role: Role,
+    /// ContentBlock unions, one key per block.
+    #[serde(default)]
+    content: Vec<Value>,
+}
+
+#[derive(Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+enum Role {
+    User,
+    Assistant,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct InferenceConfig {
+    max_tokens: Option<u64>,
+    temperature: Option<f64>,
+    top_p: Option<f64>,
+    #[serde(default)]
+    stop_sequences: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ToolConfig {
+    #[serde(default)]
+    tools: Vec<Value>,
+    /// `{"auto":{}}`, `{"any":{}}` or `{"tool":{"name":..}}`.
+    tool_choice: Option<Value>,
+}
+
+const MUST_START_WITH_USER: &str = "A conversation must start with a user message. Try again with a conversation that starts with a user message.";
+const MUST_ALTERNATE: &str = "A conversation must alternate between user and assistant roles. Make sure the conversation alternates between user and assistant roles and try again.";
+const TOOL_CONFIG_REQUIRED: &str =
+    "The toolConfig field must be defined when using toolUse and toolResult content blocks.";
+
+/// Parses and validates a Converse or ConverseStream body for `model_id`.
+pub fn parse(model_id: &str, body: &[u8], cache: &PromptCache) -> Result<ConverseCall, ApiError> {
+    let request: ConverseRequest = parse_body(body)?;
+    validate_conversation(&request.messages, request.tool_config.is_some())?;
+    check_images(&request.messages)?;
+    let inference = &request.inference_config;
+    model_id::check_sampling(
+        model_id,
+        inference.temperature.is_some(),
+        inference.top_p.is_some(),
+    )?;
+    let additional = request.additional_model_request_fields.as_ref();
+    if let Some(betas) = additional
+        .and_then(|a| a.get("anthropic_beta"))
+        .and_then(Value::as_array)
+    {
+        limits::check_betas(betas.iter().filter_map(Value::as_str))?;
+    }
+
+    let last_user_text = request
+        .messages
+        .iter()
+        .rev()
+        .find(|m| m.role == Role::User)
+        .map(|m| texts(&m.content))
+        .unwrap_or_default();
+    let (prompt, directives) = faults::extract(&last_user_text)?;
+    if directives.midstream == Some(ErrorKind::ModelTimeout) {
+        return Err(ApiError::validation(
+            "bedrock-double: ConverseStream has no modelTimeoutException",
+        ));
+    }
+
+    let thinking = additional
+        .and_then(|a| a["thinking"]["type"].as_str())
+        .is_some_and(|t| t == "enabled" || t == "adaptive");
+    let input = cache.input_usage(input_chars(&request), &cached_blocks(&request));
+    let turn = Turn {
+        model_id: model_id.to_owned(),
+        prompt,
+        directives,
+        max_tokens: inference.max_tokens.unwrap_or(DEFAULT_MAX_TOKENS),
+        stop_sequences: inference.stop_sequences.clone(),
+        tools: tool_defs(&request),
+        forced_tool: forced_tool(&request),
+        thinking,
+        input,
+    };
+    Ok(ConverseCall {
+        turn,
+        response_field_paths: request.additional_model_response_field_paths,
+    })
+}
+
+/// CountTokens for `{"messages": [..], "system": [..]}`.
+pub fn count_input_tokens(input: &Value) -> Result<u64, ApiError> {
+    let request: ConverseRequest = parse_body(input.to_string().as_bytes())?;
+    Ok(tokens_for_chars(input_chars(&request)))
+}
+
+fn parse_body(body: &[u8]) -> Result<ConverseRequest, ApiError> {
+    serde_json::from_slice(body).map_err(|e| {
+        ApiError::validation(format!(
+            "Malformed input request: {e}, please reformat your input and try again."
+        ))
+    })
+}
+
+fn validate_conversation(messages: &[Message], has_tool_config: bool) -> Result<(), ApiError> {
+    if messages.first().map(|m| m.role) != Some(Role::User) {
+        return Err(ApiError::validation(MUST_START_WITH_USER));
+    }
+    if messages.windows(2).any(|pair| pair[0].role == pair[1].role) {
+        return Err(ApiError::validation(MUST_ALTERNATE));
+    }
+    let uses_tools = messages
+        .iter()
+        .flat_map(|m| &m.content)
+        .any(|block| block.get("toolUse").is_some() || block.get("toolResult").is_some());
+    if uses_tools && !has_tool_config {
+        return Err(ApiError::validation(TOOL_CONFIG_REQUIRED));
+    }
+    Ok(())
+}
+
+fn check_images(messages: &[Message]) -> Result<(), ApiError> {
+    let mut images = Vec::new();
+    for (m, message) in messages.iter().enumerate() {
+        for (c, block) in message.content.iter().enumerate() {
+            if let Some(data) = block["image"]["source"]["bytes"].as_str() {
+                let path = format!("messages.{m}.content.{c}.image.source.bytes");
+                images.push(ImageRef { path, base64: data });
+            }
+        }
+    }
+    limits::check_images(&images)
+}
+
+fn texts(content: &[Value]) -> String {
+    let texts: Vec<&str> = content.iter().filter_map(|b| b["text"].as_str()).collect();
+    texts.join("\n")
+}
+
+fn tools(request: &ConverseRequest) -> &[Value] {
+    request.tool_config.as_ref().map_or(&[], |c| &c.tools)
+}
+
+fn tool_defs(request: &ConverseRequest) -> Vec<ToolDef> {
+    tools(request)
+        .iter()
+        .filter_map(|tool| {
+            let spec = tool.get("toolSpec")?;
+            Some(ToolDef {
+                name: spec["name"].as_str()?.to_owned(),
+                schema: spec["inputSchema"]["json"].clone(),
+            })
+        })
+        .collect()
+}
+
+fn forced_tool(request: &ConverseRequest) -> Option<String> {
+    let choice = request.tool_config.as_ref()?.tool_choice.as_ref()?;
+    if let Some(name) = choice["tool"]["name"].as_str() {
+        return Some(name.to_owned());
+    }
+    choice.get("any")?;
+    tool_defs(request).into_iter().next().map(|t| t.name)
+}
+
+fn input_chars(request: &ConverseRequest) -> usize {
+    let messages: usize = request
+        .messages
+        .iter()
+        .map(|m| m.content.iter().map(text_chars).sum::<usize>())
+        .sum();
+    let system: usize = request.system.iter().map(text_chars).sum();
+    let tools: usize = tools(request).iter().map(text_chars).sum();
+    messages + system + tools
+}
+
+/// A `cachePoint` caches the block right before it.
+fn cached_blocks(request: &ConverseRequest) -> Vec<&Value> {
+    let lists = std::iter::once(request.system.as_slice())
+        .chain(request.messages.iter().map(|m| m.content.as_slice()))
+        .chain(std::iter::once(tools(request)));
+    lists
+        .flat_map(|list| list.windows(2))
+        .filter(|pair| pair[1].get("cachePoint").is_some())
+        .map(|pair| &pair[0])
+        .collect()
+}
+
+/// The Converse JSON response.
+pub fn response(call: &ConverseCall, reply: &Reply, latency_ms: u64) -> Value {
+    let content: Vec<Value> = reply.blocks.iter().map(content_block).collect();
+    let mut body = json!({
+        "output": {"message": {"role": "assistant", "content": content}},
+        "stopReason": reply.stop_reason.as_str(),
+        "usage": usage(call, reply),
+        "metrics": {"latencyMs": latency_ms},
+    });
+    if let Some(fields) = response_fields(call, reply) {
+        body["additionalModelResponseFields"] = fields;
+    }
+    body
+}
+
+fn content_block(block: &Block) -> Value {
+    match block {
+        Block::Reasoning { text, signature } => {
+            json!({"reasoningContent": {"reasoningText": {"text": text, "signature": signature}}})
+        }
+        Block::Text(text) => json!({ "text": text }),
+        Block::ToolUse {
+            id_suffix,
+            name,
+            input,
+        } => {
+            json!({"toolUse": {"toolUseId": format!("tooluse_{id_suffix}"), "name": name, "input": input}})
+        }
+    }
+}
+
+fn usage(call: &ConverseCall, reply: &Reply) -> Value {
+    let input = &call.turn.input;
+    json!({
+        "inputTokens": input.input_tokens,
+        "outputTokens": reply.output_tokens,
+        "totalTokens": input.total() + reply.output_tokens,
+        "cacheReadInputTokens": input.cache_read,
+        "cacheWriteInputTokens": input.cache_write,
+    })
+}
+
+/// Only `/stop_sequence` is known to the double.
+fn response_fields(call: &ConverseCall, reply: &Reply) -> Option<Value> {
+    let wanted = call
+        .response_field_paths
+        .iter()
+        .any(|p| p == "/stop_sequence");
+    wanted.then(|| json!({ "stop_sequence": reply.stop_sequence }))
+}
+
+/// ConverseStream events for the reply.
+pub fn stream(call: &ConverseCall, reply: &Reply, latency_ms: u64) -> StreamPlan {
+    let mut events: Vec<(&str, Value)> = vec![("messageStart", json!({"role": "assistant"}))];
+    for (index, block) in reply.blocks.iter().enumerate() {
+        let delta = |delta: Value| {
+            (
+                "contentBlockDelta",
+                json!({"contentBlockIndex": index, "delta": delta}),
+            )
+        };
+        match block {
+            Block::Reasoning { text, signature } => {
+                events.extend(
+                    text_pieces(text)
+                        .into_iter()
+                        .map(|t| delta(json!({"reasoningContent": {"text": t}}))),
+                );
+                events.push(delta(json!({"reasoningContent": {"signature": signature}})));
+            }
+            Block::Text(text) => {
+                events.extend(
+                    text_pieces(text)
+                        .into_iter()
+                        .map(|t| delta(json!({ "text": t }))),
+                );
+            }
+            Block::ToolUse {
+                id_suffix,
+                name,
+                input,
+            } => {
+                let start =
+                    json!({"toolUse": {"toolUseId": format!("tooluse_{id_suffix}"), "name": name}});
+                events.push((
+                    "contentBlockStart",
+                    json!({"contentBlockIndex": index, "start": start}),
+                ));
+                let pieces = json_pieces(&input.to_string());
+                events.extend(
+                    pieces
+                        .into_iter()
+                        .map(|p| delta(json!({"toolUse": {"input": p}}))),
+                );
+            }
+        }
+        events.push(("contentBlockStop", json!({ "contentBlockIndex": index })));
+    }
+    let mut stop = Map::new();
+    stop.insert("stopReason".into(), reply.stop_reason.as_str().into());
+    if let Some(fields) = response_fields(call, reply) {
+        stop.insert("additionalModelResponseFields".into(), fields);
+    }
+    events.push(("messageStop", Value::Object(stop)));
+    events.push((
+        "metadata",
+        json!({"usage": usage(call, reply), "metrics": {"latencyMs": latency_ms}}),
+    ));
+
+    let first_delta_end = events
+        .iter()
+        .position(|(name, _)| *name == "contentBlockDelta")
+        .map_or(1, |at| at + 1);
+    StreamPlan {
+        frames: events
+            .iter()
+            .map(|(name, payload)| event_frame(name, payload))
+            .collect(),
+        first_delta_end,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reply::plan;
+
+    const MODEL: &str = "us.anthropic.claude-sonnet-4-5-20250929-v1:0";
+
+    fn call(body: Value) -> Result<ConverseCall, ApiError> {
+        parse(MODEL, body.to_string().as_bytes(), &PromptCache::default())
+    }
+
+    fn user(text: &str) -> Value {
+        json!({"role": "user", "content": [{"text": text}]})
+    }
+
+    #[test]
+    fn parses_prompt_limits_and_tools() {
+        let call = call(json!({
+            "messages": [user("hello [[double:tool=f]]")],
+            "system": [{"text": "be brief"}],
+            "inferenceConfig": {"maxTokens": 50, "stopSequences": ["X"]},
+            "toolConfig": {"tools": [{"toolSpec": {"name": "f", "inputSchema": {"json": {"type": "object"}}}}], "toolChoice": {"any": {}}},
+            "additionalModelRequestFields": {"thinking": {"type": "enabled", "budget_tokens": 1024}},
+        }))
+        .unwrap();
+        let turn = &call.turn;
+        assert_eq!(turn.prompt, "hello");
+        assert_eq!(turn.directives.tool.as_deref(), Some("f"));
+        assert_eq!(
+            (turn.max_tokens, turn.stop_sequences.clone()),
+            (50, vec!["X".to_owned()])
+        );
+        assert_eq!(turn.tools[0].name, "f");
+        assert_eq!(turn.forced_tool.as_deref(), Some("f"));
+        assert!(turn.thinking);
+    }
+
+    #[test]
+    fn rejects_bad_conversations_with_bedrock_messages() {
+        let assistant = json!({"role": "assistant", "content": [{"text": "hi"}]});
+        let cases = [
+            (
+                json!({"messages": [assistant.clone()]}),
+                MUST_START_WITH_USER,
+            ),
+            (json!({"messages": [user("a"), user("b")]}), MUST_ALTERNATE),
+            (
+                json!({"messages": [{"role": "user", "content": [{"toolResult": {"toolUseId": "t", "content": []}}]}]}),
+                TOOL_CONFIG_REQUIRED,
+            ),
+            (
+                json!({"messages": [user("a")], "inferenceConfig": {"temperature": 0.5, "topP": 0.9}}),
+                model_id::BOTH_SAMPLING_PARAMS,
+            ),
+            (
+                json!({"messages": [user("a")], "additionalModelRequestFields": {"anthropic_beta": ["nope"]}}),
+                "invalid beta flag",
+            ),
+        ];
+        for (body, message) in cases {
+            let err = call(body).err().unwrap();
+            assert_eq!(
+                (err.kind, err.message.as_str()),
+                (ErrorKind::Validation, message)
+            );
+        }
+        assert!(
+            call(json!({"messages": "nope"}))
+                .err()
+                .unwrap()
+                .message
+                .starts_with("Malformed input request")
+        );
+    }
+
+    #[test]
+    fn cache_point_reports_write_then_read() {
+        let body = json!({"messages": [user("q")], "system": [{"text": "s".repeat(400)}, {"cachePoint": {"type": "default"}}]});
+        let cache = PromptCache::default();
+        let first = parse(MODEL, body.to_string().as_bytes(), &cache).unwrap();
+        assert_eq!(
+            (first.turn.input.cache_write, first.turn.input.cache_read),
+            (100, 0)
+        );
+        let second = parse(MODEL, body.to_string().as_bytes(), &cache).unwrap();
+        assert_eq!(
+            (second.turn.input.cache_write, second.turn.input.cache_read),
+            (0, 100)
+        );
+    }
+
+    #[test]
+    fn response_and_stream_carry_the_same_reply() {
+        let call = call(json!({
+            "messages": [user("one two three four five six seven [[double:tool=f]]")],
+            "toolConfig": {"tools": [{"toolSpec": {"name": "f", "inputSchema": {"json": {"required": ["a"], "properties": {"a": {"type": "string"}}}}}}]},
+            "additionalModelResponseFieldPaths": ["/stop_sequence"],
+        }))
+        .unwrap();
+        let reply = plan(&call.turn).unwrap();
+        let body = response(&call, &reply, 7);
+        assert_eq!(body["stopReason"], "tool_use");
+        assert_eq!(
+            body["output"]["message"]["content"][1]["toolUse"]["input"],
+            json!({"a": "sample"})
+        );
+        assert_eq!(body["metrics"]["latencyMs"], 7);
+        assert_eq!(
+            body["additionalModelResponseFields"],
+            json!({"stop_sequence": null})
+        );
+        let plan = stream(&call, &reply, 7);
+        assert_eq!(plan.first_delta_end, 2);
+        assert!(plan.frames.len() > 8);
+    }
+}

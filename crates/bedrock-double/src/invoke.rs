@@ -1,0 +1,450 @@
+//! InvokeModel and InvokeModelWithResponseStream with an Anthropic Messages
+//! body: validated as Bedrock does and normalised into a [`Turn`]; the
+//! [`Reply`] is rendered as an Anthropic Message or as `chunk` events whose
+//! `bytes` are the base64 Anthropic SSE event JSON.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::errors::ApiError;
+use crate::eventstream::{StreamPlan, event_frame};
+use crate::faults;
+use crate::limits::{self, ImageRef};
+use crate::model_id;
+use crate::reply::{Block, Reply, ToolDef, Turn, alnum_id, json_pieces, text_pieces};
+use crate::usage::{PromptCache, text_chars, tokens_for_chars};
+
+/// A validated invoke request.
+pub struct InvokeCall {
+    pub turn: Turn,
+    /// `msg_bdrk_…`, shared by the message and its stream.
+    message_id: String,
+}
+
+/// The Anthropic Messages body as Bedrock takes it (no `model`, no `stream`).
+#[derive(Deserialize)]
+struct AnthropicRequest {
+    messages: Vec<Message>,
+    max_tokens: u64,
+    /// A string or text blocks.
+    system: Option<Value>,
+    #[serde(default)]
+    tools: Vec<Value>,
+    /// `{"type":"auto"|"any"|"tool"|"none","name"?}`.
+    tool_choice: Option<Value>,
+    #[serde(default)]
+    stop_sequences: Vec<String>,
+    temperature: Option<f64>,
+    top_p: Option<f64>,
+    thinking: Option<Value>,
+    #[serde(default)]
+    anthropic_beta: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct Message {
+    role: Role,
+    content: Content,
+}
+
+#[derive(Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+enum Role {
+    User,
+    Assistant,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Content {
+    Text(String),
+    Blocks(Vec<Value>),
+}
+
+impl Content {
+    fn blocks(&self) -> &[Value] {
+        match self {
+            Content::Text(_) => &[],
+            Content::Blocks(blocks) => blocks,
+        }
+    }
+
+    fn text(&self) -> String {
+        match self {
+            Content::Text(text) => text.clone(),
+            Content::Blocks(blocks) => {
+                let texts: Vec<&str> = blocks
+                    .iter()
+                    .filter(|b| b["type"] == "text")
+                    .filter_map(|b| b["text"].as_str())
+                    .collect();
+                texts.join("\n")
+            }
+        }
+    }
+
+    fn chars(&self) -> usize {
+        match self {
+            Content::Text(text) => text.chars().count(),
+            Content::Blocks(blocks) => blocks.iter().map(text_chars).sum(),
+        }
+    }
+}
+
+const REQUIRED_KEYS: [&str; 3] = ["anthropic_version", "max_tokens", "messages"];
+const EXTRANEOUS_KEYS: [&str; 2] = ["model", "stream"];
+const TOOLS_REQUIRED: &str =
+    "Requests which include `tool_use` or `tool_result` blocks must define tools.";
+
+/// Parses and validates an invoke body for `model_id`.
+pub fn parse(model_id: &str, body: &[u8], cache: &PromptCache) -> Result<InvokeCall, ApiError> {
+    let request = parse_body(body)?;
+    if request.messages.is_empty() {
+        return Err(ApiError::validation(
+            "messages: at least one message is required",
+        ));
+    }
+    let blocks = || request.messages.iter().flat_map(|m| m.content.blocks());
+    let uses_tools = blocks().any(|b| b["type"] == "tool_use" || b["type"] == "tool_result");
+    if uses_tools && request.tools.is_empty() {
+        return Err(ApiError::validation(TOOLS_REQUIRED));
+    }
+    check_images(&request)?;
+    model_id::check_sampling(
+        model_id,
+        request.temperature.is_some(),
+        request.top_p.is_some(),
+    )?;
+    limits::check_betas(request.anthropic_beta.iter().map(String::as_str))?;
+
+    let last_user_text = request
+        .messages
+        .iter()
+        .rev()
+        .find(|m| m.role == Role::User)
+        .map(|m| m.content.text())
+        .unwrap_or_default();
+    let (prompt, directives) = faults::extract(&last_user_text)?;
+    let thinking = request
+        .thinking
+        .as_ref()
+        .and_then(|t| t["type"].as_str())
+        .is_some_and(|t| t == "enabled" || t == "adaptive");
+    let input = cache.input_usage(input_chars(&request), &cached_blocks(&request));
+    let message_id = format!(
+        "msg_bdrk_01{}",
+        alnum_id(&format!("{model_id}|{prompt}|msg"))
+    );
+    let tools: Vec<ToolDef> = request
+        .tools
+        .iter()
+        .filter_map(|tool| {
+            Some(ToolDef {
+                name: tool["name"].as_str()?.to_owned(),
+                schema: tool["input_schema"].clone(),
+            })
+        })
+        .collect();
+    let choice = request.tool_choice.as_ref();
+    let forced_tool = match choice.and_then(|c| c["type"].as_str()) {
+        Some("tool") => choice.and_then(|c| c["name"].as_str()).map(str::to_owned),
+        Some("any") => tools.first().map(|t| t.name.clone()),
+        _ => None,
+    };
+    let turn = Turn {
+        model_id: model_id.to_owned(),
+        prompt,
+        directives,
+        max_tokens: request.max_tokens,
+        stop_sequences: request.stop_sequences,
+        tools,
+        forced_tool,
+        thinking,
+        input,
+    };
+    Ok(InvokeCall { turn, message_id })
+}
+
+/// CountTokens for a base64-decoded invoke body.
+pub fn count_input_tokens(body: &[u8]) -> Result<u64, ApiError> {
+    Ok(tokens_for_chars(input_chars(&parse_body(body)?)))
+}
+
+fn malformed(detail: &str) -> ApiError {
+    ApiError::validation(format!(
+        "Malformed input request: {detail}, please reformat your input and try again."
+    ))
+}
+
+fn parse_body(body: &[u8]) -> Result<AnthropicRequest, ApiError> {
+    let value: Value =
+        serde_json::from_slice(body).map_err(|_| malformed("#: expected type: JSONObject"))?;
+    let object = value
+        .as_object()
+        .ok_or_else(|| malformed("#: expected type: JSONObject"))?;
+    if let Some(key) = EXTRANEOUS_KEYS.iter().find(|k| object.contains_key(**k)) {
+        return Err(malformed(&format!(
+            "#: extraneous key [{key}] is not permitted"
+        )));
+    }
+    if let Some(key) = REQUIRED_KEYS.iter().find(|k| !object.contains_key(**k)) {
+        return Err(malformed(&format!("#: required key [{key}] not found")));
+    }
+    serde_json::from_value(value).map_err(|e| malformed(&format!("#: {e}")))
+}
+
+fn check_images(request: &AnthropicRequest) -> Result<(), ApiError> {
+    let mut images = Vec::new();
+    for (m, message) in request.messages.iter().enumerate() {
+        for (c, block) in message.content.blocks().iter().enumerate() {
+            if block["type"] == "image"
+                && let Some(data) = block["source"]["data"].as_str()
+            {
+                let path = format!("messages.{m}.content.{c}.image.source.base64");
+                images.push(ImageRef { path, base64: data });
+            }
+        }
+    }
+    limits::check_images(&images)
+}
+
+fn input_chars(request: &AnthropicRequest) -> usize {
+    let system = request.system.as_ref().map_or(0, text_chars);
+    let messages: usize = request.messages.iter().map(|m| m.content.chars()).sum();
+    let tools: usize = request.tools.iter().map(text_chars).sum();
+    system + messages + tools
+}
+
+/// Blocks carrying `cache_control`, in system, messages and tools.
+fn cached_blocks(request: &AnthropicRequest) -> Vec<&Value> {
+    let system = request.system.as_ref().and_then(Value::as_array);
+    system
+        .into_iter()
+        .flatten()
+        .chain(request.messages.iter().flat_map(|m| m.content.blocks()))
+        .chain(&request.tools)
+        .filter(|block| block.get("cache_control").is_some())
+        .collect()
+}
+
+fn content_block(block: &Block) -> Value {
+    match block {
+        Block::Reasoning { text, signature } => {
+            json!({"type": "thinking", "thinking": text, "signature": signature})
+        }
+        Block::Text(text) => json!({"type": "text", "text": text}),
+        Block::ToolUse {
+            id_suffix,
+            name,
+            input,
+        } => {
+            json!({"type": "tool_use", "id": tool_use_id(id_suffix), "name": name, "input": input})
+        }
+    }
+}
+
+fn tool_use_id(suffix: &str) -> String {
+    format!("toolu_bdrk_01{suffix}")
+}
+
+/// The Anthropic Message JSON response.
+pub fn response(call: &InvokeCall, reply: &Reply) -> Value {
+    let mut message = message_skeleton(call, reply.output_tokens);
+    message["content"] = reply.blocks.iter().map(content_block).collect();
+    message["stop_reason"] = reply.stop_reason.as_str().into();
+    message["stop_sequence"] = json!(reply.stop_sequence);
+    message
+}
+
+/// Bedrock's token-count and latency response headers.
+pub fn metric_headers(
+    call: &InvokeCall,
+    reply: &Reply,
+    latency_ms: u64,
+) -> [(&'static str, String); 3] {
+    [
+        (
+            "x-amzn-bedrock-input-token-count",
+            call.turn.input.input_tokens.to_string(),
+        ),
+        (
+            "x-amzn-bedrock-output-token-count",
+            reply.output_tokens.to_string(),
+        ),
+        ("x-amzn-bedrock-invocation-latency", latency_ms.to_string()),
+    ]
+}
+
+fn message_skeleton(call: &InvokeCall, output_tokens: u64) -> Value {
+    let input = &call.turn.input;
+    json!({
+        "id": call.message_id,
+        "type": "message",
+        "role": "assistant",
+        "model": model_id::response_model_name(&call.turn.model_id),
+        "content": [],
+        "stop_reason": null,
+        "stop_sequence": null,
+        "usage": {
+            "input_tokens": input.input_tokens,
+            "cache_creation_input_tokens": input.cache_write,
+            "cache_read_input_tokens": input.cache_read,
+            "output_tokens": output_tokens,
+        },
+    })
+}
+
+/// InvokeModelWithResponseStream `chunk` events for the reply.
+pub fn stream(call: &InvokeCall, reply: &Reply, latency_ms: u64) -> StreamPlan {
+    let mut events = vec![json!({"type": "message_start", "message": message_skeleton(call, 1)})];
+    for (index, block) in reply.blocks.iter().enumerate() {
+        let delta =
+            |delta: Value| json!({"type": "content_block_delta", "index": index, "delta": delta});
+        let start = match block {
+            Block::Reasoning { .. } => json!({"type": "thinking", "thinking": "", "signature": ""}),
+            Block::Text(_) => json!({"type": "text", "text": ""}),
+            Block::ToolUse {
+                id_suffix, name, ..
+            } => {
+                json!({"type": "tool_use", "id": tool_use_id(id_suffix), "name": name, "input": {}})
+            }
+        };
+        events.push(json!({"type": "content_block_start", "index": index, "content_block": start}));
+        match block {
+            Block::Reasoning { text, signature } => {
+                events.extend(
+                    text_pieces(text)
+                        .into_iter()
+                        .map(|t| delta(json!({"type": "thinking_delta", "thinking": t}))),
+                );
+                events.push(delta(
+                    json!({"type": "signature_delta", "signature": signature}),
+                ));
+            }
+            Block::Text(text) => {
+                events.extend(
+                    text_pieces(text)
+                        .into_iter()
+                        .map(|t| delta(json!({"type": "text_delta", "text": t}))),
+                );
+            }
+            Block::ToolUse { input, .. } => {
+                let pieces = json_pieces(&input.to_string());
+                events.extend(
+                    pieces
+                        .into_iter()
+                        .map(|p| delta(json!({"type": "input_json_delta", "partial_json": p}))),
+                );
+            }
+        }
+        events.push(json!({"type": "content_block_stop", "index": index}));
+    }
+    events.push(json!({
+        "type": "message_delta",
+        "delta": {"stop_reason": reply.stop_reason.as_str(), "stop_sequence": reply.stop_sequence},
+        "usage": {"output_tokens": reply.output_tokens},
+    }));
+    let input = &call.turn.input;
+    events.push(json!({
+        "type": "message_stop",
+        "amazon-bedrock-invocationMetrics": {
+            "inputTokenCount": input.input_tokens,
+            "outputTokenCount": reply.output_tokens,
+            "invocationLatency": latency_ms,
+            "firstByteLatency": latency_ms,
+            "cacheReadInputTokenCount": input.cache_read,
+            "cacheWriteInputTokenCount": input.cache_write,
+        },
+    }));
+
+    let first_delta_end = events
+        .iter()
+        .position(|e| e["type"] == "content_block_delta")
+        .map_or(1, |at| at + 1);
+    let frames = events
+        .iter()
+        .map(|event| event_frame("chunk", &json!({"bytes": BASE64.encode(event.to_string())})))
+        .collect();
+    StreamPlan {
+        frames,
+        first_delta_end,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::errors::ErrorKind;
+    use crate::reply::plan;
+
+    const MODEL: &str = "us.anthropic.claude-haiku-4-5-20251001-v1:0";
+
+    fn call(body: Value) -> Result<InvokeCall, ApiError> {
+        parse(MODEL, body.to_string().as_bytes(), &PromptCache::default())
+    }
+
+    fn body(messages: Value) -> Value {
+        json!({"anthropic_version": "bedrock-2023-05-31", "max_tokens": 100, "messages": messages})
+    }
+
+    #[test]
+    fn extraneous_and_missing_keys_get_bedrock_messages() {
+        let mut with_stream = body(json!([{"role": "user", "content": "hi"}]));
+        with_stream["stream"] = json!(true);
+        assert_eq!(
+            call(with_stream).err().unwrap().message,
+            "Malformed input request: #: extraneous key [stream] is not permitted, please reformat your input and try again."
+        );
+        let missing = json!({"anthropic_version": "bedrock-2023-05-31", "messages": []});
+        assert_eq!(
+            call(missing).err().unwrap().message,
+            "Malformed input request: #: required key [max_tokens] not found, please reformat your input and try again."
+        );
+        assert_eq!(call(json!([1])).err().unwrap().kind, ErrorKind::Validation);
+    }
+
+    #[test]
+    fn tool_blocks_need_tools() {
+        let messages = json!([{"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t", "content": "x"}]}]);
+        assert_eq!(call(body(messages)).err().unwrap().message, TOOLS_REQUIRED);
+    }
+
+    #[test]
+    fn cache_control_blocks_are_written_then_read() {
+        let mut request = body(json!([{"role": "user", "content": "hi"}]));
+        request["system"] = json!([{"type": "text", "text": "z".repeat(40), "cache_control": {"type": "ephemeral"}}]);
+        let cache = PromptCache::default();
+        let first = parse(MODEL, request.to_string().as_bytes(), &cache).unwrap();
+        assert_eq!(
+            (first.turn.input.cache_write, first.turn.input.cache_read),
+            (10, 0)
+        );
+        let second = parse(MODEL, request.to_string().as_bytes(), &cache).unwrap();
+        assert_eq!(
+            (second.turn.input.cache_write, second.turn.input.cache_read),
+            (0, 10)
+        );
+    }
+
+    #[test]
+    fn message_and_stream_render_the_reply() {
+        let mut request =
+            body(json!([{"role": "user", "content": [{"type": "text", "text": "hello"}]}]));
+        request["thinking"] = json!({"type": "enabled", "budget_tokens": 1024});
+        let call = call(request).unwrap();
+        let reply = plan(&call.turn).unwrap();
+        let message = response(&call, &reply);
+        assert_eq!(message["model"], "claude-haiku-4-5-20251001");
+        assert_eq!(message["content"][0]["type"], "thinking");
+        assert_eq!(
+            message["content"][1]["text"],
+            format!("Reply from {MODEL}: hello")
+        );
+        assert_eq!(message["stop_reason"], "end_turn");
+        let plan = stream(&call, &reply, 3);
+        // message_start, content_block_start, then the first thinking delta.
+        assert_eq!(plan.first_delta_end, 3);
+    }
+}

@@ -1,0 +1,365 @@
+//! HTTP serving: the accept loop, routing by Bedrock Runtime path, SigV4,
+//! stats, and the path every generating operation shares from a verified
+//! request to a reply (directive delay and errors first).
+
+use std::convert::Infallible;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use http::{Method, Request, Response, StatusCode, header};
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinSet;
+
+use crate::errors::{ApiError, ErrorKind};
+use crate::eventstream::{StreamPlan, stream_body};
+use crate::faults::Directives;
+use crate::reply::{self, Reply, Turn};
+use crate::sigv4::{self, SignedRequest};
+use crate::usage::PromptCache;
+use crate::{Stats, converse, count_tokens, invoke, model_id};
+
+/// Every response body: whole JSON or a live event stream.
+pub type Body = BoxBody<Bytes, Infallible>;
+
+/// Bedrock's own request limit is 20 MB; leave room for JSON overhead.
+const MAX_BODY_BYTES: usize = 25 * 1024 * 1024;
+
+/// What every connection shares.
+pub struct State {
+    credentials: Vec<(String, String)>,
+    pub stats: Arc<Mutex<Stats>>,
+    cache: PromptCache,
+    requests: AtomicU64,
+}
+
+impl State {
+    pub fn new(credentials: Vec<(String, String)>) -> State {
+        State {
+            credentials,
+            stats: Arc::default(),
+            cache: PromptCache::default(),
+            requests: AtomicU64::new(0),
+        }
+    }
+
+    fn record(&self, operation: Operation, model_id: &str) {
+        let mut stats = self.stats.lock().unwrap_or_else(PoisonError::into_inner);
+        stats.requests += 1;
+        *stats
+            .by_operation
+            .entry(operation.name().to_owned())
+            .or_default() += 1;
+        *stats.by_model.entry(model_id.to_owned()).or_default() += 1;
+    }
+
+    /// A UUID-shaped, unique-per-instance `x-amzn-RequestId`.
+    fn next_request_id(&self) -> String {
+        let n = self.requests.fetch_add(1, Ordering::Relaxed);
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        let hex = hex::encode(Sha256::digest(format!("{}|{n}", now.as_nanos())));
+        format!(
+            "{}-{}-{}-{}-{}",
+            &hex[..8],
+            &hex[8..12],
+            &hex[12..16],
+            &hex[16..20],
+            &hex[20..32]
+        )
+    }
+}
+
+/// Serves until `stopped` fires, then drops every connection.
+pub async fn serve(listener: TcpListener, state: Arc<State>, mut stopped: oneshot::Receiver<()>) {
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            _ = &mut stopped => break,
+            accepted = listener.accept() => {
+                let (stream, _) = match accepted {
+                    Ok(accepted) => accepted,
+                    Err(error) => {
+                        tracing::warn!(%error, "accept failed");
+                        continue;
+                    }
+                };
+                let state = state.clone();
+                connections.spawn(async move {
+                    let service = service_fn(move |request| handle(state.clone(), request));
+                    let builder = auto::Builder::new(TokioExecutor::new());
+                    // A client hanging up mid-response is normal here.
+                    let _ = builder.serve_connection(TokioIo::new(stream), service).await;
+                });
+                while connections.try_join_next().is_some() {}
+            }
+        }
+    }
+    connections.shutdown().await;
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Operation {
+    Converse,
+    ConverseStream,
+    InvokeModel,
+    InvokeModelWithResponseStream,
+    CountTokens,
+}
+
+impl Operation {
+    fn from_path_suffix(suffix: &str) -> Option<Operation> {
+        Some(match suffix {
+            "converse" => Operation::Converse,
+            "converse-stream" => Operation::ConverseStream,
+            "invoke" => Operation::InvokeModel,
+            "invoke-with-response-stream" => Operation::InvokeModelWithResponseStream,
+            "count-tokens" => Operation::CountTokens,
+            _ => return None,
+        })
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Operation::Converse => "Converse",
+            Operation::ConverseStream => "ConverseStream",
+            Operation::InvokeModel => "InvokeModel",
+            Operation::InvokeModelWithResponseStream => "InvokeModelWithResponseStream",
+            Operation::CountTokens => "CountTokens",
+        }
+    }
+}
+
+enum Route {
+    Stats,
+    Operation(Operation, String),
+    Unknown,
+}
+
+/// `/model/{modelId}/{operation}`; the id may be percent-encoded or raw.
+fn route(method: &Method, raw_path: &str) -> Route {
+    if method == Method::GET && raw_path == "/__double/stats" {
+        return Route::Stats;
+    }
+    let operation = raw_path
+        .strip_prefix("/model/")
+        .and_then(|rest| rest.rsplit_once('/'))
+        .and_then(|(id, suffix)| Some((Operation::from_path_suffix(suffix)?, percent_decode(id))));
+    match operation {
+        Some((operation, model_id)) if method == Method::POST && !model_id.is_empty() => {
+            Route::Operation(operation, model_id)
+        }
+        _ => Route::Unknown,
+    }
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok());
+        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+async fn handle(
+    state: Arc<State>,
+    request: Request<Incoming>,
+) -> Result<Response<Body>, Infallible> {
+    let started = Instant::now();
+    let request_id = state.next_request_id();
+    let mut response = match route(request.method(), request.uri().path()) {
+        Route::Stats => {
+            let stats = state
+                .stats
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone();
+            json_response(
+                StatusCode::OK,
+                &serde_json::to_value(stats).unwrap_or_default(),
+            )
+        }
+        Route::Operation(operation, model_id) => {
+            state.record(operation, &model_id);
+            serve_operation(&state, operation, &model_id, request, started)
+                .await
+                .unwrap_or_else(ApiError::into_response)
+        }
+        Route::Unknown => ApiError::of(ErrorKind::UnknownOperation).into_response(),
+    };
+    if let Ok(value) = http::HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert("x-amzn-RequestId", value);
+    }
+    Ok(response)
+}
+
+async fn serve_operation(
+    state: &State,
+    operation: Operation,
+    model_id: &str,
+    request: Request<Incoming>,
+    started: Instant,
+) -> Result<Response<Body>, ApiError> {
+    let (parts, body) = request.into_parts();
+    let body = Limited::new(body, MAX_BODY_BYTES)
+        .collect()
+        .await
+        .map_err(|_| ApiError::validation("The request body is too large or was cut off."))?
+        .to_bytes();
+    sigv4::verify(
+        &SignedRequest {
+            method: parts.method.as_str(),
+            raw_path: parts.uri.path(),
+            query: parts.uri.query(),
+            headers: &parts.headers,
+            body: &body,
+        },
+        &state.credentials,
+    )?;
+
+    if operation == Operation::CountTokens {
+        model_id::validate_for_counting(model_id)?;
+        return Ok(json_response(StatusCode::OK, &count_tokens::count(&body)?));
+    }
+    model_id::validate_for_invocation(model_id)?;
+    let elapsed_ms = || u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    match operation {
+        Operation::Converse | Operation::ConverseStream => {
+            let call = converse::parse(model_id, &body, &state.cache)?;
+            let reply = answer(&call.turn).await?;
+            Ok(if operation == Operation::Converse {
+                json_response(
+                    StatusCode::OK,
+                    &converse::response(&call, &reply, elapsed_ms()),
+                )
+            } else {
+                let plan = converse::stream(&call, &reply, elapsed_ms());
+                stream_response(plan, &call.turn.directives, false)
+            })
+        }
+        _ => {
+            let call = invoke::parse(model_id, &body, &state.cache)?;
+            let reply = answer(&call.turn).await?;
+            Ok(if operation == Operation::InvokeModel {
+                let mut response = json_response(StatusCode::OK, &invoke::response(&call, &reply));
+                for (name, value) in invoke::metric_headers(&call, &reply, elapsed_ms()) {
+                    if let Ok(value) = http::HeaderValue::from_str(&value) {
+                        response.headers_mut().insert(name, value);
+                    }
+                }
+                response
+            } else {
+                let plan = invoke::stream(&call, &reply, elapsed_ms());
+                stream_response(plan, &call.turn.directives, true)
+            })
+        }
+    }
+}
+
+/// Applies `delay` and error directives, then plans the reply.
+async fn answer(turn: &Turn) -> Result<Reply, ApiError> {
+    if let Some(delay) = turn.directives.delay {
+        tokio::time::sleep(delay).await;
+    }
+    if let Some(kind) = turn.directives.error {
+        return Err(ApiError::of(kind));
+    }
+    reply::plan(turn)
+}
+
+pub fn json_response(status: StatusCode, body: &Value) -> Response<Body> {
+    let mut response = Response::new(Full::new(Bytes::from(body.to_string())).boxed());
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+fn stream_response(plan: StreamPlan, directives: &Directives, invoke: bool) -> Response<Body> {
+    let mut response = Response::new(stream_body(plan, directives));
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/vnd.amazon.eventstream"),
+    );
+    if invoke {
+        headers.insert(
+            "x-amzn-bedrock-content-type",
+            http::HeaderValue::from_static("application/json"),
+        );
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_encoded_and_raw_model_ids() {
+        for path in [
+            "/model/us.anthropic.claude-sonnet-4-5-20250929-v1%3A0/converse-stream",
+            "/model/us.anthropic.claude-sonnet-4-5-20250929-v1:0/converse-stream",
+        ] {
+            let Route::Operation(operation, id) = route(&Method::POST, path) else {
+                panic!("{path}")
+            };
+            assert_eq!(operation, Operation::ConverseStream);
+            assert_eq!(id, "us.anthropic.claude-sonnet-4-5-20250929-v1:0");
+        }
+        let Route::Operation(_, arn) = route(
+            &Method::POST,
+            "/model/arn%3Aaws%3Abedrock%3Aus-east-1%3A1%3Ainference-profile%2Fus.anthropic.claude-sonnet-4-6/invoke",
+        ) else {
+            panic!()
+        };
+        assert_eq!(
+            arn,
+            "arn:aws:bedrock:us-east-1:1:inference-profile/us.anthropic.claude-sonnet-4-6"
+        );
+        assert!(matches!(
+            route(&Method::GET, "/model/x/converse"),
+            Route::Unknown
+        ));
+        assert!(matches!(
+            route(&Method::POST, "/model/x/other"),
+            Route::Unknown
+        ));
+        assert!(matches!(
+            route(&Method::GET, "/__double/stats"),
+            Route::Stats
+        ));
+    }
+
+    #[test]
+    fn percent_decode_leaves_stray_percent_signs() {
+        assert_eq!(percent_decode("a%3Ab%2"), "a:b%2");
+    }
+}

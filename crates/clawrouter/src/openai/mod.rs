@@ -1,0 +1,180 @@
+//! The OpenAI Chat Completions format: wire types, and pure translation to and
+//! from Bedrock Converse (no I/O here; `server` does HTTP and SSE framing).
+//!
+//! Request → [`to_converse`] → Bedrock → [`from_converse`] (or one
+//! [`StreamTranslator`] per streamed response) → response. Every way a
+//! request can be untranslatable is a [`TranslateError`], which the server
+//! answers as an OpenAI-shaped 400 (see `impl From<&TranslateError> for ErrorBody`).
+
+mod messages;
+mod request;
+mod response;
+mod stream;
+mod tools;
+mod wire;
+
+pub use request::{DEFAULT_MAX_TOKENS, to_converse};
+pub use response::{from_converse, token_usage};
+pub use stream::StreamTranslator;
+pub use wire::*;
+
+use aws_smithy_types::error::operation::BuildError;
+
+/// Why a Chat Completions request cannot be sent to Bedrock. Every variant is
+/// the client's mistake or an unsupported feature, i.e. an HTTP 400.
+#[derive(Debug, thiserror::Error)]
+pub enum TranslateError {
+    #[error("invalid value for '{param}': {message}")]
+    Invalid { param: String, message: String },
+    #[error("unsupported value for '{param}': {message}")]
+    Unsupported { param: String, message: String },
+    /// The proxy never fetches URLs: that would let any client make it
+    /// reach arbitrary hosts (SSRF).
+    #[error("'{param}': image URLs are not supported by Bedrock; send a base64 data: URL")]
+    ImageUrl { param: String },
+    #[error("invalid image in '{param}': {message}")]
+    Image { param: String, message: String },
+    #[error(
+        "{count} images sent; Bedrock accepts at most {} per request",
+        messages::MAX_IMAGES
+    )]
+    TooManyImages { count: usize },
+    #[error("messages must contain at least one non-empty user message")]
+    NoMessages,
+    #[error(
+        "'{param}': the conversation must start with a user message (system and developer \
+         messages may come first), but it starts with an assistant message"
+    )]
+    FirstNotUser { param: String },
+    #[error("'{param}': tool name {name:?} must be 1-64 characters from a-z A-Z 0-9 _ -")]
+    ToolName { param: String, name: String },
+    #[error("'{param}': tool call id {id:?} must be 1-64 characters from a-z A-Z 0-9 _ . : -")]
+    ToolCallId { param: String, id: String },
+    #[error("'{param}': the arguments of tool call {id:?} are not a JSON object: {reason}")]
+    ToolArguments {
+        param: String,
+        id: String,
+        reason: String,
+    },
+    #[error(
+        "'{param}': tool_call_id {id:?} does not match any tool call of the preceding assistant message"
+    )]
+    UnknownToolCall { param: String, id: String },
+    #[error("'{param}': JSON is nested deeper than {limit} levels")]
+    TooDeep { param: String, limit: usize },
+    /// A required SDK field left unset: a translator bug, not reachable from input.
+    #[error("could not build the Bedrock request: {0}")]
+    Build(#[from] BuildError),
+}
+
+impl TranslateError {
+    /// The request field at fault, in OpenAI's `param` style (`messages[2].content[0]`).
+    pub fn param(&self) -> Option<&str> {
+        match self {
+            TranslateError::Invalid { param, .. }
+            | TranslateError::Unsupported { param, .. }
+            | TranslateError::ImageUrl { param }
+            | TranslateError::Image { param, .. }
+            | TranslateError::FirstNotUser { param }
+            | TranslateError::ToolName { param, .. }
+            | TranslateError::ToolCallId { param, .. }
+            | TranslateError::ToolArguments { param, .. }
+            | TranslateError::UnknownToolCall { param, .. }
+            | TranslateError::TooDeep { param, .. } => Some(param),
+            TranslateError::TooManyImages { .. } | TranslateError::NoMessages => Some("messages"),
+            TranslateError::Build(_) => None,
+        }
+    }
+
+    /// A stable machine-readable code for the error body's `code`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            TranslateError::Invalid { .. } => "invalid_value",
+            TranslateError::Unsupported { .. } => "unsupported_value",
+            TranslateError::ImageUrl { .. } => "image_url_not_supported",
+            TranslateError::Image { .. } => "invalid_image",
+            TranslateError::TooManyImages { .. } => "too_many_images",
+            TranslateError::NoMessages => "missing_user_message",
+            TranslateError::FirstNotUser { .. } => "invalid_message_order",
+            TranslateError::ToolName { .. } => "invalid_tool_name",
+            TranslateError::ToolCallId { .. } => "invalid_tool_call_id",
+            TranslateError::ToolArguments { .. } => "invalid_tool_arguments",
+            TranslateError::UnknownToolCall { .. } => "unknown_tool_call_id",
+            TranslateError::TooDeep { .. } => "json_too_deep",
+            TranslateError::Build(_) => "invalid_request",
+        }
+    }
+}
+
+impl From<&TranslateError> for ErrorBody {
+    fn from(e: &TranslateError) -> Self {
+        ErrorBody::new(
+            e.to_string(),
+            "invalid_request_error",
+            e.param(),
+            Some(e.code()),
+        )
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod test_support {
+    use super::{ChatCompletionRequest, ChatMessage};
+    use crate::catalog::{Capability, Model, Price, SamplingRule};
+
+    /// A request parsed from JSON, as the server would.
+    pub fn request(v: serde_json::Value) -> ChatCompletionRequest {
+        serde_json::from_value(v).unwrap()
+    }
+
+    /// Messages parsed from a JSON array.
+    pub fn messages(v: serde_json::Value) -> Vec<ChatMessage> {
+        serde_json::from_value(v).unwrap()
+    }
+
+    /// A model with every capability, like the catalog's Sonnet entries.
+    pub fn model() -> Model {
+        Model {
+            name: "bedrock/claude-test".into(),
+            provider: "bedrock".into(),
+            profile_id: "us.anthropic.claude-test-v1:0".into(),
+            display: "Claude Test".into(),
+            price: Price {
+                input: 3.0,
+                output: 15.0,
+                cache_read: 0.3,
+                cache_write: 3.75,
+                regional_premium: 0.1,
+            },
+            context_window: 200_000,
+            max_output: 64_000,
+            capabilities: vec![
+                Capability::Vision,
+                Capability::Tools,
+                Capability::Thinking,
+                Capability::Caching,
+            ],
+            sampling: SamplingRule::Any,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_become_openai_bodies() {
+        let e = TranslateError::ImageUrl {
+            param: "messages[0].content[1].image_url.url".into(),
+        };
+        let body = ErrorBody::from(&e);
+        assert_eq!(body.error.kind, "invalid_request_error");
+        assert_eq!(
+            body.error.param.as_deref(),
+            Some("messages[0].content[1].image_url.url")
+        );
+        assert_eq!(body.error.code.as_deref(), Some("image_url_not_supported"));
+        assert!(body.error.message.contains("send a base64 data: URL"));
+    }
+}

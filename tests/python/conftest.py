@@ -1,0 +1,61 @@
+"""Shared fixtures: a bedrock-double process for the whole session.
+
+The binary comes from env BEDROCK_DOUBLE_BIN (default
+<repo>/target/debug/bedrock-double). It is started with --port 0 and its first
+stdout line, ``listening on http://127.0.0.1:PORT``, says where it went; we
+block on reading that line instead of sleeping.
+"""
+
+import json
+import os
+import pathlib
+import subprocess
+import urllib.request
+from dataclasses import dataclass
+
+import pytest
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+PREFIX = "listening on "
+
+# The double's default credentials (AWS documentation example keys).
+ACCESS_KEY_ID = "AKIDEXAMPLE"
+SECRET_ACCESS_KEY = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
+REGION = "us-east-1"
+
+# Loopback traffic must never go through a proxy from the environment.
+os.environ["NO_PROXY"] = "127.0.0.1,localhost"
+os.environ["no_proxy"] = "127.0.0.1,localhost"
+
+
+@dataclass
+class Double:
+    url: str
+    access_key_id: str = ACCESS_KEY_ID
+    secret_access_key: str = SECRET_ACCESS_KEY
+    region: str = REGION
+
+    def stats(self) -> dict:
+        """GET /__double/stats: requests that reached an operation handler."""
+        with urllib.request.urlopen(f"{self.url}/__double/stats", timeout=10) as response:
+            return json.load(response)
+
+
+@pytest.fixture(scope="session")
+def double():
+    binary = os.environ.get("BEDROCK_DOUBLE_BIN", str(REPO / "target" / "debug" / "bedrock-double"))
+    process = subprocess.Popen(
+        [binary, "--port", "0"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        line = process.stdout.readline()
+        if not line.startswith(PREFIX):
+            raise RuntimeError(f"bedrock-double did not start (first line: {line!r})")
+        yield Double(url=line[len(PREFIX):].strip())
+    finally:
+        process.terminate()
+        code = process.wait(timeout=10)
+    # The binary's contract: SIGTERM is a clean exit.
+    assert code == 0, f"bedrock-double exited with {code}"

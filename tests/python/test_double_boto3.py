@@ -1,0 +1,160 @@
+"""boto3 and anthropic.AnthropicBedrock against bedrock-double: independent
+clients (botocore's parser and signer, httpx with every header signed and a
+raw ':' in the path) must see the double as Bedrock."""
+
+import json
+
+import anthropic
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError, EventStreamError
+
+MODEL = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
+
+
+def bedrock(double, access_key_id=None, secret_access_key=None):
+    return boto3.client(
+        "bedrock-runtime",
+        region_name=double.region,
+        endpoint_url=double.url,
+        aws_access_key_id=access_key_id or double.access_key_id,
+        aws_secret_access_key=secret_access_key or double.secret_access_key,
+        config=Config(retries={"max_attempts": 1}),
+    )
+
+
+def user(text):
+    return [{"role": "user", "content": [{"text": text}]}]
+
+
+def test_converse_replies_naming_the_model(double):
+    before = double.stats()["by_operation"].get("Converse", 0)
+    response = bedrock(double).converse(modelId=MODEL, messages=user("hello from boto3"))
+    text = response["output"]["message"]["content"][0]["text"]
+    assert text == f"Reply from {MODEL}: hello from boto3"
+    assert response["stopReason"] == "end_turn"
+    assert response["usage"]["outputTokens"] == -(-len(text) // 4)
+    assert double.stats()["by_operation"]["Converse"] == before + 1
+
+
+def test_converse_stream_events(double):
+    response = bedrock(double).converse_stream(modelId=MODEL, messages=user("one two three four five six"))
+    text, deltas, names, usage = "", 0, [], None
+    for event in response["stream"]:
+        (name, payload), = event.items()
+        names.append(name)
+        if name == "contentBlockDelta":
+            text += payload["delta"]["text"]
+            deltas += 1
+        if name == "metadata":
+            usage = payload["usage"]
+    assert text == f"Reply from {MODEL}: one two three four five six"
+    assert deltas > 1
+    assert names[0] == "messageStart" and names[-2:] == ["messageStop", "metadata"]
+    assert usage["outputTokens"] == -(-len(text) // 4)
+
+
+def test_converse_stream_midstream_exception(double):
+    response = bedrock(double).converse_stream(modelId=MODEL, messages=user("hi [[double:midstream]]"))
+    seen = []
+    with pytest.raises(EventStreamError) as raised:
+        for event in response["stream"]:
+            seen.extend(event)
+    assert seen == ["messageStart", "contentBlockDelta"]
+    assert raised.value.response["Error"]["Code"] == "modelStreamErrorException"
+
+
+def test_bare_model_id_is_a_validation_exception(double):
+    bare = "anthropic.claude-haiku-4-5-20251001-v1:0"
+    with pytest.raises(ClientError) as raised:
+        bedrock(double).converse(modelId=bare, messages=user("hi"))
+    error = raised.value.response["Error"]
+    assert error["Code"] == "ValidationException"
+    assert error["Message"] == (
+        f"Invocation of model ID {bare} with on-demand throughput isn\u2019t supported. "
+        "Retry your request with the ID or ARN of an inference profile that contains this model."
+    )
+    assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+
+
+@pytest.mark.parametrize(
+    "key, secret, code",
+    [
+        ("AKIDUNKNOWN", None, "UnrecognizedClientException"),
+        (None, "wrong-secret", "InvalidSignatureException"),
+    ],
+)
+def test_bad_keys_are_403(double, key, secret, code):
+    with pytest.raises(ClientError) as raised:
+        bedrock(double, key, secret).converse(modelId=MODEL, messages=user("hi"))
+    assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    assert raised.value.response["Error"]["Code"] == code
+
+
+def test_invoke_model(double):
+    body = {
+        "anthropic_version": "bedrock-2023-05-31",
+        "max_tokens": 100,
+        "messages": [{"role": "user", "content": "hello invoke"}],
+    }
+    response = bedrock(double).invoke_model(modelId=MODEL, body=json.dumps(body))
+    message = json.loads(response["body"].read())
+    assert message["type"] == "message"
+    assert message["content"] == [{"type": "text", "text": f"Reply from {MODEL}: hello invoke"}]
+    assert message["usage"]["output_tokens"] >= 1
+
+
+def test_invoke_model_rejects_a_stream_key(double):
+    body = {
+        "anthropic_version": "bedrock-2023-05-31",
+        "max_tokens": 100,
+        "stream": True,
+        "messages": [{"role": "user", "content": "hi"}],
+    }
+    with pytest.raises(ClientError) as raised:
+        bedrock(double).invoke_model(modelId=MODEL, body=json.dumps(body))
+    assert "extraneous key [stream] is not permitted" in raised.value.response["Error"]["Message"]
+
+
+def anthropic_bedrock(double):
+    return anthropic.AnthropicBedrock(
+        base_url=double.url,
+        aws_access_key=double.access_key_id,
+        aws_secret_key=double.secret_access_key,
+        aws_region=double.region,
+        max_retries=0,
+    )
+
+
+def test_anthropic_bedrock_messages_create(double):
+    message = anthropic_bedrock(double).messages.create(
+        model=MODEL,
+        max_tokens=100,
+        messages=[{"role": "user", "content": "hello anthropic"}],
+    )
+    assert message.content[0].text == f"Reply from {MODEL}: hello anthropic"
+    assert message.stop_reason == "end_turn"
+
+
+def test_anthropic_bedrock_messages_stream(double):
+    client = anthropic_bedrock(double)
+    with client.messages.stream(
+        model=MODEL,
+        max_tokens=100,
+        messages=[{"role": "user", "content": "stream to anthropic please"}],
+    ) as stream:
+        text = "".join(stream.text_stream)
+        final = stream.get_final_message()
+    assert text == f"Reply from {MODEL}: stream to anthropic please"
+    assert final.stop_reason == "end_turn"
+    assert final.usage.output_tokens == -(-len(text) // 4)
+
+
+def test_anthropic_bedrock_throttle_is_a_rate_limit_error(double):
+    with pytest.raises(anthropic.RateLimitError):
+        anthropic_bedrock(double).messages.create(
+            model=MODEL,
+            max_tokens=100,
+            messages=[{"role": "user", "content": "[[double:throttle]]"}],
+        )
