@@ -3,7 +3,7 @@
 //!
 //! Bedrock validates the body strictly: an unknown top-level key fails the
 //! whole request ("Extra inputs are not permitted"), so does `model` or
-//! `stream` ("extraneous key [stream] is not permitted"), and so does any
+//! `stream` ("extraneous key \[stream\] is not permitted"), and so does any
 //! `anthropic_beta` entry it does not know ("invalid beta flag"). Claude Code
 //! sends several of each. Failing those requests would make the proxy
 //! useless, and the features behind them are optional, so they are dropped
@@ -12,7 +12,8 @@
 use bytes::Bytes;
 use serde_json::{Map, Value, json};
 
-use super::{AnthropicError, Content, MessagesRequest};
+use super::accepts::{Feature, accepted, model_family};
+use super::{AnthropicError, Content, Message, MessagesRequest, Role};
 use crate::catalog::{Capability, Model, SamplingRule};
 
 /// The Messages-API version Bedrock's Anthropic body requires.
@@ -118,7 +119,8 @@ fn build(
         out.insert("anthropic_beta".into(), json!(kept_betas));
     }
 
-    if let Some(thinking) = thinking_for(req.thinking.as_ref(), model, max_tokens) {
+    let adaptive_ok = accepts(Feature::Field("thinking.adaptive"));
+    if let Some(thinking) = thinking_for(req.thinking.as_ref(), model, max_tokens, adaptive_ok) {
         out.insert("thinking".into(), thinking);
     }
     if let Some(system) = &req.system {
@@ -128,15 +130,13 @@ fn build(
         }
         out.insert("system".into(), system);
     }
-    let mut messages = Vec::with_capacity(req.messages.len());
-    for message in &req.messages {
-        let mut message = message.clone();
+    let mut messages = fold_system_messages(&req.messages);
+    for message in &mut messages {
         if let Content::Blocks(blocks) = &mut message.content {
             for block in blocks {
                 clean_block(block, ttl_ok);
             }
         }
-        messages.push(message);
     }
     out.insert("messages".into(), json!(messages));
     if !req.tools.is_empty() {
@@ -151,165 +151,117 @@ fn build(
         .map_err(|e| invalid(&format!("cannot encode the request: {e}")))
 }
 
-// ---------------------------------------------------------------------------
-// What Bedrock accepts.
-
-/// A beta flag or a body field that Bedrock accepts only on some models.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Feature<'a> {
-    Beta(&'a str),
-    /// A top-level body field, or `cache_control.ttl`.
-    Field(&'a str),
-}
-
-#[derive(Debug, Clone, Copy)]
-enum Models {
-    /// Every model, including ones this table does not know (ARNs, new families).
-    Any,
-    /// These families only (the short Anthropic alias, e.g. `claude-sonnet-4-5`).
-    Only(&'static [&'static str]),
-}
-
-const CLAUDE_4: Models = Models::Only(&[
-    "claude-opus-4",
-    "claude-opus-4-1",
-    "claude-sonnet-4",
-    "claude-sonnet-4-5",
-    "claude-haiku-4-5",
-    "claude-opus-4-5",
-    "claude-opus-4-6",
-    "claude-sonnet-4-6",
-]);
-
-/// Everything Bedrock's Anthropic body accepts besides `anthropic_version`,
-/// `anthropic_beta`, `max_tokens`, `messages`, `system`, `tools` and
-/// `thinking` (which [`build`] handles itself), by model family.
-///
-/// Fields are the AWS request/response page's list
-/// (docs.aws.amazon.com/bedrock/latest/userguide/model-parameters-anthropic-claude-messages-request-response.html);
-/// betas are that page's list, plus `fine-grained-tool-streaming`, which
-/// Bedrock's Claude 4 models take as well. Anything not here is dropped,
-/// on purpose:
-/// - `claude-code-*`, `oauth-*`, `prompt-caching-scope-*` and other
-///   Anthropic-only betas: Bedrock answers "invalid beta flag".
-/// - `context-management-2025-06-27` and the `context_management` field it
-///   enables: Claude Code sends a `clear_thinking_20251015` edit, which
-///   Bedrock rejects ("context_management: Extra inputs are not permitted");
-///   dropping both only means the server does not prune old context.
-/// - `metadata`: not a documented Bedrock field, and all Claude Code puts in
-///   it is `user_id`, a tracking id that has no effect on the answer and
-///   that Bedrock has no use for.
-/// - `output_config` (effort) outside the 4.6 models, `service_tier`,
-///   `container`, `mcp_servers` and other Anthropic-platform features.
-const BEDROCK_ACCEPTS: &[(Feature<'static>, Models)] = &[
-    (Feature::Field("temperature"), Models::Any),
-    (Feature::Field("top_p"), Models::Any),
-    (Feature::Field("top_k"), Models::Any),
-    (Feature::Field("tool_choice"), Models::Any),
-    (Feature::Field("stop_sequences"), Models::Any),
-    // Effort is generally available on the 4.6 models.
-    (
-        Feature::Field("output_config"),
-        Models::Only(&["claude-opus-4-6", "claude-sonnet-4-6"]),
-    ),
-    // The 1-hour cache TTL ("5m" | "1h") arrived with the 4.5 models.
-    (
-        Feature::Field("cache_control.ttl"),
-        Models::Only(&[
-            "claude-sonnet-4-5",
-            "claude-haiku-4-5",
-            "claude-opus-4-5",
-            "claude-opus-4-6",
-            "claude-sonnet-4-6",
-        ]),
-    ),
-    (Feature::Beta("interleaved-thinking-2025-05-14"), CLAUDE_4),
-    (
-        Feature::Beta("fine-grained-tool-streaming-2025-05-14"),
-        CLAUDE_4,
-    ),
-    (Feature::Beta("computer-use-2025-01-24"), CLAUDE_4),
-    (
-        Feature::Beta("computer-use-2024-10-22"),
-        Models::Only(&["claude-3-5-sonnet"]),
-    ),
-    (
-        Feature::Beta("token-efficient-tools-2025-02-19"),
-        Models::Only(&["claude-3-7-sonnet"]),
-    ),
-    (
-        Feature::Beta("output-128k-2025-02-19"),
-        Models::Only(&["claude-3-7-sonnet"]),
-    ),
-    (
-        Feature::Beta("dev-full-thinking-2025-05-14"),
-        Models::Only(&["claude-opus-4", "claude-opus-4-1", "claude-sonnet-4"]),
-    ),
-    (
-        Feature::Beta("context-1m-2025-08-07"),
-        Models::Only(&["claude-sonnet-4", "claude-sonnet-4-5"]),
-    ),
-    (
-        Feature::Beta("effort-2025-11-24"),
-        Models::Only(&["claude-opus-4-5"]),
-    ),
-    (
-        Feature::Beta("tool-search-tool-2025-10-19"),
-        Models::Only(&["claude-opus-4-5"]),
-    ),
-    (
-        Feature::Beta("tool-examples-2025-10-29"),
-        Models::Only(&["claude-opus-4-5"]),
-    ),
-];
-
-fn accepted(feature: Feature<'_>, family: Option<&str>) -> bool {
-    BEDROCK_ACCEPTS
-        .iter()
-        .find(|(f, _)| *f == feature)
-        .is_some_and(|(_, models)| match models {
-            Models::Any => true,
-            Models::Only(families) => family.is_some_and(|f| families.contains(&f)),
-        })
-}
-
-/// `claude-sonnet-4-5` for `us.anthropic.claude-sonnet-4-5-20250929-v1:0`;
-/// `None` for ids that name no family (application-profile ARNs).
-fn model_family(model: &Model) -> Option<String> {
-    model.anthropic_names().pop()
-}
-
-/// The `thinking` to send: dropped for models that cannot think, and an
-/// `enabled` budget lowered below `max_tokens` (Anthropic requires
-/// `budget_tokens < max_tokens`) or dropped when no valid budget fits.
-fn thinking_for(thinking: Option<&Value>, model: &Model, max_tokens: u32) -> Option<Value> {
+/// The `thinking` to send: dropped for models that cannot think; `adaptive`
+/// becomes `enabled` with the largest budget on models without adaptive
+/// thinking (as Claude Code itself asks older models); an `enabled` budget
+/// is lowered below `max_tokens` (Anthropic requires `budget_tokens <
+/// max_tokens`), or thinking dropped when no valid budget fits.
+fn thinking_for(
+    thinking: Option<&Value>,
+    model: &Model,
+    max_tokens: u32,
+    adaptive_ok: bool,
+) -> Option<Value> {
     let thinking = thinking?;
     if !model.supports(Capability::Thinking) {
         tracing::debug!(model = %model.name, "anthropic: thinking dropped, the model does not think");
         return None;
     }
-    let budget = thinking.get("budget_tokens").and_then(Value::as_u64);
-    match budget {
-        Some(budget) if thinking["type"] == "enabled" && budget >= u64::from(max_tokens) => {
-            let lowered = u64::from(max_tokens).saturating_sub(1);
-            if lowered < MIN_THINKING_BUDGET {
-                tracing::debug!(
-                    budget,
-                    max_tokens,
-                    "anthropic: thinking dropped, no budget fits under max_tokens"
-                );
-                return None;
-            }
+    let largest = u64::from(max_tokens).saturating_sub(1);
+    let budget = match (
+        thinking["type"].as_str(),
+        thinking["budget_tokens"].as_u64(),
+    ) {
+        (Some("adaptive"), _) if !adaptive_ok => {
+            tracing::debug!(model = %model.name, "anthropic: adaptive thinking becomes enabled thinking on this model");
+            largest
+        }
+        (Some("enabled"), Some(budget)) if budget > largest => {
             tracing::debug!(
                 budget,
-                lowered,
+                largest,
                 "anthropic: thinking budget lowered under max_tokens"
             );
-            let mut thinking = thinking.clone();
-            thinking["budget_tokens"] = lowered.into();
-            Some(thinking)
+            largest
         }
-        _ => Some(thinking.clone()),
+        _ => return Some(thinking.clone()),
+    };
+    if budget < MIN_THINKING_BUDGET {
+        tracing::debug!(
+            max_tokens,
+            "anthropic: thinking dropped, no budget fits under max_tokens"
+        );
+        return None;
+    }
+    Some(json!({"type": "enabled", "budget_tokens": budget}))
+}
+
+/// Bedrock knows only `user` and `assistant`: a `system`-role message's text
+/// goes, wrapped in `<system-reminder>` (the convention Claude Code's
+/// prompts use for context that is not the user's words), into the user
+/// turn before it, or else the one after it (a user turn of its own when
+/// there is none), so turns still alternate.
+fn fold_system_messages(messages: &[Message]) -> Vec<Message> {
+    let mut out: Vec<Message> = Vec::with_capacity(messages.len());
+    let mut pending: Vec<Value> = Vec::new();
+    for message in messages {
+        if message.role == Role::System {
+            tracing::debug!("anthropic: system-role message folded into a user turn");
+            let blocks = as_reminder_blocks(&message.content);
+            match out.last_mut() {
+                Some(last) if last.role == Role::User && pending.is_empty() => {
+                    let mut joined = take_blocks(&mut last.content);
+                    joined.extend(blocks);
+                    last.content = Content::Blocks(joined);
+                }
+                _ => pending.extend(blocks),
+            }
+            continue;
+        }
+        let mut message = message.clone();
+        if !pending.is_empty() {
+            if message.role == Role::User {
+                let mut joined = std::mem::take(&mut pending);
+                joined.extend(take_blocks(&mut message.content));
+                message.content = Content::Blocks(joined);
+            } else {
+                out.push(user_message(std::mem::take(&mut pending)));
+            }
+        }
+        out.push(message);
+    }
+    if !pending.is_empty() {
+        out.push(user_message(pending));
+    }
+    out
+}
+
+fn as_reminder_blocks(content: &Content) -> Vec<Value> {
+    let wrap = |text: &str| json!({"type": "text", "text": format!("<system-reminder>\n{text}\n</system-reminder>")});
+    match content {
+        Content::Text(text) => vec![wrap(text)],
+        Content::Blocks(blocks) => blocks
+            .iter()
+            .map(|b| match b["text"].as_str() {
+                Some(text) if b["type"] == "text" => wrap(text),
+                _ => b.clone(),
+            })
+            .collect(),
+    }
+}
+
+/// The content as blocks (a string becomes one text block), leaving it empty.
+fn take_blocks(content: &mut Content) -> Vec<Value> {
+    match std::mem::replace(content, Content::Blocks(Vec::new())) {
+        Content::Text(text) => vec![json!({"type": "text", "text": text})],
+        Content::Blocks(blocks) => blocks,
+    }
+}
+
+fn user_message(blocks: Vec<Value>) -> Message {
+    Message {
+        role: Role::User,
+        content: Content::Blocks(blocks),
     }
 }
 
@@ -431,6 +383,61 @@ mod tests {
         assert!(out["system"].to_string().len() > 26_000);
     }
 
+    /// A request Claude Code 2.1.197 sent (texts replaced by filler of the
+    /// same length), with the headers it sent.
+    const FIXTURE_2_1_197: &str =
+        include_str!("../../tests/fixtures/claude_code_2_1_197_messages.json");
+    const BETAS_2_1_197: &str = "claude-code-20250219,context-1m-2025-08-07,\
+        interleaved-thinking-2025-05-14,thinking-token-count-2026-05-13,\
+        context-management-2025-06-27,prompt-caching-scope-2026-01-05,\
+        mid-conversation-system-2026-04-07,effort-2025-11-24";
+
+    #[test]
+    fn claude_code_2_1_197_request_on_its_nearest_model() {
+        let sent: Value = serde_json::from_str(FIXTURE_2_1_197).unwrap();
+        let req: MessagesRequest = serde_json::from_value(sent.clone()).unwrap();
+        assert_eq!(req.model, "claude-opus-4-8");
+        let out = body_for(&req, Some(BETAS_2_1_197), &req.model);
+        let mut keys: Vec<&str> = out
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        keys.sort_unstable();
+        assert_eq!(
+            keys,
+            [
+                "anthropic_beta",
+                "anthropic_version",
+                "max_tokens",
+                "messages",
+                "output_config",
+                "system",
+                "thinking",
+                "tools"
+            ]
+        );
+        assert_eq!(
+            out["anthropic_beta"],
+            json!(["interleaved-thinking-2025-05-14"])
+        );
+        assert_eq!(out["thinking"], json!({"type": "adaptive"}));
+        assert_eq!(out["output_config"], sent["output_config"]);
+        assert_eq!(out["tools"], sent["tools"]);
+        // The trailing system-role message joins the user's turn.
+        let messages = out["messages"].as_array().unwrap();
+        assert_eq!(messages.len(), 1);
+        assert_eq!(messages[0]["role"], "user");
+        assert_eq!(messages[0]["content"][1]["text"], "say hello");
+        assert!(
+            messages[0]["content"][2]["text"]
+                .as_str()
+                .unwrap()
+                .starts_with("<system-reminder>")
+        );
+    }
+
     #[test]
     fn same_request_on_haiku_keeps_only_its_betas() {
         let req: MessagesRequest = serde_json::from_str(FIXTURE).unwrap();
@@ -526,6 +533,46 @@ mod tests {
         assert_eq!(
             body_for(&adaptive, None, "claude-opus-4-6")["thinking"],
             json!({"type": "adaptive"})
+        );
+    }
+
+    #[test]
+    fn adaptive_thinking_becomes_enabled_where_not_supported() {
+        let req = simple(json!({"max_tokens": 32_000, "thinking": {"type": "adaptive"}}));
+        assert_eq!(
+            body_for(&req, None, "claude-sonnet-4-5")["thinking"],
+            json!({"type": "enabled", "budget_tokens": 31_999})
+        );
+        assert_eq!(
+            body_for(&req, None, "claude-opus-4-6")["thinking"],
+            json!({"type": "adaptive"})
+        );
+        let tiny = simple(json!({"max_tokens": 1_000, "thinking": {"type": "adaptive"}}));
+        assert!(
+            body_for(&tiny, None, "claude-sonnet-4-5")
+                .get("thinking")
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn system_role_messages_fold_into_user_turns() {
+        let req = request(json!({"model": "m", "max_tokens": 10, "messages": [
+            {"role": "system", "content": "first"},
+            {"role": "user", "content": "hi"},
+            {"role": "system", "content": [{"type": "text", "text": "after"}]},
+            {"role": "assistant", "content": "a"},
+            {"role": "system", "content": "tail"}
+        ]}));
+        let reminder = |t: &str| json!({"type": "text", "text": format!("<system-reminder>\n{t}\n</system-reminder>")});
+        let out = body_for(&req, None, "claude-sonnet-4-5");
+        assert_eq!(
+            out["messages"],
+            json!([
+                {"role": "user", "content": [reminder("first"), {"type": "text", "text": "hi"}, reminder("after")]},
+                {"role": "assistant", "content": "a"},
+                {"role": "user", "content": [reminder("tail")]}
+            ])
         );
     }
 

@@ -28,7 +28,12 @@ const CHARS_PER_TOKEN: u64 = 4;
 /// `user_text` is the last user turn's own-words block (see the module doc),
 /// so it borrows from `req`; wrappers before it hold no words to classify.
 pub fn route_input(req: &MessagesRequest) -> RouteInput<'_> {
-    let last_user = req.messages.last().filter(|m| m.role == Role::User);
+    let last_user = req
+        .messages
+        .iter()
+        .rev()
+        .find(|m| m.role != Role::System)
+        .filter(|m| m.role == Role::User);
     let last_blocks = last_user.map_or(&[][..], |m| blocks(&m.content));
     let system_len = req.system.as_ref().map_or(0, text_len);
     let messages_len: usize = req.messages.iter().map(|m| content_len(&m.content)).sum();
@@ -68,11 +73,17 @@ pub fn route_input(req: &MessagesRequest) -> RouteInput<'_> {
 }
 
 /// Removes an override tag (`[low]`, `[mid]`, `[top]`, …) from the start of
-/// the user's own words in the last user turn, and returns its tier, so the
+/// the user's own words in the last user turn (system-role messages after it
+/// do not count as turns), and returns its tier, so the
 /// model never sees the tag. When the tag is all the user wrote, the text is
 /// left as it is (Bedrock refuses empty text blocks); the tier still applies.
 pub fn strip_override_tag(req: &mut MessagesRequest) -> Option<Tier> {
-    let message = req.messages.last_mut().filter(|m| m.role == Role::User)?;
+    let message = req
+        .messages
+        .iter_mut()
+        .rev()
+        .find(|m| m.role != Role::System)
+        .filter(|m| m.role == Role::User)?;
     let text: &mut String = match &mut message.content {
         Content::Text(text) => text,
         Content::Blocks(blocks) => {
@@ -94,10 +105,9 @@ pub fn strip_override_tag(req: &mut MessagesRequest) -> Option<Tier> {
 
 /// An estimate of a Messages request's input tokens, for `count_tokens` when
 /// Bedrock's CountTokens is unavailable: text (system, messages, tools) at
-/// four characters a token, plus [`IMAGE_TOKENS`] per image,
-/// [`DOCUMENT_TOKENS`] per document and [`TOOLS_PREAMBLE_TOKENS`] when tools
-/// are defined. It errs high for images and small documents, which is the
-/// safe side for a client deciding when to compact its context.
+/// four characters a token, plus 1,600 per image, 3,000 per document and 350
+/// when tools are defined. It errs high for images and small documents,
+/// which is the safe side for a client deciding when to compact its context.
 pub fn estimate_tokens(body: &Value) -> u64 {
     let parts = ["system", "messages", "tools"].map(|k| body.get(k).unwrap_or(&Value::Null));
     let chars: usize = parts.iter().map(|v| text_len(v)).sum();
@@ -257,6 +267,17 @@ mod tests {
             "messages": [{"role": "user", "content": "[mid]  summarise"}]}));
         assert_eq!(strip_override_tag(&mut plain), Some(Tier::Mid));
         assert_eq!(plain.messages[0].content, Content::Text("summarise".into()));
+    }
+
+    #[test]
+    fn a_trailing_system_message_is_not_the_last_turn() {
+        let mut req = request(json!({"model": "m", "max_tokens": 1, "messages": [
+            {"role": "user", "content": "[low] say hello"},
+            {"role": "system", "content": "Available agent types: ..."}
+        ]}));
+        assert_eq!(route_input(&req).user_text, "[low] say hello");
+        assert_eq!(strip_override_tag(&mut req), Some(Tier::Low));
+        assert_eq!(req.messages[0].content, Content::Text("say hello".into()));
     }
 
     #[test]

@@ -17,6 +17,7 @@
 //! read off for accounting and the `model` field set to the name the client
 //! knows ([`response_model_name`]).
 
+mod accepts;
 mod body;
 mod inspect;
 mod relay;
@@ -62,6 +63,10 @@ pub struct Message {
 pub enum Role {
     User,
     Assistant,
+    /// Claude Code 2.1's mid-conversation system message (a first-party
+    /// beta). Bedrock has no such role; [`bedrock_body`] folds these into
+    /// the neighbouring user turn.
+    System,
 }
 
 /// Message content: a plain string or content blocks, kept as raw JSON so
@@ -88,7 +93,10 @@ pub enum AnthropicError {
 /// Beyond what [`Catalog::model`] resolves (catalog names, profile ids, dated
 /// names and aliases), this accepts Claude Code's `[1m]` suffix (it marks the
 /// 1M-context variant; the `context-1m` beta travels separately) and the
-/// `-latest` suffix of older aliases.
+/// `-latest` suffix of older aliases. A Claude name the catalog does not have
+/// (`claude-opus-4-8`, the default of a newer Claude Code) goes to the
+/// catalog's newest model of the same family (opus, sonnet, haiku), so
+/// Claude Code works with no model setting; other names resolve to nothing.
 pub fn resolve_model<'c>(catalog: &'c Catalog, requested: &str) -> Option<&'c Model> {
     let name = requested.trim();
     let name = match name.len().checked_sub(4) {
@@ -97,9 +105,36 @@ pub fn resolve_model<'c>(catalog: &'c Catalog, requested: &str) -> Option<&'c Mo
         }
         _ => name,
     };
-    catalog
+    let exact = catalog
         .model(name)
-        .or_else(|| catalog.model(name.strip_suffix("-latest")?))
+        .or_else(|| catalog.model(name.strip_suffix("-latest")?));
+    exact.or_else(|| {
+        let (family, _) = claude_family_version(name)?;
+        let nearest = catalog
+            .models()
+            .iter()
+            .filter_map(|m| {
+                let alias = m.anthropic_names().pop()?;
+                let (f, version) = claude_family_version(&alias)?;
+                (f == family).then_some((version, m))
+            })
+            .max_by(|(a, _), (b, _)| a.cmp(b))
+            .map(|(_, m)| m)?;
+        tracing::debug!(requested, model = %nearest.name, "anthropic: unknown Claude model, using the newest of its family");
+        Some(nearest)
+    })
+}
+
+/// `("sonnet", [4, 5])` for `claude-sonnet-4-5` or `claude-sonnet-4-5-20250929`.
+fn claude_family_version(name: &str) -> Option<(&str, Vec<u32>)> {
+    let mut parts = name.strip_prefix("claude-")?.split('-');
+    let family = parts
+        .next()
+        .filter(|f| ["opus", "sonnet", "haiku"].contains(f))?;
+    let version = parts
+        .map_while(|p| p.parse::<u32>().ok().filter(|_| p.len() < 8))
+        .collect();
+    Some((family, version))
 }
 
 #[cfg(test)]
@@ -127,7 +162,18 @@ mod tests {
             name("claude-opus-4-6-latest"),
             Some("bedrock/claude-opus-4-6")
         );
+        assert_eq!(name("claude-opus-4-8"), Some("bedrock/claude-opus-4-6"));
+        assert_eq!(
+            name("claude-sonnet-5[1m]"),
+            Some("bedrock/claude-sonnet-4-5")
+        );
+        assert_eq!(
+            name("claude-haiku-9-20300101"),
+            Some("bedrock/claude-haiku-4-5")
+        );
         assert_eq!(name("claude-3-opus-latest"), None);
+        assert_eq!(name("claude-instant-1"), None);
+        assert_eq!(name("gpt-4o"), None);
         assert_eq!(name("[1m]"), None);
     }
 
@@ -149,7 +195,7 @@ mod tests {
     #[test]
     fn unknown_role_is_a_parse_error() {
         let r: Result<MessagesRequest, _> = serde_json::from_str(
-            r#"{"model":"m","max_tokens":5,"messages":[{"role":"system","content":"x"}]}"#,
+            r#"{"model":"m","max_tokens":5,"messages":[{"role":"tool","content":"x"}]}"#,
         );
         assert!(r.is_err());
     }
