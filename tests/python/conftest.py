@@ -59,3 +59,37 @@ def double():
         code = process.wait(timeout=10)
     # The binary's contract: SIGTERM is a clean exit.
     assert code == 0, f"bedrock-double exited with {code}"
+
+
+@dataclass
+class Proxy:
+    url: str
+    key: str
+    home: pathlib.Path
+
+
+@pytest.fixture(scope="session")
+def proxy(double, tmp_path_factory):
+    """`clawrouter serve` on a free port, with the double as its Bedrock."""
+    binary = os.environ.get("CLAWROUTER_BIN", str(REPO / "target" / "debug" / "clawrouter"))
+    home = tmp_path_factory.mktemp("clawrouter-home")
+    key = "sk-test-python-0123456789"
+    env = {
+        **os.environ,
+        "CLAWROUTER_HOME": str(home),
+        "CLAWROUTER_API_KEY": key,
+        "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": double.url,
+        "AWS_ACCESS_KEY_ID": double.access_key_id,
+        "AWS_SECRET_ACCESS_KEY": double.secret_access_key,
+        "AWS_REGION": double.region,
+    }
+    process = subprocess.Popen([binary, "serve", "--port", "0"], stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        line = process.stdout.readline()
+        if not line.startswith(PREFIX):
+            raise RuntimeError(f"clawrouter serve did not start (first line: {line!r})")
+        yield Proxy(url=line[len(PREFIX):].strip(), key=key, home=home)
+    finally:
+        process.terminate()
+        code = process.wait(timeout=15)
+    assert code == 0, f"clawrouter serve exited with {code} on SIGTERM"

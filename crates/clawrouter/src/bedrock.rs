@@ -141,6 +141,408 @@ pub fn document_to_json(doc: &Document) -> serde_json::Value {
     }
 }
 
+// ---------------------------------------------------------------------------
+// The SDK-backed client.
+
+use aws_config::BehaviorVersion;
+use aws_config::retry::RetryConfig;
+use aws_config::stalled_stream_protection::StalledStreamProtectionConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_sdk_bedrockruntime::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_bedrockruntime::types::error::{ConverseStreamOutputError, ResponseStreamError};
+use aws_sdk_bedrockruntime::types::{CountTokensInput, InvokeModelTokensRequest, ResponseStream};
+use aws_smithy_types::Blob;
+use bytes::Bytes;
+
+/// The region used when neither settings, environment nor AWS profile name one.
+pub const DEFAULT_REGION: &str = "us-east-1";
+
+/// How to reach Bedrock. Endpoint overrides come from the AWS SDK's own
+/// variables (`AWS_ENDPOINT_URL_BEDROCK_RUNTIME`), as every AWS tool honours them.
+#[derive(Clone, Debug)]
+pub struct ClientOptions {
+    pub region: Option<String>,
+    /// `None` leaves the SDK's standard chain (env, profile, SSO, role).
+    pub credentials: Option<SharedCredentialsProvider>,
+    /// Overrides the endpoint (tests point it at the bedrock double);
+    /// `None` keeps the SDK's resolution, including its environment variables.
+    pub endpoint_url: Option<String>,
+    pub connect_timeout: Duration,
+}
+
+/// A Bedrock Runtime client. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct BedrockClient {
+    client: aws_sdk_bedrockruntime::Client,
+    region: String,
+}
+
+/// Events of a ConverseStream response.
+pub struct ConverseEvents {
+    receiver: aws_sdk_bedrockruntime::primitives::event_stream::EventReceiver<
+        ConverseStreamEvent,
+        ConverseStreamOutputError,
+    >,
+    model_id: String,
+}
+
+/// Chunks of an InvokeModelWithResponseStream response: each is one
+/// Anthropic streaming event as JSON.
+pub struct InvokeEvents {
+    receiver: aws_sdk_bedrockruntime::primitives::event_stream::EventReceiver<
+        ResponseStream,
+        ResponseStreamError,
+    >,
+    model_id: String,
+}
+
+impl BedrockClient {
+    pub async fn new(options: ClientOptions) -> Self {
+        // One attempt per call: the proxy falls back to other candidates
+        // itself, and SDK retries would hold a throttled request for seconds.
+        // Stalled-stream protection is off because thinking models pause for
+        // long stretches (awslabs/aws-sdk-rust#1287); the server applies its
+        // own idle timeout between stream events instead.
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .retry_config(RetryConfig::standard().with_max_attempts(1))
+            .stalled_stream_protection(StalledStreamProtectionConfig::disabled())
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(options.connect_timeout)
+                    .build(),
+            );
+        if let Some(region) = options.region {
+            loader = loader.region(aws_config::Region::new(region));
+        }
+        if let Some(credentials) = options.credentials {
+            loader = loader.credentials_provider(credentials);
+        }
+        if let Some(endpoint) = options.endpoint_url {
+            loader = loader.endpoint_url(endpoint);
+        }
+        let sdk = loader.load().await;
+        let region = sdk
+            .region()
+            .map_or_else(|| DEFAULT_REGION.to_owned(), |r| r.to_string());
+        let config = aws_sdk_bedrockruntime::config::Builder::from(&sdk)
+            .region(aws_config::Region::new(region.clone()))
+            .build();
+        Self {
+            client: aws_sdk_bedrockruntime::Client::from_conf(config),
+            region,
+        }
+    }
+
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+
+    pub async fn converse(&self, req: ConverseRequest) -> Result<ConverseOutput, UpstreamError> {
+        let model_id = req.model_id.clone();
+        self.client
+            .converse()
+            .model_id(req.model_id)
+            .set_messages(Some(req.messages))
+            .set_system(non_empty(req.system))
+            .set_inference_config(req.inference)
+            .set_tool_config(req.tools)
+            .set_additional_model_request_fields(req.additional_fields)
+            .set_additional_model_response_field_paths(non_empty(req.response_field_paths))
+            .send()
+            .await
+            .map_err(|e| from_sdk_error(&e, &model_id))
+    }
+
+    pub async fn converse_stream(
+        &self,
+        req: ConverseRequest,
+    ) -> Result<ConverseEvents, UpstreamError> {
+        let model_id = req.model_id.clone();
+        let out = self
+            .client
+            .converse_stream()
+            .model_id(req.model_id)
+            .set_messages(Some(req.messages))
+            .set_system(non_empty(req.system))
+            .set_inference_config(req.inference)
+            .set_tool_config(req.tools)
+            .set_additional_model_request_fields(req.additional_fields)
+            .set_additional_model_response_field_paths(non_empty(req.response_field_paths))
+            .send()
+            .await
+            .map_err(|e| from_sdk_error(&e, &model_id))?;
+        Ok(ConverseEvents {
+            receiver: out.stream,
+            model_id,
+        })
+    }
+
+    /// InvokeModel with a native (Anthropic Messages) JSON body.
+    pub async fn invoke(&self, model_id: &str, body: Bytes) -> Result<Bytes, UpstreamError> {
+        let out = self
+            .client
+            .invoke_model()
+            .model_id(model_id)
+            .content_type("application/json")
+            .accept("application/json")
+            .body(Blob::new(body))
+            .send()
+            .await
+            .map_err(|e| from_sdk_error(&e, model_id))?;
+        Ok(Bytes::from(out.body.into_inner()))
+    }
+
+    pub async fn invoke_stream(
+        &self,
+        model_id: &str,
+        body: Bytes,
+    ) -> Result<InvokeEvents, UpstreamError> {
+        let out = self
+            .client
+            .invoke_model_with_response_stream()
+            .model_id(model_id)
+            .content_type("application/json")
+            .accept("application/json")
+            .body(Blob::new(body))
+            .send()
+            .await
+            .map_err(|e| from_sdk_error(&e, model_id))?;
+        Ok(InvokeEvents {
+            receiver: out.body,
+            model_id: model_id.to_owned(),
+        })
+    }
+
+    /// Bedrock's CountTokens for a native Anthropic body. Free of charge,
+    /// which also makes it the health probe that costs nothing.
+    pub async fn count_tokens(&self, model_id: &str, body: Bytes) -> Result<u64, UpstreamError> {
+        let request = InvokeModelTokensRequest::builder()
+            .body(Blob::new(body))
+            .build()
+            .map_err(|e| UpstreamError::Validation {
+                message: e.to_string(),
+            })?;
+        let out = self
+            .client
+            .count_tokens()
+            .model_id(model_id)
+            .input(CountTokensInput::InvokeModel(request))
+            .send()
+            .await
+            .map_err(|e| from_sdk_error(&e, model_id))?;
+        Ok(u64::try_from(out.input_tokens()).unwrap_or(0))
+    }
+}
+
+impl ConverseEvents {
+    /// The next event, `None` at the end of the stream.
+    pub async fn next(&mut self) -> Result<Option<ConverseStreamEvent>, UpstreamError> {
+        self.receiver
+            .recv()
+            .await
+            .map_err(|e| from_sdk_error(&e, &self.model_id))
+    }
+}
+
+impl InvokeEvents {
+    /// The next Anthropic event JSON, `None` at the end of the stream.
+    pub async fn next(&mut self) -> Result<Option<Bytes>, UpstreamError> {
+        loop {
+            match self.receiver.recv().await {
+                Ok(Some(ResponseStream::Chunk(part))) => {
+                    if let Some(bytes) = part.bytes {
+                        return Ok(Some(Bytes::from(bytes.into_inner())));
+                    }
+                }
+                Ok(Some(_unknown)) => continue,
+                Ok(None) => return Ok(None),
+                Err(e) => return Err(from_sdk_error(&e, &self.model_id)),
+            }
+        }
+    }
+}
+
+fn non_empty<T>(items: Vec<T>) -> Option<Vec<T>> {
+    (!items.is_empty()).then_some(items)
+}
+
+/// Maps any SDK failure (HTTP-level or mid-stream) to an [`UpstreamError`].
+fn from_sdk_error<E, R>(err: &SdkError<E, R>, model_id: &str) -> UpstreamError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug + 'static,
+{
+    match err {
+        SdkError::ServiceError(ctx) => {
+            let e = ctx.err();
+            let raw: &dyn std::any::Any = ctx.raw();
+            let response = raw.downcast_ref::<aws_smithy_runtime_api::http::Response>();
+            let status = response.map(|r| r.status().as_u16());
+            let retry_after = response
+                .and_then(|r| r.headers().get("retry-after"))
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map(Duration::from_secs);
+            classify(
+                e.code().unwrap_or("Unknown"),
+                e.message().unwrap_or("(no message)"),
+                status,
+                retry_after,
+                model_id,
+            )
+        }
+        SdkError::TimeoutError(_) => UpstreamError::Timeout {
+            message: "no response from Bedrock in time".to_owned(),
+        },
+        SdkError::DispatchFailure(d) if d.is_timeout() => UpstreamError::Timeout {
+            message: "connecting to Bedrock timed out".to_owned(),
+        },
+        other => {
+            let message = error_chain(other);
+            if message.contains("credentials") || message.contains("identity") {
+                UpstreamError::Credentials { message }
+            } else {
+                UpstreamError::Connect { message }
+            }
+        }
+    }
+}
+
+/// One classification for every operation, keyed on the Bedrock error code.
+fn classify(
+    code: &str,
+    message: &str,
+    status: Option<u16>,
+    retry_after: Option<Duration>,
+    model_id: &str,
+) -> UpstreamError {
+    let message = message.to_owned();
+    match code {
+        "ThrottlingException"
+        | "throttlingException"
+        | "ModelNotReadyException"
+        | "ServiceQuotaExceededException" => UpstreamError::Throttled {
+            message,
+            retry_after,
+        },
+        "ValidationException" | "validationException" => {
+            let message = if message.contains("on-demand throughput") {
+                let advice = crate::catalog::profile_id_advice(model_id).unwrap_or_else(|| {
+                    "use the model's inference profile id (us./eu./apac./global. prefix)".to_owned()
+                });
+                format!("{message} ClawRouter: {advice}.")
+            } else {
+                message
+            };
+            UpstreamError::Validation { message }
+        }
+        "AccessDeniedException" => UpstreamError::AccessDenied { message },
+        "UnrecognizedClientException"
+        | "InvalidSignatureException"
+        | "ExpiredTokenException"
+        | "MissingAuthenticationTokenException" => UpstreamError::Credentials {
+            message: format!("AWS rejected the credentials ({code}): {message}"),
+        },
+        "ResourceNotFoundException" => UpstreamError::NotFound { message },
+        "ModelTimeoutException" | "modelTimeoutException" => UpstreamError::Timeout { message },
+        "ModelErrorException" | "ModelStreamErrorException" | "modelStreamErrorException" => {
+            UpstreamError::ModelError { message }
+        }
+        "InternalServerException" | "internalServerException" => UpstreamError::Unavailable {
+            status: 500,
+            message,
+        },
+        "ServiceUnavailableException" | "serviceUnavailableException" => {
+            UpstreamError::Unavailable {
+                status: 503,
+                message,
+            }
+        }
+        _ => match status {
+            Some(s) if s >= 500 => UpstreamError::Unavailable { status: s, message },
+            _ => UpstreamError::Validation {
+                message: format!("{code}: {message}"),
+            },
+        },
+    }
+}
+
+fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut out = err.to_string();
+    let mut source = err.source();
+    while let Some(e) = source {
+        out.push_str(": ");
+        out.push_str(&e.to_string());
+        source = e.source();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn on_demand_error_gets_profile_advice() {
+        let e = classify(
+            "ValidationException",
+            "Invocation of model ID anthropic.claude-sonnet-4-5-20250929-v1:0 with on-demand throughput isn\u{2019}t supported.",
+            Some(400),
+            None,
+            "anthropic.claude-sonnet-4-5-20250929-v1:0",
+        );
+        let text = e.to_string();
+        assert!(
+            text.contains("us.anthropic.claude-sonnet-4-5-20250929-v1:0"),
+            "{text}"
+        );
+        assert!(matches!(e, UpstreamError::Validation { .. }));
+    }
+
+    #[test]
+    fn codes_map_to_kinds() {
+        let c = |code, status| classify(code, "m", status, None, "us.x");
+        assert!(matches!(
+            c("ThrottlingException", Some(429)),
+            UpstreamError::Throttled { .. }
+        ));
+        assert!(matches!(
+            c("AccessDeniedException", Some(403)),
+            UpstreamError::AccessDenied { .. }
+        ));
+        assert!(matches!(
+            c("ResourceNotFoundException", Some(404)),
+            UpstreamError::NotFound { .. }
+        ));
+        assert!(matches!(
+            c("ModelTimeoutException", Some(408)),
+            UpstreamError::Timeout { .. }
+        ));
+        assert!(matches!(
+            c("InternalServerException", Some(500)),
+            UpstreamError::Unavailable { status: 500, .. }
+        ));
+        assert!(matches!(
+            c("ServiceUnavailableException", Some(503)),
+            UpstreamError::Unavailable { status: 503, .. }
+        ));
+        assert!(matches!(
+            c("modelStreamErrorException", None),
+            UpstreamError::ModelError { .. }
+        ));
+        assert!(matches!(
+            c("InvalidSignatureException", Some(403)),
+            UpstreamError::Credentials { .. }
+        ));
+        assert!(matches!(
+            c("SomethingNew", Some(502)),
+            UpstreamError::Unavailable { status: 502, .. }
+        ));
+        assert!(c("ThrottlingException", None).is_retryable_elsewhere());
+        assert!(!c("ValidationException", None).is_retryable_elsewhere());
+    }
+}
+
 #[cfg(test)]
 mod document_tests {
     use super::*;

@@ -248,12 +248,13 @@ impl Model {
         split_profile_id(&self.profile_id).map(|(g, _)| g)
     }
 
-    /// The `global.` profile of the same model, when Bedrock offers one and
-    /// this model is not already on it.
+    /// The `global.` profile of the same model, the fallback when the
+    /// regional one is throttled. Only from `us.`: `eu.`, `apac.` and `jp.`
+    /// are chosen to keep data in the region, so they never fall back out of it.
     pub fn global_profile_id(&self) -> Option<String> {
         let (geo, base) = split_profile_id(&self.profile_id)?;
         let offered = known_model(base).is_none_or(|k| k.geos.contains(&Geography::Global));
-        (geo != Geography::Global && offered).then(|| format!("global.{base}"))
+        (geo == Geography::Us && offered).then(|| format!("global.{base}"))
     }
 
     pub fn supports(&self, capability: Capability) -> bool {
@@ -930,12 +931,19 @@ tier_candidates:
 
     #[test]
     fn geography_rewrite_and_global_fallback_id() {
-        let c = Catalog::builtin().unwrap().with_geography(Geography::Eu);
+        let builtin = Catalog::builtin().unwrap();
+        let us_opus = builtin.model("bedrock/claude-opus-4-6").unwrap();
+        assert_eq!(
+            us_opus.global_profile_id().as_deref(),
+            Some("global.anthropic.claude-opus-4-6-v1")
+        );
+        let c = builtin.with_geography(Geography::Eu);
         let opus = c.model("bedrock/claude-opus-4-6").unwrap();
         assert_eq!(opus.profile_id, "eu.anthropic.claude-opus-4-6-v1");
         assert_eq!(
-            opus.global_profile_id().as_deref(),
-            Some("global.anthropic.claude-opus-4-6-v1")
+            opus.global_profile_id(),
+            None,
+            "eu. keeps data in the region"
         );
         let g = c.with_geography(Geography::Global);
         assert_eq!(

@@ -1,1 +1,371 @@
-fn main() {}
+//! `clawrouter`: the headless CLI over the same engine the desktop app runs.
+//! Each subcommand calls the engine and renders; no logic lives here.
+
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::json;
+
+use clawrouter::catalog::{Catalog, Tier};
+use clawrouter::credentials::{self, KeyringStore, SecretStore};
+use clawrouter::router::{AllAvailable, RouteInput, Router};
+use clawrouter::server;
+use clawrouter::settings::{Home, Settings};
+
+#[derive(Parser)]
+#[command(
+    name = "clawrouter",
+    version,
+    about = "Claude on AWS Bedrock for every local tool, through one loopback endpoint"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start the proxy on 127.0.0.1 (first stdout line: `listening on http://127.0.0.1:PORT`).
+    Serve {
+        /// Port to listen on; the next free one is used when it is taken.
+        #[arg(long)]
+        port: Option<u16>,
+        /// Model catalog to use instead of the built-in one.
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Show the routing decision for TEXT as a last user message (no network call).
+    Route {
+        #[arg(long)]
+        json: bool,
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[arg(required = true)]
+        text: Vec<String>,
+    },
+    /// List the model catalog: names, profile ids, tiers, prices.
+    Models {
+        #[arg(long)]
+        json: bool,
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Check configuration, where credentials come from, and each model's health.
+    Check {
+        #[arg(long)]
+        json: bool,
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Manage AWS credentials and the client API key in the OS keychain.
+    Keys {
+        #[command(subcommand)]
+        action: KeysAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysAction {
+    /// Store AWS keys: the secret access key (and optionally, on a second
+    /// line, a session token) is read from stdin, never from the command line.
+    Set {
+        #[arg(long)]
+        access_key_id: String,
+    },
+    /// Show the client API key and which AWS credentials are stored (never the secret).
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove the stored AWS keys.
+    Delete,
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command) -> anyhow::Result<ExitCode> {
+    let home = Home::from_env()?;
+    let settings = Settings::load(&home)?;
+    match command {
+        Command::Serve { port, config } => serve(&home, settings, port, config).await,
+        Command::Route { json, config, text } => {
+            route(&home, &settings, config, &text.join(" "), json)
+        }
+        Command::Models { json, config } => models(&home, &settings, config, json),
+        Command::Check { json, config } => check(&home, &settings, config, json).await,
+        Command::Keys { action } => keys(action).await,
+    }
+}
+
+fn catalog(home: &Home, settings: &Settings, path: Option<PathBuf>) -> anyhow::Result<Catalog> {
+    let catalog = match path.or_else(|| home.catalog_override()) {
+        Some(path) => Catalog::load(&path)?,
+        None => Catalog::builtin()?,
+    };
+    Ok(match settings.geography {
+        Some(geo) => catalog.with_geography(geo),
+        None => catalog,
+    })
+}
+
+fn keychain() -> Arc<dyn SecretStore> {
+    Arc::new(KeyringStore::new(credentials::SERVICE))
+}
+
+async fn serve(
+    home: &Home,
+    settings: Settings,
+    port: Option<u16>,
+    config: Option<PathBuf>,
+) -> anyhow::Result<ExitCode> {
+    let catalog = catalog(home, &settings, config)?;
+    let store = keychain();
+    let requested = port.unwrap_or(settings.port);
+    let state = server::assemble(catalog, &settings, store).await?;
+    let proxy = server::start(state, requested)
+        .await
+        .with_context(|| format!("cannot listen on 127.0.0.1:{requested}"))?;
+    let addr = proxy.addr();
+    {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "listening on http://{addr}")?;
+        out.flush()?;
+    }
+    if requested != 0 && addr.port() != requested {
+        tracing::warn!("port {requested} is taken; using {}", addr.port());
+    }
+    shutdown_signal().await;
+    tracing::info!("shutting down: draining in-flight requests");
+    proxy.stop().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+fn route(
+    home: &Home,
+    settings: &Settings,
+    config: Option<PathBuf>,
+    text: &str,
+    as_json: bool,
+) -> anyhow::Result<ExitCode> {
+    let catalog = catalog(home, settings, config)?;
+    let router = Router::new(&catalog)?;
+    let decision = router.decide(&catalog, &RouteInput::from_text(text), &AllAvailable)?;
+    if as_json {
+        println!("{}", serde_json::to_string(&decision)?);
+    } else {
+        println!(
+            "{} → {} tier → {} ({})\nconfidence {:.2}: {}",
+            decision.category,
+            decision.tier,
+            decision.model,
+            decision.profile_id,
+            decision.confidence,
+            decision.why
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn models(
+    home: &Home,
+    settings: &Settings,
+    config: Option<PathBuf>,
+    as_json: bool,
+) -> anyhow::Result<ExitCode> {
+    let catalog = catalog(home, settings, config)?;
+    let rows: Vec<_> = catalog
+        .models()
+        .iter()
+        .map(|m| {
+            let tiers: Vec<Tier> = Tier::ALL
+                .into_iter()
+                .filter(|t| catalog.tier_candidates(*t).any(|(_, c)| c.name == m.name))
+                .collect();
+            (m, tiers, m.price_for(&m.profile_id))
+        })
+        .collect();
+    if as_json {
+        let list: Vec<_> = rows
+            .iter()
+            .map(|(m, tiers, price)| {
+                json!({
+                    "name": m.name, "profile_id": m.profile_id, "display": m.display,
+                    "tiers": tiers, "price_per_million": price,
+                    "context_window": m.context_window, "max_output": m.max_output,
+                    "capabilities": m.capabilities,
+                })
+            })
+            .collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({ "models": list }))?
+        );
+    } else {
+        println!(
+            "{:<28} {:<48} {:<8} {:>9} {:>9}",
+            "NAME", "PROFILE ID", "TIERS", "IN $/M", "OUT $/M"
+        );
+        for (m, tiers, price) in rows {
+            let tiers: Vec<&str> = tiers.iter().map(|t| t.as_str()).collect();
+            println!(
+                "{:<28} {:<48} {:<8} {:>9.2} {:>9.2}",
+                m.name,
+                m.profile_id,
+                tiers.join(","),
+                price.input,
+                price.output
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn check(
+    home: &Home,
+    settings: &Settings,
+    config: Option<PathBuf>,
+    as_json: bool,
+) -> anyhow::Result<ExitCode> {
+    let catalog = catalog(home, settings, config)?;
+    let store = keychain();
+    let report = server::check(&catalog, settings, store).await;
+    if as_json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!("settings:     {}", home.settings_path().display());
+        println!("region:       {}", report.region);
+        println!("endpoint:     {}", report.endpoint);
+        println!(
+            "credentials:  {} ({})",
+            report.credentials_source, report.credentials_status
+        );
+        println!("api key:      from {}", report.api_key_source);
+        for m in &report.models {
+            let error = m.health.last_error.as_deref().unwrap_or("");
+            println!(
+                "  {:<28} {:<10} {error}",
+                m.name,
+                format!("{:?}", m.health.status).to_lowercase()
+            );
+        }
+    }
+    Ok(if report.ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+async fn keys(action: KeysAction) -> anyhow::Result<ExitCode> {
+    let store = keychain();
+    match action {
+        KeysAction::Set { access_key_id } => {
+            let mut lines = std::io::stdin().lock().lines();
+            let secret = lines.next().transpose()?.unwrap_or_default();
+            let token = lines.next().transpose()?.filter(|t| !t.trim().is_empty());
+            if secret.trim().is_empty() {
+                bail!(
+                    "no secret access key on stdin (pipe it in: `printf %s \"$SECRET\" | clawrouter keys set --access-key-id ...`)"
+                );
+            }
+            let keys = credentials::AwsKeys {
+                access_key_id,
+                secret_access_key: SecretString::from(secret.trim().to_owned()),
+                session_token: token.map(|t| SecretString::from(t.trim().to_owned())),
+            };
+            keys.validate()?;
+            tokio::task::spawn_blocking(move || credentials::save_aws_keys(store.as_ref(), &keys))
+                .await??;
+            println!("AWS credentials saved to the OS keychain");
+        }
+        KeysAction::Status { json: as_json } => {
+            let status = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+                let aws = credentials::load_aws_keys(store.as_ref())?;
+                let (api_key, source) = credentials::client_api_key(store.as_ref())?;
+                Ok((aws.map(|k| k.access_key_id), api_key, source))
+            })
+            .await??;
+            let (aws_id, api_key, source) = status;
+            if as_json {
+                println!(
+                    "{}",
+                    json!({"aws_access_key_id": aws_id, "api_key": api_key.expose_secret(), "api_key_source": source.to_string()})
+                );
+            } else {
+                match aws_id {
+                    Some(id) => {
+                        println!("AWS credentials: stored in the keychain (access key id {id})")
+                    }
+                    None => println!(
+                        "AWS credentials: none in the keychain (the standard AWS chain is used)"
+                    ),
+                }
+                println!("client API key ({source}): {}", api_key.expose_secret());
+            }
+        }
+        KeysAction::Delete => {
+            let removed =
+                tokio::task::spawn_blocking(move || credentials::delete_aws_keys(store.as_ref()))
+                    .await??;
+            println!(
+                "{}",
+                if removed {
+                    "AWS credentials removed from the keychain"
+                } else {
+                    "no AWS credentials were stored"
+                }
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

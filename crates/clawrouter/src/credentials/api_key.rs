@@ -28,6 +28,16 @@ pub enum ApiKeySource {
     Generated,
 }
 
+impl std::fmt::Display for ApiKeySource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ApiKeySource::Env => "CLAWROUTER_API_KEY",
+            ApiKeySource::Keychain => "keychain",
+            ApiKeySource::Generated => "generated, now in the keychain",
+        })
+    }
+}
+
 /// `CLAWROUTER_API_KEY` if set and non-empty (weak values refused), else the
 /// keychain's [`API_KEY`], else a new `sk-clawrouter-…` key that is stored
 /// there. Blocking (keychain): async callers use `spawn_blocking`.

@@ -9,12 +9,14 @@
 mod messages;
 mod request;
 mod response;
+mod routing;
 mod stream;
 mod tools;
 mod wire;
 
 pub use request::{DEFAULT_MAX_TOKENS, to_converse};
 pub use response::{from_converse, token_usage};
+pub use routing::{route_input, strip_override_tag};
 pub use stream::StreamTranslator;
 pub use wire::*;
 

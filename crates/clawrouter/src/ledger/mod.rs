@@ -1,0 +1,295 @@
+//! The usage ledger: one SQLite row per request to a model, cost included,
+//! kept across restarts, for the dashboard, `clawrouter usage` and budgets.
+//!
+//! The server calls [`Ledger::record`] after every upstream call, whatever
+//! its outcome. Recording never touches the disk on the request path: rows go
+//! to one writer thread (see `writer`) that owns the connection and commits
+//! promptly in batches. Reports go through the same thread, after the rows
+//! queued before them, so they always include everything already recorded.
+//! Budget totals are kept in memory (see `budget`) so the pre-request check is
+//! cheap. Days and months are UTC throughout.
+//!
+//! [`Ledger::flush`], [`Ledger::summary`], [`Ledger::daily_spend`] and
+//! [`Ledger::recent`] block until the writer thread answers; from async code
+//! call them in `tokio::task::spawn_blocking`.
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, Sender};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::thread::JoinHandle;
+
+use rusqlite::Connection;
+use serde::{Deserialize, Serialize};
+use tokio::sync::broadcast;
+
+use crate::catalog::{Category, Model, Tier, TokenUsage};
+
+mod budget;
+mod report;
+mod schema;
+mod utc;
+mod writer;
+
+pub use budget::{BudgetExceeded, BudgetGuard, BudgetPeriod, PeriodSpend, WARNING_FRACTION};
+pub use report::{DaySpend, ModelSpend, Spend, TierSpend, UsageSummary};
+
+/// One request to a model, as it is recorded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RequestRow {
+    /// Unix ms when the request started; decides its UTC day and month.
+    pub at_ms: i64,
+    /// The client's user agent, e.g. `claude-cli/2.1`; cut to
+    /// [`CLIENT_MAX_CHARS`] when recorded.
+    pub client: String,
+    /// `/v1/chat/completions` or `/v1/messages`.
+    pub route: String,
+    /// The model the client asked for (`auto`, `claude-sonnet-4-5`, ...).
+    pub requested_model: String,
+    pub tier: Option<Tier>,
+    pub category: Option<Category>,
+    /// Catalog name of the model that answered (or was tried last).
+    pub model: String,
+    /// The Bedrock inference profile id called.
+    pub profile_id: String,
+    pub usage: TokenUsage,
+    /// See [`RequestRow::priced`].
+    pub cost_usd: f64,
+    pub latency_ms: u64,
+    /// Time to first token, for streams.
+    pub ttft_ms: Option<u64>,
+    /// HTTP status returned to the client; 499 when the client went away.
+    pub status: u16,
+    /// e.g. `throttled`, `validation`, `client_disconnected`.
+    pub error_kind: Option<String>,
+}
+
+/// Longest `client` kept: user agents are free text from the network.
+pub const CLIENT_MAX_CHARS: usize = 200;
+
+/// What the tray and the dashboard are told.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum LedgerEvent {
+    /// Spend in a period reached [`WARNING_FRACTION`] of its cap; sent once
+    /// per period (per process, and again if the cap is changed).
+    BudgetWarning {
+        period: BudgetPeriod,
+        spent_usd: f64,
+        limit_usd: f64,
+    },
+    /// Spend in a period reached its cap; requests are now refused by
+    /// [`BudgetGuard::check`]. Sent once per period, like the warning.
+    BudgetExceeded {
+        period: BudgetPeriod,
+        spent_usd: f64,
+        limit_usd: f64,
+    },
+    /// Rows were committed: summaries have changed. At most one per batch.
+    Changed,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    #[error("{}: cannot create the folder for the usage ledger: {source}", path.display())]
+    CreateDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: cannot open the usage ledger: {source}", path.display())]
+    Open {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error(
+        "{}: the usage ledger is at schema version {found} but this ClawRouter knows only up to \
+         {supported}; it was written by a newer ClawRouter, update this one",
+        path.display()
+    )]
+    NewerSchema {
+        path: PathBuf,
+        found: usize,
+        supported: usize,
+    },
+    #[error("usage ledger: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error(
+        "usage ledger: cannot save {pending} usage rows ({message}); they are kept in memory and \
+         retried with the next ones"
+    )]
+    WriteFailed { pending: usize, message: String },
+    #[error("cannot start the usage ledger's writer thread: {0}")]
+    Spawn(std::io::Error),
+    #[error("the usage ledger's writer thread has stopped")]
+    WriterStopped,
+}
+
+/// A handle to the ledger; clones share one database and writer thread,
+/// which stops (after committing what is queued) when the last clone drops.
+#[derive(Debug, Clone)]
+pub struct Ledger {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    /// Unbounded on purpose: `record` must neither block a request nor drop
+    /// a row. A row is a few hundred bytes and the writer commits thousands
+    /// per second, far above any request rate a Bedrock proxy sees, so the
+    /// queue only grows while the disk is stalled, and then memory is the
+    /// cheaper thing to spend than stalled requests or lost accounting.
+    commands: Sender<writer::Command>,
+    writer: Option<JoinHandle<()>>,
+    accounts: Mutex<budget::Accounts>,
+    events: broadcast::Sender<LedgerEvent>,
+}
+
+/// Undelivered events kept for a slow subscriber before it sees `Lagged`.
+const EVENT_CAPACITY: usize = 64;
+
+impl Ledger {
+    /// Opens the ledger at `path` (creating it and its folder), migrating an
+    /// older schema, and starts its writer thread.
+    pub fn open(path: &Path) -> Result<Ledger, LedgerError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| LedgerError::CreateDir {
+                path: dir.to_owned(),
+                source,
+            })?;
+        }
+        Self::start(schema::open(path)?)
+    }
+
+    /// A ledger that lives as long as its handles, for tests.
+    pub fn open_in_memory() -> Result<Ledger, LedgerError> {
+        Self::start(schema::open_in_memory()?)
+    }
+
+    fn start(conn: Connection) -> Result<Ledger, LedgerError> {
+        // Budget totals need this month's days; last month's too, so a ledger
+        // opened just after midnight on the 1st still has yesterday.
+        let today = utc::day_of(now_ms());
+        let since = utc::month_start(utc::month_start(today) - 1);
+        let accounts = budget::Accounts::from_days(report::day_totals(&conn, since)?);
+        let (events, _) = broadcast::channel(EVENT_CAPACITY);
+        let (commands, queue) = mpsc::channel();
+        let writer = writer::spawn(conn, events.clone(), queue)?;
+        Ok(Ledger {
+            inner: Arc::new(Inner {
+                commands,
+                writer: Some(writer),
+                accounts: Mutex::new(accounts),
+                events,
+            }),
+        })
+    }
+
+    /// Queues `row` for the writer thread and updates the budget totals at
+    /// once. Never waits for the disk.
+    pub fn record(&self, mut row: RequestRow) {
+        if let Some((cut, _)) = row.client.char_indices().nth(CLIENT_MAX_CHARS) {
+            row.client.truncate(cut);
+        }
+        let events = self.accounts().add(row.at_ms, row.cost_usd);
+        for event in events {
+            // No subscriber is fine: no tray is listening.
+            let _ = self.inner.events.send(event);
+        }
+        if self
+            .inner
+            .commands
+            .send(writer::Command::Record(row))
+            .is_err()
+        {
+            // Only if the writer thread panicked; it has no panicking code.
+            tracing::error!("usage ledger writer thread has stopped; a usage row was not saved");
+        }
+    }
+
+    /// Returns once every row recorded before the call is committed.
+    pub fn flush(&self) -> Result<(), LedgerError> {
+        let (done, wait) = mpsc::sync_channel(1);
+        self.send(writer::Command::Flush(done))?;
+        wait.recv().map_err(|_| LedgerError::WriterStopped)?
+    }
+
+    /// Spend per model and tier and in total, as of `now_ms`.
+    pub fn summary(&self, now_ms: i64) -> Result<UsageSummary, LedgerError> {
+        self.read(move |conn| report::summary(conn, now_ms))
+    }
+
+    /// The last `days` UTC days ending with today, oldest first, zero-filled.
+    pub fn daily_spend(&self, now_ms: i64, days: u32) -> Result<Vec<DaySpend>, LedgerError> {
+        self.read(move |conn| report::daily_spend(conn, now_ms, days))
+    }
+
+    /// The newest `limit` rows, newest first.
+    pub fn recent(&self, limit: usize) -> Result<Vec<RequestRow>, LedgerError> {
+        self.read(move |conn| report::recent(conn, limit))
+    }
+
+    /// Today's and this month's spend (UTC) from the in-memory totals: cheap
+    /// enough for every request.
+    pub fn period_spend(&self, now_ms: i64) -> PeriodSpend {
+        self.accounts().period_spend(now_ms)
+    }
+
+    /// Budget events and change ticks from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<LedgerEvent> {
+        self.inner.events.subscribe()
+    }
+
+    fn read<T: Send + 'static>(
+        &self,
+        query: impl FnOnce(&Connection) -> Result<T, LedgerError> + Send + 'static,
+    ) -> Result<T, LedgerError> {
+        let (answer, wait) = mpsc::sync_channel(1);
+        self.send(writer::Command::Read(Box::new(move |conn| {
+            let _ = answer.send(query(conn));
+        })))?;
+        wait.recv().map_err(|_| LedgerError::WriterStopped)?
+    }
+
+    fn send(&self, command: writer::Command) -> Result<(), LedgerError> {
+        self.inner
+            .commands
+            .send(command)
+            .map_err(|_| LedgerError::WriterStopped)
+    }
+
+    fn accounts(&self) -> MutexGuard<'_, budget::Accounts> {
+        // The totals stay consistent even if a holder panicked: every update
+        // is a single addition.
+        self.inner
+            .accounts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl RequestRow {
+    /// Sets `cost_usd` to what `usage` costs on `profile_id` at `model`'s
+    /// price (regional premium included).
+    pub fn priced(mut self, model: &Model) -> Self {
+        self.cost_usd = model.cost_usd(&self.profile_id, self.usage);
+        self
+    }
+}
+
+/// Dropping the last handle commits what is queued and waits for the writer,
+/// so a reopen right after sees every row.
+impl Drop for Inner {
+    fn drop(&mut self) {
+        let _ = self.commands.send(writer::Command::Stop);
+        if let Some(writer) = self.writer.take()
+            && writer.join().is_err()
+        {
+            tracing::error!("usage ledger writer thread panicked");
+        }
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}

@@ -1,0 +1,269 @@
+//! Spend summaries for the dashboard and `clawrouter usage`.
+//!
+//! Windows are whole UTC days ending with today: "today" is the current UTC
+//! day, "last 7 days" is today and the 6 days before it, "last 30 days" today
+//! and the 29 before. Rows dated after today (a clock set back) are left out.
+
+use std::collections::BTreeMap;
+
+use rusqlite::{Connection, params};
+use serde::Serialize;
+
+use super::schema::{self, ROW_COLUMNS};
+use super::{LedgerError, RequestRow, utc};
+use crate::catalog::Tier;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UsageSummary {
+    /// One entry per (model, profile) used in the last 30 days, costliest first.
+    pub per_model: Vec<ModelSpend>,
+    /// Low, mid, top, then `tier: null` for requests that named a model.
+    pub per_tier: Vec<TierSpend>,
+    pub total: Spend,
+    /// The month's spend at the recent pace: average spend per day from the
+    /// first day with requests in the last 7 days (else 30) through today, × 30.
+    pub projected_monthly_usd: f64,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Spend {
+    pub today_usd: f64,
+    pub last_7d_usd: f64,
+    pub last_30d_usd: f64,
+    pub requests_30d: u64,
+    /// Uncached input tokens, as Bedrock reports `inputTokens`.
+    pub input_tokens_30d: u64,
+    pub output_tokens_30d: u64,
+    pub cache_read_tokens_30d: u64,
+    pub cache_write_tokens_30d: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ModelSpend {
+    pub model: String,
+    /// The same model through a `us.` and a `global.` profile are two entries,
+    /// which shows what the regional premium costs.
+    pub profile_id: String,
+    pub spend: Spend,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TierSpend {
+    /// `None`: the client asked for a specific model, no tier was routed.
+    pub tier: Option<Tier>,
+    pub spend: Spend,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DaySpend {
+    /// UTC date, `YYYY-MM-DD`.
+    pub date: String,
+    pub usd: f64,
+    pub requests: u64,
+}
+
+pub(super) fn summary(conn: &Connection, now_ms: i64) -> Result<UsageSummary, LedgerError> {
+    let today = utc::day_of(now_ms);
+    let (start, end) = window(today, 30);
+    let mut stmt = conn.prepare_cached(
+        "SELECT model, profile_id, tier,
+                total(CASE WHEN at_ms >= ?3 THEN cost_usd END),
+                total(CASE WHEN at_ms >= ?4 THEN cost_usd END),
+                total(cost_usd), count(*),
+                sum(input_tokens), sum(output_tokens),
+                sum(cache_read_tokens), sum(cache_write_tokens)
+         FROM requests WHERE at_ms >= ?1 AND at_ms < ?2
+         GROUP BY model, profile_id, tier",
+    )?;
+    let groups = stmt.query_map(
+        params![start, end, window(today, 1).0, window(today, 7).0],
+        |r| {
+            let spend = Spend {
+                today_usd: r.get(3)?,
+                last_7d_usd: r.get(4)?,
+                last_30d_usd: r.get(5)?,
+                requests_30d: r.get(6)?,
+                input_tokens_30d: r.get(7)?,
+                output_tokens_30d: r.get(8)?,
+                cache_read_tokens_30d: r.get(9)?,
+                cache_write_tokens_30d: r.get(10)?,
+            };
+            let tier: Option<String> = r.get(2)?;
+            let tier = tier.and_then(|t| Tier::ALL.into_iter().find(|k| k.as_str() == t));
+            Ok((
+                (r.get::<_, String>(0)?, r.get::<_, String>(1)?),
+                tier,
+                spend,
+            ))
+        },
+    )?;
+
+    let mut per_model: BTreeMap<(String, String), Spend> = BTreeMap::new();
+    // `Option<Tier>` orders None first; the dashboard wants it last.
+    let mut per_tier: BTreeMap<(bool, Option<Tier>), Spend> = BTreeMap::new();
+    let mut total = Spend::default();
+    for group in groups {
+        let (model, tier, spend) = group?;
+        per_model.entry(model).or_default().add(&spend);
+        per_tier
+            .entry((tier.is_none(), tier))
+            .or_default()
+            .add(&spend);
+        total.add(&spend);
+    }
+    let mut per_model: Vec<ModelSpend> = per_model
+        .into_iter()
+        .map(|((model, profile_id), spend)| ModelSpend {
+            model,
+            profile_id,
+            spend,
+        })
+        .collect();
+    per_model.sort_by(|a, b| b.spend.last_30d_usd.total_cmp(&a.spend.last_30d_usd));
+    Ok(UsageSummary {
+        per_model,
+        per_tier: per_tier
+            .into_iter()
+            .map(|((_, tier), spend)| TierSpend { tier, spend })
+            .collect(),
+        total,
+        projected_monthly_usd: projected_monthly_usd(&daily_spend(conn, now_ms, 30)?),
+    })
+}
+
+/// The last `days` UTC days ending today, oldest first, days without
+/// requests included as zero.
+pub(super) fn daily_spend(
+    conn: &Connection,
+    now_ms: i64,
+    days: u32,
+) -> Result<Vec<DaySpend>, LedgerError> {
+    let today = utc::day_of(now_ms);
+    let (start, end) = window(today, days);
+    let mut stmt = conn.prepare_cached(
+        "SELECT at_ms / ?3, total(cost_usd), count(*) FROM requests
+         WHERE at_ms >= ?1 AND at_ms < ?2 GROUP BY 1",
+    )?;
+    let mut found: BTreeMap<i64, (f64, u64)> = BTreeMap::new();
+    for day in stmt.query_map(params![start, end, utc::DAY_MS], |r| {
+        Ok((r.get(0)?, (r.get(1)?, r.get(2)?)))
+    })? {
+        let (day, spend) = day?;
+        found.insert(day, spend);
+    }
+    Ok((today + 1 - i64::from(days)..=today)
+        .map(|day| {
+            let (usd, requests) = found.get(&day).copied().unwrap_or_default();
+            DaySpend {
+                date: utc::date(day),
+                usd,
+                requests,
+            }
+        })
+        .collect())
+}
+
+pub(super) fn recent(conn: &Connection, limit: usize) -> Result<Vec<RequestRow>, LedgerError> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {ROW_COLUMNS} FROM requests ORDER BY at_ms DESC, id DESC LIMIT ?1"
+    ))?;
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let rows = stmt.query_map([limit], schema::read_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Per-day totals from `since_day` on, for the budget running totals.
+pub(super) fn day_totals(
+    conn: &Connection,
+    since_day: i64,
+) -> Result<BTreeMap<i64, f64>, LedgerError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT at_ms / ?2, total(cost_usd) FROM requests WHERE at_ms >= ?1 GROUP BY 1",
+    )?;
+    let rows = stmt.query_map(params![since_day * utc::DAY_MS, utc::DAY_MS], |r| {
+        Ok((r.get(0)?, r.get(1)?))
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The month's spend if the recent pace holds: the spend from the first day
+/// with requests in the last 7 days through today, divided by the number of
+/// those days, times 30. Days without requests after the first one count (a
+/// weekend off lowers the pace); days before it do not (a new install is not
+/// averaged with days it did not exist). With no requests in 7 days, the same
+/// over 30 days; with none in 30, zero. Today counts as a whole day, so early
+/// in a UTC day the projection leans high.
+fn projected_monthly_usd(last_30_days: &[DaySpend]) -> f64 {
+    let pace = |days: &[DaySpend]| {
+        let first = days.iter().position(|d| d.requests > 0)?;
+        let used = &days[first..];
+        Some(used.iter().map(|d| d.usd).sum::<f64>() / used.len() as f64)
+    };
+    let last_7 = &last_30_days[last_30_days.len().saturating_sub(7)..];
+    pace(last_7).or_else(|| pace(last_30_days)).unwrap_or(0.0) * 30.0
+}
+
+/// `[start, end)` in unix ms of the `days` UTC days ending with `today`.
+fn window(today: i64, days: u32) -> (i64, i64) {
+    (
+        (today + 1 - i64::from(days)) * utc::DAY_MS,
+        (today + 1) * utc::DAY_MS,
+    )
+}
+
+impl Spend {
+    fn add(&mut self, other: &Spend) {
+        self.today_usd += other.today_usd;
+        self.last_7d_usd += other.last_7d_usd;
+        self.last_30d_usd += other.last_30d_usd;
+        self.requests_30d += other.requests_30d;
+        self.input_tokens_30d += other.input_tokens_30d;
+        self.output_tokens_30d += other.output_tokens_30d;
+        self.cache_read_tokens_30d += other.cache_read_tokens_30d;
+        self.cache_write_tokens_30d += other.cache_write_tokens_30d;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn days(spend: &[(f64, u64)]) -> Vec<DaySpend> {
+        let mut out = vec![
+            DaySpend {
+                date: String::new(),
+                usd: 0.0,
+                requests: 0
+            };
+            30 - spend.len()
+        ];
+        out.extend(spend.iter().map(|&(usd, requests)| DaySpend {
+            date: String::new(),
+            usd,
+            requests,
+        }));
+        out
+    }
+
+    #[test]
+    fn projection_averages_from_first_active_day_of_the_last_week() {
+        assert_eq!(projected_monthly_usd(&days(&[])), 0.0);
+        // Only today: today's pace.
+        assert_eq!(projected_monthly_usd(&days(&[(2.0, 3)])), 60.0);
+        // Active 3 days ago, idle since: averaged over 4 days.
+        assert_eq!(
+            projected_monthly_usd(&days(&[(4.0, 1), (0.0, 0), (0.0, 0), (0.0, 0)])),
+            30.0
+        );
+        // A $0 day with (failed) requests starts the span too.
+        assert_eq!(projected_monthly_usd(&days(&[(0.0, 5), (3.0, 1)])), 45.0);
+        // Older activity only: the 30-day rule, from its first active day.
+        let mut old = days(&[]);
+        old[20] = DaySpend {
+            date: String::new(),
+            usd: 10.0,
+            requests: 1,
+        };
+        assert_eq!(projected_monthly_usd(&old), 10.0 / 10.0 * 30.0);
+    }
+}

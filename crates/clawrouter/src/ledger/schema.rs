@@ -1,0 +1,275 @@
+//! The ledger's SQLite file: connection settings, versioned migrations and
+//! the mapping between [`RequestRow`] and the `requests` table.
+//!
+//! The schema version lives in `PRAGMA user_version`. [`MIGRATIONS`] is the
+//! whole history: entry `i` takes a database from version `i` to `i + 1`.
+//! Changing the schema means appending an entry, never editing an old one
+//! (databases already at that version would never see the edit).
+
+use std::path::Path;
+
+use rusqlite::{Connection, Transaction, TransactionBehavior, params};
+
+use super::{LedgerError, RequestRow};
+use crate::catalog::{Category, Tier, TokenUsage};
+
+pub(super) const MIGRATIONS: &[&str] = &[
+    // v1: one row per request to a model.
+    "CREATE TABLE requests (
+        id INTEGER PRIMARY KEY,
+        at_ms INTEGER NOT NULL,
+        client TEXT NOT NULL,
+        route TEXT NOT NULL,
+        requested_model TEXT NOT NULL,
+        tier TEXT,
+        category TEXT,
+        model TEXT NOT NULL,
+        profile_id TEXT NOT NULL,
+        input_tokens INTEGER NOT NULL,
+        output_tokens INTEGER NOT NULL,
+        cache_read_tokens INTEGER NOT NULL,
+        cache_write_tokens INTEGER NOT NULL,
+        cost_usd REAL NOT NULL,
+        latency_ms INTEGER NOT NULL,
+        ttft_ms INTEGER,
+        status INTEGER NOT NULL,
+        error_kind TEXT
+    );
+    CREATE INDEX requests_at_ms ON requests (at_ms);",
+];
+
+/// The columns [`read_row`] expects, in its order.
+pub(super) const ROW_COLUMNS: &str = "at_ms, client, route, requested_model, tier, category, \
+     model, profile_id, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, \
+     cost_usd, latency_ms, ttft_ms, status, error_kind";
+
+/// Opens (creating if needed) the ledger file and brings its schema up to date.
+pub(super) fn open(path: &Path) -> Result<Connection, LedgerError> {
+    let open_error = |source| LedgerError::Open {
+        path: path.to_owned(),
+        source,
+    };
+    let mut conn = Connection::open(path).map_err(open_error)?;
+    // WAL: readers (the CLI, the UI) never block the writer, and a commit is
+    // one append. synchronous=NORMAL: a commit survives the process being
+    // killed (it is in the OS cache); only a power cut can lose the last
+    // commits, which is acceptable for usage accounting and saves an fsync
+    // per batch. busy_timeout: another process (the CLI) may hold the lock
+    // for a moment, e.g. while migrating.
+    conn.busy_timeout(std::time::Duration::from_secs(5))
+        .map_err(open_error)?;
+    conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get::<_, String>(0))
+        .map_err(open_error)?;
+    conn.pragma_update(None, "synchronous", "NORMAL")
+        .map_err(open_error)?;
+    migrate(&mut conn, MIGRATIONS, path)?;
+    Ok(conn)
+}
+
+pub(super) fn open_in_memory() -> Result<Connection, LedgerError> {
+    let path = Path::new(":memory:");
+    let mut conn = Connection::open_in_memory().map_err(|source| LedgerError::Open {
+        path: path.to_owned(),
+        source,
+    })?;
+    migrate(&mut conn, MIGRATIONS, path)?;
+    Ok(conn)
+}
+
+/// Applies the migrations the database has not seen, each in the same
+/// transaction as its version bump, so a crash leaves a whole version.
+/// `BEGIN IMMEDIATE` makes a second process opening at the same time wait
+/// and then see the new version instead of migrating twice.
+pub(super) fn migrate(
+    conn: &mut Connection,
+    migrations: &[&str],
+    path: &Path,
+) -> Result<(), LedgerError> {
+    let supported = migrations.len();
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let found: usize = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if found > supported {
+        return Err(LedgerError::NewerSchema {
+            path: path.to_owned(),
+            found,
+            supported,
+        });
+    }
+    for (version, sql) in migrations.iter().enumerate().skip(found) {
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", version + 1)?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+pub(super) fn insert(tx: &Transaction<'_>, row: &RequestRow) -> rusqlite::Result<()> {
+    let mut insert = tx.prepare_cached(&format!(
+        "INSERT INTO requests ({ROW_COLUMNS}) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"
+    ))?;
+    insert.execute(params![
+        row.at_ms,
+        row.client,
+        row.route,
+        row.requested_model,
+        row.tier.map(Tier::as_str),
+        row.category.map(Category::as_str),
+        row.model,
+        row.profile_id,
+        saturating_i64(row.usage.input),
+        saturating_i64(row.usage.output),
+        saturating_i64(row.usage.cache_read),
+        saturating_i64(row.usage.cache_write),
+        row.cost_usd,
+        saturating_i64(row.latency_ms),
+        row.ttft_ms.map(saturating_i64),
+        row.status,
+        row.error_kind,
+    ])?;
+    Ok(())
+}
+
+/// Reads a row selected as [`ROW_COLUMNS`]. Unknown tier or category names
+/// (written by a newer build) read as `None` rather than failing the report.
+pub(super) fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RequestRow> {
+    let tier: Option<String> = r.get(4)?;
+    let category: Option<String> = r.get(5)?;
+    Ok(RequestRow {
+        at_ms: r.get(0)?,
+        client: r.get(1)?,
+        route: r.get(2)?,
+        requested_model: r.get(3)?,
+        tier: tier.and_then(|t| Tier::ALL.into_iter().find(|k| k.as_str() == t)),
+        category: category.and_then(|c| Category::ALL.into_iter().find(|k| k.as_str() == c)),
+        model: r.get(6)?,
+        profile_id: r.get(7)?,
+        usage: TokenUsage {
+            input: r.get(8)?,
+            output: r.get(9)?,
+            cache_read: r.get(10)?,
+            cache_write: r.get(11)?,
+        },
+        cost_usd: r.get(12)?,
+        latency_ms: r.get(13)?,
+        ttft_ms: r.get(14)?,
+        status: r.get(15)?,
+        error_kind: r.get(16)?,
+    })
+}
+
+/// SQLite integers are signed; counts past `i64::MAX` cannot happen in
+/// practice, and saturating beats failing the whole batch.
+fn saturating_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn version(conn: &Connection) -> usize {
+        conn.pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap()
+    }
+
+    fn count(conn: &Connection) -> u64 {
+        conn.query_row("SELECT count(*) FROM requests", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    fn row(at_ms: i64) -> RequestRow {
+        RequestRow {
+            at_ms,
+            client: "test".into(),
+            route: "/v1/messages".into(),
+            requested_model: "auto".into(),
+            tier: Some(Tier::Mid),
+            category: Some(Category::SimpleChat),
+            model: "bedrock/claude-sonnet-4-5".into(),
+            profile_id: "us.anthropic.claude-sonnet-4-5-20250929-v1:0".into(),
+            usage: TokenUsage {
+                input: 1,
+                output: 2,
+                cache_read: 3,
+                cache_write: 4,
+            },
+            cost_usd: 0.25,
+            latency_ms: 5,
+            ttft_ms: Some(6),
+            status: 200,
+            error_kind: None,
+        }
+    }
+
+    fn write(conn: &mut Connection, rows: &[RequestRow]) {
+        let tx = conn.transaction().unwrap();
+        for r in rows {
+            insert(&tx, r).unwrap();
+        }
+        tx.commit().unwrap();
+    }
+
+    #[test]
+    fn row_round_trips_through_the_table() {
+        let mut conn = open_in_memory().unwrap();
+        let mut failed = row(7);
+        failed.tier = None;
+        failed.category = None;
+        failed.ttft_ms = None;
+        failed.status = 499;
+        failed.error_kind = Some("client_disconnected".into());
+        write(&mut conn, &[row(1), failed.clone()]);
+        let mut stmt = conn
+            .prepare(&format!("SELECT {ROW_COLUMNS} FROM requests ORDER BY id"))
+            .unwrap();
+        let back: Vec<RequestRow> = stmt
+            .query_map([], read_row)
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(back, vec![row(1), failed]);
+    }
+
+    #[test]
+    fn a_new_migration_upgrades_an_existing_database_and_keeps_its_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.sqlite3");
+        let mut conn = open(&path).unwrap();
+        assert_eq!(version(&conn), MIGRATIONS.len());
+        write(&mut conn, &[row(1), row(2)]);
+        drop(conn);
+
+        let mut next: Vec<&str> = MIGRATIONS.to_vec();
+        next.push("ALTER TABLE requests ADD COLUMN region TEXT;");
+        let mut conn = Connection::open(&path).unwrap();
+        migrate(&mut conn, &next, &path).unwrap();
+        assert_eq!(version(&conn), MIGRATIONS.len() + 1);
+        assert_eq!(count(&conn), 2);
+        let region: Option<String> = conn
+            .query_row("SELECT region FROM requests LIMIT 1", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(region, None);
+        // Re-running is a no-op, not a second ALTER.
+        migrate(&mut conn, &next, &path).unwrap();
+        assert_eq!(version(&conn), MIGRATIONS.len() + 1);
+    }
+
+    #[test]
+    fn a_database_from_a_newer_build_is_refused_not_damaged() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.sqlite3");
+        let conn = Connection::open(&path).unwrap();
+        conn.pragma_update(None, "user_version", MIGRATIONS.len() + 1)
+            .unwrap();
+        drop(conn);
+        let err = open(&path).unwrap_err();
+        assert!(
+            matches!(err, LedgerError::NewerSchema { found, supported, .. }
+                if found == MIGRATIONS.len() + 1 && supported == MIGRATIONS.len()),
+            "{err}"
+        );
+        let conn = Connection::open(&path).unwrap();
+        assert_eq!(version(&conn), MIGRATIONS.len() + 1);
+    }
+}

@@ -1,0 +1,227 @@
+//! What every model route does between parsing and translating: read the
+//! JSON body, decide which models may answer (the named one, or the router's
+//! candidates for `auto`), and call them in order until one answers —
+//! falling back only on upstream faults, and only before any byte of the
+//! answer has gone to the client (callers commit the response after this).
+
+use std::future::Future;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use axum::extract::rejection::BytesRejection;
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::Response;
+use bytes::Bytes;
+use serde::de::DeserializeOwned;
+
+use super::{ApiError, AppState};
+use crate::bedrock::UpstreamError;
+use crate::catalog::{Category, Model, Tier};
+use crate::router::{Availability, RouteInput};
+
+/// The models that may answer one request, best first.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub candidates: Vec<Attempt>,
+    /// Set when the router chose (model `auto`).
+    pub routed: Option<(Category, Tier)>,
+}
+
+/// One model to try: its catalog index and the profile id to call it on.
+#[derive(Debug, Clone)]
+pub struct Attempt {
+    pub model: usize,
+    pub profile_id: String,
+}
+
+/// The attempt that answered, with when it started.
+pub struct Answer<'p, T> {
+    pub value: T,
+    pub attempt: &'p Attempt,
+    pub latency: Duration,
+}
+
+/// Parses a JSON request body, refusing other content types (a browser can
+/// send `text/plain` cross-site without a preflight; JSON forces one).
+pub fn parse_json<T: DeserializeOwned>(
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+    limit: usize,
+) -> Result<T, ApiError> {
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"));
+    if !is_json {
+        return Err(ApiError::UnsupportedMediaType);
+    }
+    let body = body.map_err(|rejection| {
+        if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::PayloadTooLarge { limit }
+        } else {
+            ApiError::bad_request(format!("cannot read the request body: {rejection}"))
+        }
+    })?;
+    serde_json::from_slice(&body).map_err(|e| {
+        ApiError::bad_request(format!("request body is not valid for this route: {e}"))
+    })
+}
+
+/// The plan for a named model: the model itself, then its `global.` profile
+/// (another capacity pool) when Bedrock offers one.
+pub fn plan_named(state: &AppState, requested: &str) -> Result<Plan, ApiError> {
+    let catalog = &state.catalog;
+    let index = catalog
+        .models()
+        .iter()
+        .position(|m| Some(m) == catalog.model(requested))
+        .ok_or_else(|| ApiError::ModelNotFound {
+            requested: requested.to_owned(),
+            available: std::iter::once("auto".to_owned())
+                .chain(catalog.models().iter().map(|m| m.name.clone()))
+                .collect(),
+        })?;
+    let model = &catalog.models()[index];
+    let mut candidates = vec![Attempt {
+        model: index,
+        profile_id: model.profile_id.clone(),
+    }];
+    if let Some(global) = model.global_profile_id() {
+        candidates.push(Attempt {
+            model: index,
+            profile_id: global,
+        });
+    }
+    Ok(Plan {
+        candidates,
+        routed: None,
+    })
+}
+
+/// The plan for `auto`: the router's decision and its ordered candidates.
+pub fn plan_routed(state: &AppState, input: &RouteInput) -> Result<Plan, ApiError> {
+    let decision = state
+        .router
+        .decide(&state.catalog, input, &HealthAvailability(state))
+        .map_err(|e| ApiError::NoCandidate(e.to_string()))?;
+    let models = state.catalog.models();
+    let candidates = decision
+        .candidates
+        .iter()
+        .filter_map(|c| {
+            models
+                .iter()
+                .position(|m| m.name == c.model)
+                .map(|model| Attempt {
+                    model,
+                    profile_id: c.profile_id.clone(),
+                })
+        })
+        .collect();
+    tracing::debug!(category = %decision.category, tier = %decision.tier, why = %decision.why, "routed");
+    Ok(Plan {
+        candidates,
+        routed: Some((decision.category, decision.tier)),
+    })
+}
+
+/// Calls the plan's candidates in order; the first success wins. A failure
+/// that another model could avoid (throttling, 5xx, timeouts) moves on to
+/// the next candidate; any other failure is the answer.
+pub async fn first_success<'p, T, F, Fut>(
+    state: &AppState,
+    plan: &'p Plan,
+    mut call: F,
+) -> Result<Answer<'p, T>, ApiError>
+where
+    F: FnMut(&'p Attempt, &Model) -> Result<Fut, ApiError>,
+    Fut: Future<Output = Result<T, UpstreamError>>,
+{
+    let mut last_error = None;
+    for attempt in &plan.candidates {
+        let Some(model) = state.catalog.models().get(attempt.model) else {
+            continue;
+        };
+        let started = Instant::now();
+        let result = tokio::time::timeout(state.config.upstream_timeout, call(attempt, model)?)
+            .await
+            .unwrap_or_else(|_| {
+                Err(UpstreamError::Timeout {
+                    message: format!("no answer within {:?}", state.config.upstream_timeout),
+                })
+            });
+        match result {
+            Ok(value) => {
+                let latency = started.elapsed();
+                state.health.record_success(&attempt.profile_id, latency);
+                return Ok(Answer {
+                    value,
+                    attempt,
+                    latency,
+                });
+            }
+            Err(e) => {
+                state.health.record_failure(&attempt.profile_id, &e);
+                if !e.is_retryable_elsewhere() {
+                    return Err(e.into());
+                }
+                tracing::warn!(profile_id = %attempt.profile_id, error = %e, "falling back to the next candidate");
+                last_error = Some(e);
+            }
+        }
+    }
+    Err(last_error.map_or_else(
+        || ApiError::NoCandidate("every candidate model is cooling down after failures".to_owned()),
+        ApiError::from,
+    ))
+}
+
+/// Adds the routing decision headers every model response carries.
+pub fn decision_headers(response: &mut Response, plan: &Plan, model: &Model, profile_id: &str) {
+    let headers = response.headers_mut();
+    let mut set = |name: &'static str, value: &str| {
+        if let Ok(v) = HeaderValue::from_str(value) {
+            headers.insert(name, v);
+        }
+    };
+    set("x-clawrouter-model", &model.name);
+    set("x-clawrouter-profile", profile_id);
+    if let Some((category, tier)) = plan.routed {
+        set("x-clawrouter-tier", tier.as_str());
+        set("x-clawrouter-category", category.as_str());
+    }
+}
+
+/// The reply prefix (`[low] `) when the setting is on and the router chose.
+pub fn tier_prefix(state: &AppState, plan: &Plan) -> Option<String> {
+    match plan.routed {
+        Some((_, tier)) if state.config.show_tier_prefix => Some(format!("[{tier}] ")),
+        _ => None,
+    }
+}
+
+pub fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// A response id: a prefix plus 24 random alphanumerics.
+pub fn response_id(prefix: &str) -> String {
+    use rand::Rng;
+    use rand::distr::Alphanumeric;
+    let suffix: String = rand::rng()
+        .sample_iter(&Alphanumeric)
+        .take(24)
+        .map(char::from)
+        .collect();
+    format!("{prefix}{suffix}")
+}
+
+struct HealthAvailability<'a>(&'a AppState);
+
+impl Availability for HealthAvailability<'_> {
+    fn usable(&self, model: &Model) -> bool {
+        self.0.health.is_usable(&model.profile_id)
+    }
+}

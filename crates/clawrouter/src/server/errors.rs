@@ -1,0 +1,289 @@
+//! The one place errors become HTTP: every failure of a request is an
+//! [`ApiError`], rendered in the shape of the protocol the client speaks
+//! (OpenAI or Anthropic) with the matching status.
+
+use std::time::Duration;
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::bedrock::UpstreamError;
+
+/// Which error shape a client understands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    OpenAi,
+    Anthropic,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// Deliberately says nothing about the key that was presented.
+    #[error("missing or invalid API key")]
+    Unauthorized,
+    #[error("{message}")]
+    BadRequest {
+        message: String,
+        param: Option<String>,
+        code: &'static str,
+    },
+    #[error("request body must be JSON (Content-Type: application/json)")]
+    UnsupportedMediaType,
+    #[error("request body is larger than the {limit} byte limit")]
+    PayloadTooLarge { limit: usize },
+    #[error("the model `{requested}` does not exist; available: {}", available.join(", "))]
+    ModelNotFound {
+        requested: String,
+        available: Vec<String>,
+    },
+    #[error("{0}")]
+    Upstream(#[from] UpstreamError),
+    #[error("no model can serve this request: {0}")]
+    NoCandidate(String),
+    #[error("{message}")]
+    BudgetExceeded { message: String },
+    #[error("not found")]
+    RouteNotFound,
+    #[error("forbidden: {0}")]
+    Forbidden(&'static str),
+}
+
+impl ApiError {
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        ApiError::BadRequest {
+            message: message.into(),
+            param: None,
+            code: "invalid_request",
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::ModelNotFound { .. } | ApiError::RouteNotFound => StatusCode::NOT_FOUND,
+            ApiError::NoCandidate(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::BudgetExceeded { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::Upstream(e) => match e {
+                UpstreamError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
+                UpstreamError::Validation { .. } => StatusCode::BAD_REQUEST,
+                UpstreamError::AccessDenied { .. } | UpstreamError::Credentials { .. } => {
+                    StatusCode::FORBIDDEN
+                }
+                UpstreamError::NotFound { .. } => StatusCode::NOT_FOUND,
+                UpstreamError::Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
+                UpstreamError::Unavailable { status: 503, .. } => StatusCode::SERVICE_UNAVAILABLE,
+                UpstreamError::ModelError { .. }
+                | UpstreamError::Unavailable { .. }
+                | UpstreamError::Connect { .. } => StatusCode::BAD_GATEWAY,
+            },
+        }
+    }
+
+    fn retry_after(&self) -> Option<Duration> {
+        match self {
+            ApiError::Upstream(UpstreamError::Throttled { retry_after, .. }) => *retry_after,
+            _ => None,
+        }
+    }
+
+    /// OpenAI's `error.type` and `error.code`.
+    fn openai_kind(&self) -> (&'static str, Option<&str>) {
+        match self {
+            ApiError::Unauthorized => ("authentication_error", Some("invalid_api_key")),
+            ApiError::BadRequest { code, .. } => ("invalid_request_error", Some(code)),
+            ApiError::UnsupportedMediaType => {
+                ("invalid_request_error", Some("unsupported_media_type"))
+            }
+            ApiError::PayloadTooLarge { .. } => {
+                ("invalid_request_error", Some("request_too_large"))
+            }
+            ApiError::ModelNotFound { .. } => ("invalid_request_error", Some("model_not_found")),
+            ApiError::RouteNotFound => ("invalid_request_error", Some("not_found")),
+            ApiError::Forbidden(_) => ("permission_error", Some("forbidden")),
+            ApiError::BudgetExceeded { .. } => ("insufficient_quota", Some("budget_exceeded")),
+            ApiError::NoCandidate(_) => ("api_error", Some("no_candidate")),
+            ApiError::Upstream(e) => match e {
+                UpstreamError::Throttled { .. } => {
+                    ("rate_limit_error", Some("rate_limit_exceeded"))
+                }
+                UpstreamError::Validation { .. } => {
+                    ("invalid_request_error", Some("upstream_validation"))
+                }
+                UpstreamError::AccessDenied { .. } => {
+                    ("permission_error", Some("upstream_access_denied"))
+                }
+                UpstreamError::Credentials { .. } => {
+                    ("permission_error", Some("upstream_credentials"))
+                }
+                UpstreamError::NotFound { .. } => {
+                    ("invalid_request_error", Some("upstream_not_found"))
+                }
+                UpstreamError::Timeout { .. } => ("timeout_error", Some("upstream_timeout")),
+                UpstreamError::ModelError { .. } => ("api_error", Some("upstream_model_error")),
+                UpstreamError::Unavailable { .. } => ("api_error", Some("upstream_unavailable")),
+                UpstreamError::Connect { .. } => ("api_error", Some("upstream_unreachable")),
+            },
+        }
+    }
+
+    /// Anthropic's `error.type`; throttling is `overloaded_error`, which
+    /// Anthropic serves as status 529 and Claude Code retries.
+    fn anthropic_kind(&self) -> (&'static str, StatusCode) {
+        let status = self.status();
+        let kind = match self {
+            ApiError::Unauthorized => "authentication_error",
+            ApiError::Forbidden(_) => "permission_error",
+            ApiError::PayloadTooLarge { .. } => "request_too_large",
+            ApiError::ModelNotFound { .. } | ApiError::RouteNotFound => "not_found_error",
+            ApiError::BudgetExceeded { .. } => "rate_limit_error",
+            ApiError::Upstream(UpstreamError::Throttled { .. }) => {
+                return ("overloaded_error", overloaded());
+            }
+            ApiError::Upstream(
+                UpstreamError::AccessDenied { .. } | UpstreamError::Credentials { .. },
+            ) => "permission_error",
+            ApiError::Upstream(UpstreamError::NotFound { .. }) => "not_found_error",
+            ApiError::Upstream(UpstreamError::Timeout { .. }) => "timeout_error",
+            _ if status.is_client_error() => "invalid_request_error",
+            _ => "api_error",
+        };
+        (kind, status)
+    }
+
+    /// The JSON error object for a mid-stream SSE error event.
+    pub fn body(&self, protocol: Protocol) -> serde_json::Value {
+        let message = self.to_string();
+        match protocol {
+            Protocol::OpenAi => {
+                let (kind, code) = self.openai_kind();
+                let param = match self {
+                    ApiError::BadRequest { param, .. } => param.clone(),
+                    ApiError::ModelNotFound { .. } => Some("model".to_owned()),
+                    _ => None,
+                };
+                json!({"error": {"message": message, "type": kind, "param": param, "code": code}})
+            }
+            Protocol::Anthropic => {
+                let (kind, _) = self.anthropic_kind();
+                json!({"type": "error", "error": {"type": kind, "message": message}})
+            }
+        }
+    }
+
+    pub fn into_response_for(self, protocol: Protocol) -> Response {
+        let status = match protocol {
+            Protocol::OpenAi => self.status(),
+            Protocol::Anthropic => self.anthropic_kind().1,
+        };
+        let mut response = (status, axum::Json(self.body(protocol))).into_response();
+        if let Some(after) = self.retry_after()
+            && let Ok(value) = HeaderValue::from_str(&after.as_secs().max(1).to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        response
+    }
+}
+
+fn overloaded() -> StatusCode {
+    StatusCode::from_u16(529).unwrap_or(StatusCode::SERVICE_UNAVAILABLE)
+}
+
+/// Handlers of the OpenAI routes return this so `?` renders OpenAI errors.
+pub struct OpenAiError(pub ApiError);
+
+impl<E: Into<ApiError>> From<E> for OpenAiError {
+    fn from(e: E) -> Self {
+        OpenAiError(e.into())
+    }
+}
+
+impl IntoResponse for OpenAiError {
+    fn into_response(self) -> Response {
+        self.0.into_response_for(Protocol::OpenAi)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upstream_errors_map_to_the_listed_statuses() {
+        let cases = [
+            (
+                UpstreamError::Throttled {
+                    message: "t".into(),
+                    retry_after: None,
+                },
+                429,
+            ),
+            (
+                UpstreamError::Validation {
+                    message: "v".into(),
+                },
+                400,
+            ),
+            (
+                UpstreamError::AccessDenied {
+                    message: "a".into(),
+                },
+                403,
+            ),
+            (
+                UpstreamError::NotFound {
+                    message: "n".into(),
+                },
+                404,
+            ),
+            (
+                UpstreamError::Timeout {
+                    message: "t".into(),
+                },
+                504,
+            ),
+            (
+                UpstreamError::Unavailable {
+                    status: 500,
+                    message: "u".into(),
+                },
+                502,
+            ),
+            (
+                UpstreamError::Unavailable {
+                    status: 503,
+                    message: "u".into(),
+                },
+                503,
+            ),
+        ];
+        for (e, status) in cases {
+            assert_eq!(ApiError::Upstream(e).status().as_u16(), status);
+        }
+    }
+
+    #[test]
+    fn anthropic_throttling_is_overloaded_529() {
+        let e = ApiError::Upstream(UpstreamError::Throttled {
+            message: "t".into(),
+            retry_after: None,
+        });
+        let r = e.into_response_for(Protocol::Anthropic);
+        assert_eq!(r.status().as_u16(), 529);
+    }
+
+    #[test]
+    fn retry_after_header_is_set_when_known() {
+        let e = ApiError::Upstream(UpstreamError::Throttled {
+            message: "t".into(),
+            retry_after: Some(Duration::from_secs(7)),
+        });
+        let r = e.into_response_for(Protocol::OpenAi);
+        assert_eq!(r.headers()[header::RETRY_AFTER], "7");
+    }
+}

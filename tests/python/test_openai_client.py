@@ -1,0 +1,124 @@
+"""The official `openai` Python client against ClawRouter, with the bedrock double upstream."""
+
+import json
+
+import openai
+import pytest
+
+SONNET = "bedrock/claude-sonnet-4-5"
+WEATHER = [
+    {
+        "type": "function",
+        "function": {
+            "name": "get_weather",
+            "description": "Weather for a city",
+            "parameters": {
+                "type": "object",
+                "properties": {"location": {"type": "string"}},
+                "required": ["location"],
+            },
+        },
+    }
+]
+
+
+@pytest.fixture()
+def client(proxy):
+    return openai.OpenAI(base_url=proxy.url + "/v1", api_key=proxy.key, max_retries=0)
+
+
+def test_text_completion(client):
+    r = client.chat.completions.create(
+        model=SONNET, messages=[{"role": "user", "content": "Hello from openai-python"}]
+    )
+    text = r.choices[0].message.content
+    assert "us.anthropic.claude-sonnet-4-5-20250929-v1:0" in text
+    assert "Hello from openai-python" in text
+    assert r.choices[0].finish_reason == "stop"
+    assert r.usage.total_tokens == r.usage.prompt_tokens + r.usage.completion_tokens > 0
+
+
+def test_stream_with_usage(client):
+    whole = client.chat.completions.create(
+        model=SONNET, messages=[{"role": "user", "content": "stream this please"}]
+    ).choices[0].message.content
+    stream = client.chat.completions.create(
+        model=SONNET,
+        messages=[{"role": "user", "content": "stream this please"}],
+        stream=True,
+        stream_options={"include_usage": True},
+    )
+    chunks = list(stream)
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert text == whole
+    assert any(c.choices and c.choices[0].finish_reason == "stop" for c in chunks)
+    assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens > 0
+
+
+def test_tool_call_round_trip(client):
+    messages = [{"role": "user", "content": "[[double:tool=get_weather]] weather in Paris?"}]
+    r = client.chat.completions.create(model=SONNET, messages=messages, tools=WEATHER)
+    choice = r.choices[0]
+    assert choice.finish_reason == "tool_calls"
+    call = choice.message.tool_calls[0]
+    assert call.function.name == "get_weather"
+    assert isinstance(json.loads(call.function.arguments)["location"], str)
+    messages += [
+        choice.message.model_dump(exclude_none=True),
+        {"role": "tool", "tool_call_id": call.id, "content": '{"temp_c": 21}'},
+    ]
+    r = client.chat.completions.create(model=SONNET, messages=messages, tools=WEATHER)
+    assert r.choices[0].finish_reason == "stop"
+
+
+def test_streamed_tool_call(client):
+    stream = client.chat.completions.create(
+        model=SONNET,
+        messages=[{"role": "user", "content": "[[double:tool=get_weather]] weather?"}],
+        tools=WEATHER,
+        tool_choice="required",
+        stream=True,
+    )
+    name, args, finish = None, "", None
+    for chunk in stream:
+        delta = chunk.choices[0].delta
+        for call in delta.tool_calls or []:
+            assert call.index == 0
+            name = name or call.function.name
+            args += call.function.arguments or ""
+        finish = chunk.choices[0].finish_reason or finish
+    assert name == "get_weather"
+    assert isinstance(json.loads(args)["location"], str)
+    assert finish == "tool_calls"
+
+
+def test_auto_routes_and_says_where(client):
+    raw = client.chat.completions.with_raw_response.create(
+        model="auto", messages=[{"role": "user", "content": "prove that the square root of 2 is irrational"}]
+    )
+    assert raw.headers["x-clawrouter-tier"] == "top"
+    assert raw.headers["x-clawrouter-category"] == "reasoning"
+    assert "opus" in raw.parse().choices[0].message.content
+
+
+def test_errors_become_openai_exceptions(client, proxy):
+    with pytest.raises(openai.RateLimitError):
+        client.chat.completions.create(
+            model=SONNET, messages=[{"role": "user", "content": "[[double:throttle]] hi"}]
+        )
+    with pytest.raises(openai.NotFoundError):
+        client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "hi"}])
+    bad = openai.OpenAI(base_url=proxy.url + "/v1", api_key="sk-wrong", max_retries=0)
+    with pytest.raises(openai.AuthenticationError):
+        bad.models.list()
+    with pytest.raises(openai.APIError):
+        for _ in client.chat.completions.create(
+            model=SONNET, messages=[{"role": "user", "content": "[[double:midstream]] go"}], stream=True
+        ):
+            pass
+
+
+def test_models_list(client):
+    ids = [m.id for m in client.models.list()]
+    assert ids[0] == "auto"
+    assert "bedrock/claude-opus-4-6" in ids
