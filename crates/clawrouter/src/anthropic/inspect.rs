@@ -35,13 +35,11 @@ pub fn route_input(req: &MessagesRequest) -> RouteInput<'_> {
         .find(|m| m.role != Role::System)
         .filter(|m| m.role == Role::User);
     let last_blocks = last_user.map_or(&[][..], |m| blocks(&m.content));
-    let system_len = req.system.as_ref().map_or(0, text_len);
-    let messages_len: usize = req.messages.iter().map(|m| content_len(&m.content)).sum();
-    let tools_len: usize = req.tools.iter().map(text_len).sum();
+    let (system_len, context_chars) = text_lens(req);
     RouteInput {
         user_text: last_user.map_or("", |m| own_words(&m.content)),
         system_len,
-        context_chars: system_len + messages_len + tools_len,
+        context_chars,
         turns: req.messages.len(),
         has_tools: !req.tools.is_empty(),
         tool_results_in_flight: last_blocks.iter().any(|b| b["type"] == "tool_result"),
@@ -108,17 +106,22 @@ pub fn strip_override_tag(req: &mut MessagesRequest) -> Option<Tier> {
 /// four characters a token, plus 1,600 per image, 3,000 per document and 350
 /// when tools are defined. It errs high for images and small documents,
 /// which is the safe side for a client deciding when to compact its context.
-pub fn estimate_tokens(body: &Value) -> u64 {
-    let parts = ["system", "messages", "tools"].map(|k| body.get(k).unwrap_or(&Value::Null));
-    let chars: usize = parts.iter().map(|v| text_len(v)).sum();
+pub fn estimate_tokens(req: &MessagesRequest) -> u64 {
+    let (_, chars) = text_lens(req);
     let mut tokens = (chars as u64).div_ceil(CHARS_PER_TOKEN);
-    let mut count_blocks = |v: &Value| match v["type"].as_str() {
-        Some("image") => tokens += IMAGE_TOKENS,
-        Some("document") => tokens += DOCUMENT_TOKENS,
-        _ => {}
-    };
-    visit_blocks(parts[1], &mut count_blocks);
-    if parts[2].as_array().is_some_and(|t| !t.is_empty()) {
+    for message in &req.messages {
+        for block in blocks(&message.content) {
+            let inner = block["content"].as_array().into_iter().flatten();
+            for block in std::iter::once(block).chain(inner) {
+                tokens += match block["type"].as_str() {
+                    Some("image") => IMAGE_TOKENS,
+                    Some("document") => DOCUMENT_TOKENS,
+                    _ => 0,
+                };
+            }
+        }
+    }
+    if !req.tools.is_empty() {
         tokens += TOOLS_PREAMBLE_TOKENS;
     }
     tokens.max(1)
@@ -149,6 +152,14 @@ fn own_words_index(blocks: &[Value]) -> Option<usize> {
     })
 }
 
+/// Bytes of text in the system prompt, and in system, messages and tools together.
+fn text_lens(req: &MessagesRequest) -> (usize, usize) {
+    let system = req.system.as_ref().map_or(0, text_len);
+    let messages: usize = req.messages.iter().map(|m| content_len(&m.content)).sum();
+    let tools: usize = req.tools.iter().map(text_len).sum();
+    (system, system + messages + tools)
+}
+
 fn content_len(content: &Content) -> usize {
     match content {
         Content::Text(text) => text.len(),
@@ -166,18 +177,6 @@ fn text_len(value: &Value) -> usize {
         Value::Object(map) if map.get("type").is_some_and(|t| t == "base64") => 0,
         Value::Object(map) => map.values().map(text_len).sum(),
         _ => 0,
-    }
-}
-
-/// Calls `f` on every content block of `messages`, including blocks nested
-/// in `tool_result` content.
-fn visit_blocks(messages: &Value, f: &mut impl FnMut(&Value)) {
-    let contents = messages.as_array().into_iter().flatten();
-    for block in contents.filter_map(|m| m["content"].as_array()).flatten() {
-        f(block);
-        for inner in block["content"].as_array().into_iter().flatten() {
-            f(inner);
-        }
     }
 }
 
@@ -303,10 +302,10 @@ mod tests {
     #[test]
     fn estimate_counts_text_images_documents_and_tools() {
         let text = "x".repeat(4_000);
-        let plain = json!({"messages": [{"role": "user", "content": text}]});
-        // Every string counts, the role's too: (4000 + 4) / 4.
-        assert_eq!(estimate_tokens(&plain), 1_001);
-        let rich = json!({
+        let plain = request(json!({"model": "m", "messages": [{"role": "user", "content": text}]}));
+        assert_eq!(estimate_tokens(&plain), 1_000);
+        let rich = request(json!({
+            "model": "m",
             "system": "y".repeat(400),
             "tools": [{"name": "t", "input_schema": {"type": "object"}}],
             "messages": [{"role": "user", "content": [
@@ -314,13 +313,13 @@ mod tests {
                 {"type": "tool_result", "tool_use_id": "a", "content": [
                     {"type": "document", "source": {"type": "base64", "media_type": "application/pdf", "data": "Q".repeat(10)}}]},
                 {"type": "text", "text": text}]}]
-        });
+        }));
         let estimate = estimate_tokens(&rich);
         let text_tokens = 1_000 + 100; // messages + system; tool and block JSON add a little
-        assert!(estimate >= text_tokens + IMAGE_TOKENS + DOCUMENT_TOKENS + TOOLS_PREAMBLE_TOKENS);
-        assert!(
-            estimate < text_tokens + IMAGE_TOKENS + DOCUMENT_TOKENS + TOOLS_PREAMBLE_TOKENS + 50
-        );
-        assert_eq!(estimate_tokens(&json!({})), 1);
+        let fixed = IMAGE_TOKENS + DOCUMENT_TOKENS + TOOLS_PREAMBLE_TOKENS;
+        assert!(estimate >= text_tokens + fixed, "{estimate}");
+        assert!(estimate < text_tokens + fixed + 50, "{estimate}");
+        let empty = request(json!({"model": "m", "messages": []}));
+        assert_eq!(estimate_tokens(&empty), 1);
     }
 }

@@ -45,16 +45,22 @@ pub struct StreamEvent {
 #[derive(Debug, Clone)]
 pub struct StreamRelay {
     response_model: String,
+    /// Put before the first text the model streams (the `[low] ` tier tag).
+    text_prefix: Option<String>,
     usage: TokenUsage,
+    tool_use_ids: Vec<String>,
     complete: bool,
 }
 
 impl StreamRelay {
-    /// `response_model` is what [`response_model_name`] chose.
-    pub fn new(response_model: impl Into<String>) -> Self {
+    /// `response_model` is what [`response_model_name`] chose; `text_prefix`
+    /// goes before the first text delta.
+    pub fn new(response_model: impl Into<String>, text_prefix: Option<String>) -> Self {
         Self {
             response_model: response_model.into(),
+            text_prefix,
             usage: TokenUsage::default(),
+            tool_use_ids: Vec::new(),
             complete: false,
         }
     }
@@ -91,6 +97,22 @@ impl StreamRelay {
                 }
                 false
             }
+            "content_block_start" => {
+                let block = &event["content_block"];
+                if block["type"] == "tool_use"
+                    && let Some(id) = block["id"].as_str()
+                {
+                    self.tool_use_ids.push(id.to_owned());
+                }
+                false
+            }
+            "content_block_delta" => match event.get_mut("delta") {
+                Some(delta) if delta["type"] == "text_delta" => self
+                    .text_prefix
+                    .take()
+                    .is_some_and(|p| prefix_text(delta, &p)),
+                _ => false,
+            },
             "message_stop" => {
                 self.complete = true;
                 let metrics = event.remove(BEDROCK_METRICS_KEY);
@@ -114,6 +136,11 @@ impl StreamRelay {
         self.usage
     }
 
+    /// Ids of the tools the model called, in order.
+    pub fn tool_use_ids(&self) -> &[String] {
+        &self.tool_use_ids
+    }
+
     /// Whether `message_stop` was relayed: a stream that ends without it was
     /// cut off, and the client must be sent an `error` event.
     pub fn is_complete(&self) -> bool {
@@ -126,11 +153,18 @@ impl StreamRelay {
 pub struct RelayedMessage {
     pub body: Bytes,
     pub usage: TokenUsage,
+    /// Ids of the tools the model called, in order.
+    pub tool_use_ids: Vec<String>,
 }
 
 /// Bedrock's InvokeModel answer (Anthropic's Message JSON) with `model` set
-/// to `response_model`, and its usage.
-pub fn relay_message(json: &[u8], response_model: &str) -> Result<RelayedMessage, AnthropicError> {
+/// to `response_model` and `text_prefix` before its first text, with its
+/// usage and tool calls.
+pub fn relay_message(
+    json: &[u8],
+    response_model: &str,
+    text_prefix: Option<&str>,
+) -> Result<RelayedMessage, AnthropicError> {
     let mut message: Map<String, Value> = serde_json::from_slice(json)
         .map_err(|e| AnthropicError::UpstreamFormat(format!("message: {e}")))?;
     let mut usage = TokenUsage::default();
@@ -141,10 +175,34 @@ pub fn relay_message(json: &[u8], response_model: &str) -> Result<RelayedMessage
         fill_from_metrics(&mut usage, &metrics);
     }
     message.insert("model".into(), response_model.into());
+    let blocks = message.get_mut("content").and_then(Value::as_array_mut);
+    let blocks = blocks.map_or(&mut [][..], Vec::as_mut_slice);
+    if let (Some(prefix), Some(first_text)) =
+        (text_prefix, blocks.iter_mut().find(|b| b["type"] == "text"))
+    {
+        prefix_text(first_text, prefix);
+    }
+    let tool_use_ids = blocks
+        .iter()
+        .filter(|b| b["type"] == "tool_use")
+        .filter_map(|b| b["id"].as_str().map(str::to_owned))
+        .collect();
     Ok(RelayedMessage {
         body: encode(&message)?,
         usage,
+        tool_use_ids,
     })
+}
+
+/// Puts `prefix` before a text block's or text delta's `text`.
+fn prefix_text(holder: &mut Value, prefix: &str) -> bool {
+    match holder.get_mut("text") {
+        Some(Value::String(text)) => {
+            text.insert_str(0, prefix);
+            true
+        }
+        _ => false,
+    }
 }
 
 /// Takes each count an Anthropic `usage` object reports (counts are totals
@@ -221,7 +279,7 @@ mod tests {
 
     #[test]
     fn stream_events_are_named_usage_kept_and_bedrock_metrics_stripped() {
-        let mut relay = StreamRelay::new("claude-sonnet-4-5");
+        let mut relay = StreamRelay::new("claude-sonnet-4-5", Some("[mid] ".into()));
         let start = relay
             .relay(&chunk(json!({"type": "message_start", "message": {
                 "id": "msg_bdrk_1", "type": "message", "role": "assistant",
@@ -234,11 +292,22 @@ mod tests {
         assert_eq!(data["message"]["model"], "claude-sonnet-4-5");
         assert_eq!(data["message"]["usage"]["cache_read_input_tokens"], 4000);
 
-        let delta_bytes = chunk(json!({"type": "content_block_delta", "index": 0,
-            "delta": {"type": "text_delta", "text": "hé"}}));
-        let delta = relay.relay(&delta_bytes).unwrap();
-        assert_eq!(delta.name, "content_block_delta");
-        assert_eq!(delta.data, delta_bytes);
+        let delta = |text: &str| {
+            chunk(json!({"type": "content_block_delta", "index": 0,
+                "delta": {"type": "text_delta", "text": text}}))
+        };
+        let first = relay.relay(&delta("hé")).unwrap();
+        assert_eq!(first.name, "content_block_delta");
+        let first: Value = serde_json::from_slice(&first.data).unwrap();
+        assert_eq!(first["delta"]["text"], "[mid] hé");
+        let second = relay.relay(&delta("llo")).unwrap();
+        assert_eq!(second.data, delta("llo"), "relayed byte-for-byte");
+        let tool = relay
+            .relay(&chunk(json!({"type": "content_block_start", "index": 1,
+                "content_block": {"type": "tool_use", "id": "toolu_bdrk_01x", "name": "t", "input": {}}})))
+            .unwrap();
+        assert_eq!(tool.name, "content_block_start");
+        assert_eq!(relay.tool_use_ids(), ["toolu_bdrk_01x"]);
         assert_eq!(relay.relay(br#"{"type":"ping"}"#).unwrap().name, "ping");
 
         relay
@@ -270,7 +339,7 @@ mod tests {
 
     #[test]
     fn metrics_fill_usage_the_events_did_not_report() {
-        let mut relay = StreamRelay::new("m");
+        let mut relay = StreamRelay::new("m", None);
         relay
             .relay(br#"{"type":"message_start","message":{"usage":{}}}"#)
             .unwrap();
@@ -290,7 +359,7 @@ mod tests {
 
     #[test]
     fn unreadable_events_are_upstream_errors() {
-        let mut relay = StreamRelay::new("m");
+        let mut relay = StreamRelay::new("m", None);
         for bad in [&b"not json"[..], br#"{"no":"type"}"#, br#"[1]"#] {
             assert!(matches!(
                 relay.relay(bad),
@@ -304,15 +373,18 @@ mod tests {
         let json = chunk(
             json!({"id": "msg_bdrk_1", "type": "message", "role": "assistant",
             "model": "claude-haiku-4-5-20251001",
-            "content": [{"type": "thinking", "thinking": "…", "signature": "s"}, {"type": "text", "text": "hi"}],
+            "content": [{"type": "thinking", "thinking": "…", "signature": "s"}, {"type": "text", "text": "hi"},
+                        {"type": "tool_use", "id": "toolu_1", "name": "t", "input": {}}],
             "stop_reason": "end_turn", "stop_sequence": null,
             "usage": {"input_tokens": 9, "output_tokens": 4, "cache_read_input_tokens": 2,
                       "cache_creation_input_tokens": 1}}),
         );
-        let out = relay_message(&json, "claude-haiku-4-5").unwrap();
+        let out = relay_message(&json, "claude-haiku-4-5", Some("[low] ")).unwrap();
         let body: Value = serde_json::from_slice(&out.body).unwrap();
         assert_eq!(body["model"], "claude-haiku-4-5");
         assert_eq!(body["content"][0]["signature"], "s");
+        assert_eq!(body["content"][1]["text"], "[low] hi");
+        assert_eq!(out.tool_use_ids, ["toolu_1"]);
         assert_eq!(body["stop_sequence"], Value::Null);
         assert_eq!(
             out.usage,
@@ -323,6 +395,6 @@ mod tests {
                 cache_write: 1
             }
         );
-        assert!(relay_message(b"<html>", "m").is_err());
+        assert!(relay_message(b"<html>", "m", None).is_err());
     }
 }

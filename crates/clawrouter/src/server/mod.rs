@@ -4,8 +4,10 @@
 //!
 //! Routes (everything but `/health/liveliness` needs the client key):
 //! - `POST /v1/chat/completions`, `GET /v1/models` — OpenAI shape
+//! - `POST /v1/messages`, `POST /v1/messages/count_tokens` — Anthropic shape
 //! - `GET /health` (LiteLLM shape), `GET /health/liveliness`
 
+mod anthropic_routes;
 mod auth;
 mod dispatch;
 mod errors;
@@ -127,6 +129,11 @@ pub fn routes(state: Arc<AppState>) -> HttpRouter {
             post(openai_routes::chat_completions),
         )
         .route("/chat/completions", post(openai_routes::chat_completions))
+        .route("/v1/messages", post(anthropic_routes::messages))
+        .route(
+            "/v1/messages/count_tokens",
+            post(anthropic_routes::count_tokens),
+        )
         .route("/v1/models", get(status_routes::models))
         .route("/models", get(status_routes::models))
         .route("/health", get(status_routes::health))
