@@ -130,3 +130,37 @@ async fn a_spent_budget_refuses_requests_before_any_upstream_call() {
         "no upstream call once the budget is spent"
     );
 }
+
+#[tokio::test]
+async fn anthropic_messages_are_recorded_too() {
+    let s = stack().await;
+    for stream in [false, true] {
+        let r = s
+            .post("/v1/messages")
+            .header("anthropic-version", "2023-06-01")
+            .json(
+                &json!({"model": "claude-haiku-4-5", "max_tokens": 64, "stream": stream,
+                "messages": [{"role": "user", "content": "hello"}]}),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        r.bytes().await.unwrap();
+    }
+    let mut events = s.ledger.subscribe();
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while rows(&s.ledger).len() < 2 {
+            events.recv().await.unwrap();
+        }
+    })
+    .await
+    .expect("both requests are accounted");
+    let rows = rows(&s.ledger);
+    assert!(
+        rows.iter()
+            .all(|r| r.route == "/v1/messages" && r.model == HAIKU && r.status == 200)
+    );
+    assert!(rows.iter().all(|r| r.usage.output > 0 && r.cost_usd > 0.0));
+    assert!(rows.iter().all(|r| r.requested_model == "claude-haiku-4-5"));
+}

@@ -37,6 +37,26 @@ pub struct Outcome<'a> {
     pub error_kind: Option<&'a str>,
 }
 
+/// A whole (non-streamed) answer's outcome, kept until it is recorded.
+pub struct Completed {
+    /// Index of the answering candidate in the plan.
+    pub attempt: usize,
+    pub usage: TokenUsage,
+    pub latency: Duration,
+}
+
+impl Completed {
+    pub fn outcome<'p>(&self, plan: &'p Plan) -> Outcome<'p> {
+        Outcome {
+            attempt: plan.candidates.get(self.attempt),
+            usage: self.usage,
+            ttft: Some(self.latency),
+            status: 200,
+            error_kind: None,
+        }
+    }
+}
+
 impl Ticket {
     pub fn new(route: &'static str, headers: &HeaderMap) -> Self {
         let client = headers

@@ -4,9 +4,11 @@
 //!
 //! Routes (everything but `/health/liveliness` needs the client key):
 //! - `POST /v1/chat/completions`, `GET /v1/models` — OpenAI shape
+//! - `POST /v1/messages`, `POST /v1/messages/count_tokens` — Anthropic shape
 //! - `GET /health` (LiteLLM shape), `GET /health/liveliness`
 
 mod accounting;
+mod anthropic_routes;
 mod auth;
 mod dispatch;
 mod errors;
@@ -133,12 +135,18 @@ pub fn routes(state: Arc<AppState>) -> HttpRouter {
             post(openai_routes::chat_completions),
         )
         .route("/chat/completions", post(openai_routes::chat_completions))
+        .route("/v1/messages", post(anthropic_routes::messages))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             accounting::budget_gate,
         ));
     let authenticated = HttpRouter::new()
         .merge(model_routes)
+        // Counting tokens is free upstream, so it is not budget-gated.
+        .route(
+            "/v1/messages/count_tokens",
+            post(anthropic_routes::count_tokens),
+        )
         .route("/v1/models", get(status_routes::models))
         .route("/models", get(status_routes::models))
         .route("/health", get(status_routes::health))

@@ -13,8 +13,8 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use tokio::sync::mpsc;
 
-use super::accounting::{CLIENT_CLOSED, Outcome, Ticket};
-use super::dispatch::{self, Attempt, Plan};
+use super::accounting::{CLIENT_CLOSED, Completed, Outcome, Ticket};
+use super::dispatch::{self, Plan};
 use super::errors::OpenAiError;
 use super::{ApiError, AppState, Protocol, sse};
 use crate::bedrock::{ConverseEvents, ConverseRequest, ConverseStreamEvent, UpstreamError};
@@ -46,7 +46,7 @@ pub async fn chat_completions(
     };
     match result {
         Ok(Answered::Whole(response, outcome)) => {
-            ticket.record(&state, &plan, &req.model, outcome.borrowed(&plan));
+            ticket.record(&state, &plan, &req.model, outcome.outcome(&plan));
             Ok(response)
         }
         Ok(Answered::Streaming(response, pump)) => {
@@ -62,27 +62,8 @@ pub async fn chat_completions(
 
 /// A response, and what is still to be done for it.
 enum Answered {
-    Whole(Response, Finished),
+    Whole(Response, Completed),
     Streaming(Response, Box<Pump>),
-}
-
-/// The outcome of a whole response, by candidate index.
-struct Finished {
-    attempt: usize,
-    usage: crate::catalog::TokenUsage,
-    latency: Duration,
-}
-
-impl Finished {
-    fn borrowed<'p>(&self, plan: &'p Plan) -> Outcome<'p> {
-        Outcome {
-            attempt: plan.candidates.get(self.attempt),
-            usage: self.usage,
-            ttft: Some(self.latency),
-            status: 200,
-            error_kind: None,
-        }
-    }
 }
 
 fn translate(
@@ -95,13 +76,6 @@ fn translate(
         param: e.param().map(str::to_owned),
         code: e.code(),
     })
-}
-
-fn candidate_index(plan: &Plan, attempt: &Attempt) -> usize {
-    plan.candidates
-        .iter()
-        .position(|a| std::ptr::eq(a, attempt))
-        .unwrap_or(0)
 }
 
 async fn complete(
@@ -122,7 +96,7 @@ async fn complete(
         dispatch::unix_now(),
     );
     if let Some(message) = completion.choices.first_mut().map(|c| &mut c.message) {
-        remember_tool_calls(
+        dispatch::remember_tool_calls(
             state,
             message.tool_calls.iter().flatten().map(|c| c.id.as_str()),
             model,
@@ -142,8 +116,8 @@ async fn complete(
     dispatch::decision_headers(&mut response, plan, model, &answer.attempt.profile_id);
     Ok(Answered::Whole(
         response,
-        Finished {
-            attempt: candidate_index(plan, answer.attempt),
+        Completed {
+            attempt: answer.index,
             usage,
             latency: answer.latency,
         },
@@ -163,7 +137,7 @@ async fn stream(
         let bedrock = state.bedrock.clone();
         Ok(async move {
             let mut events = bedrock.converse_stream(converse).await?;
-            let first = next_event(&mut events, idle).await?;
+            let first = dispatch::within_idle(idle, events.next()).await?;
             Ok((events, first))
         })
     })
@@ -184,23 +158,10 @@ async fn stream(
         tx,
         events,
         first,
-        attempt: candidate_index(plan, answer.attempt),
+        attempt: answer.index,
         ttft: answer.latency,
     };
     Ok(Answered::Streaming(response, Box::new(pump)))
-}
-
-async fn next_event(
-    events: &mut ConverseEvents,
-    idle: Duration,
-) -> Result<Option<ConverseStreamEvent>, UpstreamError> {
-    tokio::time::timeout(idle, events.next())
-        .await
-        .unwrap_or_else(|_| {
-            Err(UpstreamError::Timeout {
-                message: format!("the stream sent nothing for {idle:?}"),
-            })
-        })
 }
 
 /// Moves one upstream stream to one client, then accounts it.
@@ -234,7 +195,7 @@ impl Pump {
                 client_gone = true;
                 break;
             }
-            match next_event(&mut self.events, idle).await {
+            match dispatch::within_idle(idle, self.events.next()).await {
                 Ok(next) => pending = next,
                 Err(e) => failure = Some(e),
             }
@@ -265,7 +226,11 @@ impl Pump {
         if let Some(a) = attempt
             && let Some(model) = state.catalog.models().get(a.model)
         {
-            remember_tool_calls(&state, self.tool_call_ids.iter().map(String::as_str), model);
+            dispatch::remember_tool_calls(
+                &state,
+                self.tool_call_ids.iter().map(String::as_str),
+                model,
+            );
         }
         let (status, error_kind) = match (&error, client_gone) {
             (_, true) => (CLIENT_CLOSED, Some("client_disconnected")),
@@ -310,14 +275,5 @@ impl Pump {
             }
         }
         true
-    }
-}
-
-/// Tool-call ids tie the next turn of an agent loop to the model that made
-/// the calls, so `auto` does not switch models mid-loop.
-fn remember_tool_calls<'a>(state: &AppState, ids: impl Iterator<Item = &'a str>, model: &Model) {
-    let ids: Vec<&str> = ids.collect();
-    if !ids.is_empty() {
-        state.router.remember_tool_calls(&ids, &model.name);
     }
 }
