@@ -13,6 +13,7 @@ use serde_json::json;
 
 use clawrouter::catalog::{Catalog, Tier};
 use clawrouter::credentials::{self, KeyringStore, SecretStore};
+use clawrouter::health;
 use clawrouter::ledger::Ledger;
 use clawrouter::router::{AllAvailable, RouteInput, Router};
 use clawrouter::server;
@@ -60,6 +61,10 @@ enum Command {
     Check {
         #[arg(long)]
         json: bool,
+        /// Also send each model a minimal real request (costs a fraction of a
+        /// cent; the price is shown first). The default probe is free.
+        #[arg(long)]
+        paid: bool,
         #[arg(long)]
         config: Option<PathBuf>,
     },
@@ -126,7 +131,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             route(&home, &settings, config, &text.join(" "), json)
         }
         Command::Models { json, config } => models(&home, &settings, config, json),
-        Command::Check { json, config } => check(&home, &settings, config, json).await,
+        Command::Check { json, paid, config } => check(&home, &settings, config, json, paid).await,
         Command::Usage { json } => usage(&home, json).await,
         Command::Keys { action } => keys(action).await,
     }
@@ -292,10 +297,20 @@ async fn check(
     settings: &Settings,
     config: Option<PathBuf>,
     as_json: bool,
+    paid: bool,
 ) -> anyhow::Result<ExitCode> {
     let catalog = catalog(home, settings, config)?;
+    if paid {
+        // Said before spending, on stderr so --json output stays one object.
+        let estimate: f64 = catalog
+            .models()
+            .iter()
+            .map(health::paid_probe_estimate_usd)
+            .sum();
+        eprintln!("paid probe: one minimal request per model, about ${estimate:.6} in total");
+    }
     let store = keychain();
-    let report = server::check(&catalog, settings, store).await;
+    let report = server::check(&catalog, settings, store, paid).await;
     if as_json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -315,8 +330,12 @@ async fn check(
         }
         for m in &report.models {
             let error = m.health.last_error.as_deref().unwrap_or("");
+            let cost = m
+                .paid_probe_usd
+                .map(|usd| format!(" (probe cost ${usd:.6})"))
+                .unwrap_or_default();
             println!(
-                "  {:<28} {:<10} {error}",
+                "  {:<28} {:<10} {error}{cost}",
                 m.name,
                 format!("{:?}", m.health.status).to_lowercase()
             );

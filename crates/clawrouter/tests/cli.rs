@@ -188,6 +188,30 @@ async fn check_reports_the_credential_source_and_health_without_secrets() {
     );
     assert!(!text.contains(TEST_SECRET_ACCESS_KEY) && !text.contains(KEY));
 
+    // The paid probe says its price first, then reports what each probe cost.
+    let out = clawrouter(home.path(), &double.url())
+        .args(["check", "--json", "--paid"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("paid probe: one minimal request per model, about $")
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        report["models"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|m| m["paid_probe_usd"].as_f64().unwrap() > 0.0)
+    );
+    assert_eq!(
+        double.stats().by_operation["Converse"],
+        4,
+        "one paid request per model"
+    );
+
     // Wrong keys: the check fails and says so, still without the secret.
     let out = clawrouter(home.path(), &double.url())
         .env(

@@ -96,13 +96,17 @@ pub struct ModelCheck {
     pub name: String,
     pub profile_id: String,
     pub health: ModelHealth,
+    /// What the paid probe cost, when one was asked for.
+    pub paid_probe_usd: Option<f64>,
 }
 
-/// Checks credentials and probes every model (for free).
+/// Checks credentials and probes every model: for free, or with a minimal
+/// paid request when `paid` (the caller shows the price first).
 pub async fn check(
     catalog: &Catalog,
     settings: &Settings,
     store: Arc<dyn SecretStore>,
+    paid: bool,
 ) -> CheckReport {
     let key_store = store.clone();
     let (api_key_source, api_key_error) =
@@ -129,14 +133,19 @@ pub async fn check(
         None
     };
     for m in catalog.models() {
-        let status = match &bedrock {
-            Some(client) => health.probe(client, &m.profile_id).await,
-            None => health.status(&m.profile_id),
+        let (status, paid_probe_usd) = match &bedrock {
+            Some(client) if paid => {
+                let (status, cost) = health.paid_probe(client, m).await;
+                (status, Some(cost))
+            }
+            Some(client) => (health.probe(client, &m.profile_id).await, None),
+            None => (health.status(&m.profile_id), None),
         };
         models.push(ModelCheck {
             name: m.name.clone(),
             profile_id: m.profile_id.clone(),
             health: status,
+            paid_probe_usd,
         });
     }
     let region = match &bedrock {
