@@ -17,7 +17,7 @@ use crate::catalog::TokenUsage;
 use crate::ledger::{CLIENT_MAX_CHARS, RequestRow};
 
 /// HTTP status recorded when the client went away mid-stream (nginx's convention).
-pub const CLIENT_CLOSED: u16 = 499;
+const CLIENT_CLOSED: u16 = 499;
 
 /// A request's accounting, from arrival to outcome.
 pub struct Ticket {
@@ -53,6 +53,31 @@ impl Completed {
             ttft: Some(self.latency),
             status: 200,
             error_kind: None,
+        }
+    }
+}
+
+impl<'a> Outcome<'a> {
+    /// How a stream ended: cut by the client (whatever else happened),
+    /// failed upstream, or complete.
+    pub fn of_stream(
+        attempt: Option<&'a Attempt>,
+        usage: TokenUsage,
+        ttft: Duration,
+        failure: Option<&'a ApiError>,
+        client_gone: bool,
+    ) -> Self {
+        let (status, error_kind) = match (failure, client_gone) {
+            (_, true) => (CLIENT_CLOSED, Some("client_disconnected")),
+            (Some(e), false) => (e.status().as_u16(), Some(e.code())),
+            (None, false) => (200, None),
+        };
+        Outcome {
+            attempt,
+            usage,
+            ttft: Some(ttft),
+            status,
+            error_kind,
         }
     }
 }

@@ -15,7 +15,7 @@ use bytes::Bytes;
 use serde_json::json;
 use tokio::sync::mpsc;
 
-use super::accounting::{CLIENT_CLOSED, Completed, Outcome, Ticket};
+use super::accounting::{Completed, Outcome, Ticket};
 use super::dispatch::{self, Plan};
 use super::{ApiError, AppState, Protocol, sse};
 use crate::anthropic::{self, AnthropicError, MessagesRequest, StreamRelay};
@@ -306,23 +306,9 @@ impl Pump {
                 model,
             );
         }
-        let (status, error_kind) = match (&failure, client_gone) {
-            (_, true) => (CLIENT_CLOSED, Some("client_disconnected")),
-            (Some(e), false) => (e.status().as_u16(), Some(e.code())),
-            (None, false) => (200, None),
-        };
-        ticket.record(
-            &state,
-            &plan,
-            &requested_model,
-            Outcome {
-                attempt,
-                usage: self.relay.usage(),
-                ttft: Some(self.ttft),
-                status,
-                error_kind,
-            },
-        );
+        let usage = self.relay.usage();
+        let outcome = Outcome::of_stream(attempt, usage, self.ttft, failure.as_ref(), client_gone);
+        ticket.record(&state, &plan, &requested_model, outcome);
     }
 }
 

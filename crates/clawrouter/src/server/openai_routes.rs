@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use tokio::sync::mpsc;
 
-use super::accounting::{CLIENT_CLOSED, Completed, Outcome, Ticket};
+use super::accounting::{Completed, Outcome, Ticket};
 use super::dispatch::{self, Plan};
 use super::errors::OpenAiError;
 use super::{ApiError, AppState, Protocol, sse};
@@ -232,28 +232,14 @@ impl Pump {
                 model,
             );
         }
-        let (status, error_kind) = match (&error, client_gone) {
-            (_, true) => (CLIENT_CLOSED, Some("client_disconnected")),
-            (Some(e), false) => (e.status().as_u16(), Some(e.code())),
-            (None, false) => (200, None),
-        };
+        let usage = self.translator.usage();
+        let outcome = Outcome::of_stream(attempt, usage, self.ttft, error.as_ref(), client_gone);
         tracing::debug!(
             duration_ms = started.elapsed().as_millis() as u64,
-            status,
+            status = outcome.status,
             "stream ended"
         );
-        ticket.record(
-            &state,
-            &plan,
-            &requested_model,
-            Outcome {
-                attempt,
-                usage: self.translator.usage(),
-                ttft: Some(self.ttft),
-                status,
-                error_kind,
-            },
-        );
+        ticket.record(&state, &plan, &requested_model, outcome);
     }
 
     /// Sends chunks in order; false once the client has gone away.
