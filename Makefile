@@ -6,7 +6,7 @@
 # `make load`: 10,000 requests at 64 concurrency through release builds;
 # writes bench/load-report.md and bench/load-report.json.
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := openai_to_converse sse_frame host_origin
+FUZZ_TARGETS := openai_to_converse anthropic_to_bedrock anthropic_stream_relay sse_frame host_origin
 
 .PHONY: fuzz load
 fuzz:

@@ -53,6 +53,12 @@
 //! - `stop=SEQ`: the text would continue with ` SEQ …`, so it ends right
 //!   before SEQ with stop reason `stop_sequence`. Request stop sequences cut
 //!   the same way.
+//! - `on-demand`: the ValidationException Bedrock gives a bare model id
+//!   ("… with on-demand throughput isn’t supported …") for the requested id.
+//! - `retry-after=SECS`: error responses carry `Retry-After: SECS`.
+//! - `only=TEXT`: the faults above (not `tool`, `long`, `stop`) apply only
+//!   when the model id contains TEXT (`only=us.`, `only=sonnet-4-5`) — fail
+//!   one candidate, let the next answer.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;

@@ -286,8 +286,14 @@ async fn answer(turn: &Turn) -> Result<Reply, ApiError> {
     if let Some(delay) = turn.directives.delay {
         tokio::time::sleep(delay).await;
     }
+    if turn.directives.on_demand {
+        return Err(crate::model_id::on_demand_error(&turn.model_id));
+    }
     if let Some(kind) = turn.directives.error {
-        return Err(ApiError::of(kind));
+        return Err(ApiError {
+            retry_after: turn.directives.retry_after,
+            ..ApiError::of(kind)
+        });
     }
     reply::plan(turn)
 }

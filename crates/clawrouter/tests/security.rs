@@ -19,6 +19,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use clawrouter::server::{self, ServerConfig};
+use clawrouter::settings::Budgets;
 
 const SONNET: &str = "bedrock/claude-sonnet-4-5";
 
@@ -412,7 +413,9 @@ async fn row05_token_required_generic_401() {
 #[tokio::test]
 async fn row06_json_content_type_required() {
     let s = stack().await;
-    let body = serde_json::to_string(&chat_body(SONNET, "hello")).unwrap();
+    let mut body = chat_body(SONNET, "hello");
+    body["max_tokens"] = json!(100);
+    let body = serde_json::to_string(&body).unwrap();
     for content_type in [
         Some("text/plain"),
         Some("text/plain;charset=UTF-8"),
@@ -421,12 +424,18 @@ async fn row06_json_content_type_required() {
         Some("application/jsonp"),
         None,
     ] {
-        let mut r = s.post("/v1/chat/completions").body(body.clone());
-        if let Some(ct) = content_type {
-            r = r.header("content-type", ct);
+        for path in [
+            "/v1/chat/completions",
+            "/v1/messages",
+            "/v1/messages/count_tokens",
+        ] {
+            let mut r = s.post(path).body(body.clone());
+            if let Some(ct) = content_type {
+                r = r.header("content-type", ct);
+            }
+            let r = r.send().await.unwrap();
+            assert_eq!(r.status(), 415, "{path} {content_type:?}");
         }
-        let r = r.send().await.unwrap();
-        assert_eq!(r.status(), 415, "{content_type:?}");
     }
     assert_eq!(s.double.stats().requests, 0, "no upstream call");
 }
@@ -436,17 +445,19 @@ async fn row06_json_content_type_required() {
 #[tokio::test]
 async fn row07_route_allow_list() {
     let s = stack().await;
-    // The whole surface (the Anthropic routes join when they land).
+    // The whole surface.
     for path in ["/v1/models", "/models", "/health/liveliness"] {
         assert_eq!(s.get(path).send().await.unwrap().status(), 200, "{path}");
     }
-    for path in ["/v1/chat/completions", "/chat/completions"] {
-        let r = s
-            .post(path)
-            .json(&chat_body(SONNET, "hi"))
-            .send()
-            .await
-            .unwrap();
+    let mut body = chat_body(SONNET, "hi");
+    body["max_tokens"] = json!(100);
+    for path in [
+        "/v1/chat/completions",
+        "/chat/completions",
+        "/v1/messages",
+        "/v1/messages/count_tokens",
+    ] {
+        let r = s.post(path).json(&body).send().await.unwrap();
         assert_eq!(r.status(), 200, "{path}");
     }
     for path in [
@@ -539,6 +550,21 @@ proptest! {
                 let max = converse.inference.and_then(|i| i.max_tokens()).unwrap();
                 prop_assert!(max > 0 && max as u32 <= model.max_output, "{max} > {}", model.max_output);
             }
+        }
+    }
+
+    /// The same for the Anthropic route's InvokeModel body.
+    #[test]
+    fn row09_max_tokens_clamped_anthropic(asked in 1..=u32::MAX) {
+        let catalog = clawrouter::catalog::Catalog::builtin().unwrap();
+        let mut body = chat_body(SONNET, "hi");
+        body["max_tokens"] = json!(asked);
+        let req: clawrouter::anthropic::MessagesRequest = serde_json::from_value(body).unwrap();
+        for model in catalog.models() {
+            let sent = clawrouter::anthropic::bedrock_body(&req, None, model).unwrap();
+            let sent: Value = serde_json::from_slice(&sent).unwrap();
+            let max = sent["max_tokens"].as_u64().unwrap();
+            prop_assert!(max > 0 && max <= u64::from(model.max_output), "{max} > {}", model.max_output);
         }
     }
 }
@@ -759,6 +785,38 @@ async fn row15_client_disconnect_cancels_upstream() {
         s.double.stats()
     );
     assert!(eventually(Duration::from_secs(1), || s.proxy.in_flight() == 0).await);
+    // The ledger still gets the request, marked as closed by the client (499).
+    let recorded = || s.ledger.recent(10).unwrap();
+    assert!(eventually(Duration::from_secs(2), || recorded().len() == 1).await);
+    assert_eq!(recorded()[0].status, 499, "{:?}", recorded()[0]);
+}
+
+/// Bedrock bills the prompt and whatever it generated even when the client
+/// leaves, so the 499 row must carry that usage, not zeros.
+#[tokio::test]
+#[ignore = "known gap: a stream cut before Bedrock's metadata event records 0 tokens"]
+async fn row15_partial_usage_is_recorded_on_disconnect() {
+    let s = stack().await;
+    let mut body = chat_body(SONNET, "[[double:chunk-delay=100]] [[double:long=300]]");
+    body["stream"] = json!(true);
+    let r = s
+        .post("/v1/chat/completions")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let mut chunks = r.bytes_stream();
+    let mut seen = String::new();
+    while seen.matches("data: ").count() < 3 {
+        seen.push_str(&String::from_utf8_lossy(
+            &chunks.next().await.unwrap().unwrap(),
+        ));
+    }
+    drop(chunks);
+    let recorded = || s.ledger.recent(10).unwrap();
+    assert!(eventually(Duration::from_secs(2), || recorded().len() == 1).await);
+    let row = &recorded()[0];
+    assert!(row.usage.input > 0 && row.usage.output > 0, "{row:?}");
 }
 
 // ---------------------------------------------------------------- row 16
@@ -793,14 +851,12 @@ async fn row16_graceful_shutdown_is_bounded_and_the_port_is_reusable() {
 
     // Restart on the same port at once (SO_REUSEADDR; nothing falls back).
     let config = ServerConfig::new(SecretString::from(KEY));
-    let first = server::start(app_state(&s.double.url(), config.clone()).await, 0)
-        .await
-        .unwrap();
+    let (url, budgets) = (s.double.url(), Budgets::default());
+    let state = || app_state(&url, config.clone(), &budgets);
+    let first = server::start(state().await.0, 0).await.unwrap();
     let port = first.addr().port();
     first.stop().await;
-    let again = server::start(app_state(&s.double.url(), config).await, port)
-        .await
-        .unwrap();
+    let again = server::start(state().await.0, port).await.unwrap();
     assert_eq!(again.addr().port(), port);
     again.stop().await;
 }
@@ -1024,6 +1080,19 @@ async fn row18_secrets_canary_at_trace_level() {
         let r = http
             .post(format!("{url}/v1/chat/completions"))
             .bearer_auth(&key)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        transcript.extend(format!("{} {:?}\n", r.status(), r.headers()).into_bytes());
+        transcript.extend(r.bytes().await.unwrap());
+    }
+    for text in ["hello", "[[double:status=500]]"] {
+        let mut body = chat_body(SONNET, text);
+        body["max_tokens"] = json!(50);
+        let r = http
+            .post(format!("{url}/v1/messages"))
+            .header("x-api-key", &canaries.client_key)
             .json(&body)
             .send()
             .await

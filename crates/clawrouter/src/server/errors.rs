@@ -92,6 +92,11 @@ impl ApiError {
         }
     }
 
+    /// A short, stable name for the failure (ledger rows, logs): OpenAI's `error.code`.
+    pub fn code(&self) -> &'static str {
+        self.openai_kind().1
+    }
+
     fn retry_after(&self) -> Option<Duration> {
         match self {
             ApiError::Upstream(UpstreamError::Throttled { retry_after, .. }) => *retry_after,
@@ -101,43 +106,33 @@ impl ApiError {
     }
 
     /// OpenAI's `error.type` and `error.code`.
-    fn openai_kind(&self) -> (&'static str, Option<&str>) {
+    fn openai_kind(&self) -> (&'static str, &'static str) {
         match self {
-            ApiError::Unauthorized => ("authentication_error", Some("invalid_api_key")),
-            ApiError::BadRequest { code, .. } => ("invalid_request_error", Some(code)),
-            ApiError::UnsupportedMediaType => {
-                ("invalid_request_error", Some("unsupported_media_type"))
-            }
-            ApiError::PayloadTooLarge { .. } => {
-                ("invalid_request_error", Some("request_too_large"))
-            }
-            ApiError::ModelNotFound { .. } => ("invalid_request_error", Some("model_not_found")),
-            ApiError::RouteNotFound => ("invalid_request_error", Some("not_found")),
-            ApiError::Forbidden(_) => ("permission_error", Some("forbidden")),
-            ApiError::BudgetExceeded { .. } => ("insufficient_quota", Some("budget_exceeded")),
-            ApiError::NoCandidate(_) => ("api_error", Some("no_candidate")),
-            ApiError::Overloaded { .. } => ("api_error", Some("overloaded")),
-            ApiError::Internal => ("api_error", Some("internal_error")),
+            ApiError::Unauthorized => ("authentication_error", "invalid_api_key"),
+            ApiError::BadRequest { code, .. } => ("invalid_request_error", *code),
+            ApiError::UnsupportedMediaType => ("invalid_request_error", "unsupported_media_type"),
+            ApiError::PayloadTooLarge { .. } => ("invalid_request_error", "request_too_large"),
+            ApiError::ModelNotFound { .. } => ("invalid_request_error", "model_not_found"),
+            ApiError::RouteNotFound => ("invalid_request_error", "not_found"),
+            ApiError::Forbidden(_) => ("permission_error", "forbidden"),
+            ApiError::BudgetExceeded { .. } => ("insufficient_quota", "budget_exceeded"),
+            ApiError::NoCandidate(_) => ("api_error", "no_candidate"),
+            ApiError::Overloaded { .. } => ("api_error", "overloaded"),
+            ApiError::Internal => ("api_error", "internal_error"),
             ApiError::Upstream(e) => match e {
-                UpstreamError::Throttled { .. } => {
-                    ("rate_limit_error", Some("rate_limit_exceeded"))
-                }
+                UpstreamError::Throttled { .. } => ("rate_limit_error", "rate_limit_exceeded"),
                 UpstreamError::Validation { .. } => {
-                    ("invalid_request_error", Some("upstream_validation"))
+                    ("invalid_request_error", "upstream_validation")
                 }
                 UpstreamError::AccessDenied { .. } => {
-                    ("permission_error", Some("upstream_access_denied"))
+                    ("permission_error", "upstream_access_denied")
                 }
-                UpstreamError::Credentials { .. } => {
-                    ("permission_error", Some("upstream_credentials"))
-                }
-                UpstreamError::NotFound { .. } => {
-                    ("invalid_request_error", Some("upstream_not_found"))
-                }
-                UpstreamError::Timeout { .. } => ("timeout_error", Some("upstream_timeout")),
-                UpstreamError::ModelError { .. } => ("api_error", Some("upstream_model_error")),
-                UpstreamError::Unavailable { .. } => ("api_error", Some("upstream_unavailable")),
-                UpstreamError::Connect { .. } => ("api_error", Some("upstream_unreachable")),
+                UpstreamError::Credentials { .. } => ("permission_error", "upstream_credentials"),
+                UpstreamError::NotFound { .. } => ("invalid_request_error", "upstream_not_found"),
+                UpstreamError::Timeout { .. } => ("timeout_error", "upstream_timeout"),
+                UpstreamError::ModelError { .. } => ("api_error", "upstream_model_error"),
+                UpstreamError::Unavailable { .. } => ("api_error", "upstream_unavailable"),
+                UpstreamError::Connect { .. } => ("api_error", "upstream_unreachable"),
             },
         }
     }

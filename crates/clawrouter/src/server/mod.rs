@@ -4,8 +4,11 @@
 //!
 //! Routes (everything but `/health/liveliness` needs the client key):
 //! - `POST /v1/chat/completions`, `GET /v1/models` — OpenAI shape
+//! - `POST /v1/messages`, `POST /v1/messages/count_tokens` — Anthropic shape
 //! - `GET /health` (LiteLLM shape), `GET /health/liveliness`
 
+mod accounting;
+mod anthropic_routes;
 mod auth;
 mod dispatch;
 mod errors;
@@ -34,6 +37,7 @@ use tokio_util::sync::CancellationToken;
 use crate::bedrock::BedrockClient;
 use crate::catalog::Catalog;
 use crate::health::Health;
+use crate::ledger::{BudgetGuard, Ledger};
 use crate::router::Router;
 
 pub use errors::{ApiError, Protocol};
@@ -62,8 +66,6 @@ pub struct ServerConfig {
     pub allowed_origins: Vec<String>,
     /// Requests (streams until their last byte) served at once; more are shed.
     pub max_concurrent_requests: usize,
-    /// Longest a single stream may run in total, however lively.
-    pub stream_deadline: Duration,
 }
 
 impl ServerConfig {
@@ -78,7 +80,6 @@ impl ServerConfig {
             header_read_timeout: Duration::from_secs(10),
             allowed_origins: Vec::new(),
             max_concurrent_requests: 256,
-            stream_deadline: Duration::from_secs(30 * 60),
         }
     }
 }
@@ -89,6 +90,9 @@ pub struct AppState {
     pub router: Arc<Router>,
     pub bedrock: BedrockClient,
     pub health: Arc<Health>,
+    /// Where every model request is accounted.
+    pub ledger: Ledger,
+    pub budget: BudgetGuard,
     pub config: ServerConfig,
 }
 
@@ -142,12 +146,25 @@ pub async fn start(state: AppState, port: u16) -> std::io::Result<RunningProxy> 
 
 /// The route table: one place to see the whole HTTP surface.
 pub fn routes(state: Arc<AppState>) -> HttpRouter {
-    let authenticated = HttpRouter::new()
+    // Routes that call a model: refused before any upstream call once a budget is spent.
+    let model_routes = HttpRouter::new()
         .route(
             "/v1/chat/completions",
             post(openai_routes::chat_completions),
         )
         .route("/chat/completions", post(openai_routes::chat_completions))
+        .route("/v1/messages", post(anthropic_routes::messages))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            accounting::budget_gate,
+        ));
+    let authenticated = HttpRouter::new()
+        .merge(model_routes)
+        // Counting tokens is free upstream, so it is not budget-gated.
+        .route(
+            "/v1/messages/count_tokens",
+            post(anthropic_routes::count_tokens),
+        )
         .route("/v1/models", get(status_routes::models))
         .route("/models", get(status_routes::models))
         .route("/health", get(status_routes::health))
