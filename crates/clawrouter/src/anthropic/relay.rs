@@ -98,7 +98,8 @@ impl StreamRelay {
                 false
             }
             "content_block_start" => {
-                let block = &event["content_block"];
+                // `Map` indexing panics on a missing key (found by fuzzing).
+                let block = event.get("content_block").unwrap_or(&Value::Null);
                 if block["type"] == "tool_use"
                     && let Some(id) = block["id"].as_str()
                 {
@@ -355,6 +356,13 @@ mod tests {
                 cache_write: 0
             }
         );
+    }
+
+    #[test]
+    fn a_block_start_without_its_block_is_relayed_not_a_panic() {
+        let mut relay = StreamRelay::new("m", None);
+        let event = relay.relay(br#"{"type":"content_block_start"}"#).unwrap();
+        assert_eq!(event.name, "content_block_start");
     }
 
     #[test]
