@@ -50,6 +50,9 @@ pub struct StreamRelay {
     usage: TokenUsage,
     tool_use_ids: Vec<String>,
     complete: bool,
+    /// Characters of text, thinking and tool input relayed, for estimating
+    /// output when the stream ends before its usage is reported.
+    generated_chars: usize,
 }
 
 impl StreamRelay {
@@ -62,6 +65,7 @@ impl StreamRelay {
             usage: TokenUsage::default(),
             tool_use_ids: Vec::new(),
             complete: false,
+            generated_chars: 0,
         }
     }
 
@@ -80,6 +84,13 @@ impl StreamRelay {
             .and_then(Value::as_str)
             .ok_or_else(|| AnthropicError::UpstreamFormat("stream event without a type".into()))?
             .to_owned();
+        if let Some(delta) = event.get("delta").filter(|_| name == "content_block_delta") {
+            self.generated_chars += ["text", "thinking", "partial_json"]
+                .iter()
+                .filter_map(|k| delta[*k].as_str())
+                .map(str::len)
+                .sum::<usize>();
+        }
         let changed = match name.as_str() {
             "message_start" => match event.get_mut("message").and_then(Value::as_object_mut) {
                 Some(message) => {
@@ -135,6 +146,11 @@ impl StreamRelay {
     /// Tokens reported so far.
     pub fn usage(&self) -> TokenUsage {
         self.usage
+    }
+
+    /// Characters of generated content relayed so far.
+    pub fn generated_chars(&self) -> usize {
+        self.generated_chars
     }
 
     /// Ids of the tools the model called, in order.

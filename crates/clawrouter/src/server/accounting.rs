@@ -37,6 +37,13 @@ pub struct Outcome<'a> {
     pub error_kind: Option<&'a str>,
 }
 
+/// What a stream's usage is estimated from if it is cut short.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StreamEstimate {
+    pub input_tokens: u64,
+    pub output_chars: usize,
+}
+
 /// A whole (non-streamed) answer's outcome, kept until it is recorded.
 pub struct Completed {
     /// Index of the answering candidate in the plan.
@@ -57,16 +64,45 @@ impl Completed {
     }
 }
 
+/// Usage for a stream that ended before Bedrock reported it (the client
+/// left, or the upstream failed): what was reported, with a missing input
+/// count estimated and output at least what was relayed, at four characters
+/// a token. Bedrock bills what it generated even when nobody reads it.
+pub fn with_estimates(
+    reported: TokenUsage,
+    input_estimate: u64,
+    output_chars: usize,
+) -> TokenUsage {
+    TokenUsage {
+        input: if reported.input == 0 {
+            input_estimate
+        } else {
+            reported.input
+        },
+        output: reported
+            .output
+            .max(u64::try_from(output_chars.div_ceil(4)).unwrap_or(u64::MAX)),
+        ..reported
+    }
+}
+
 impl<'a> Outcome<'a> {
     /// How a stream ended: cut by the client (whatever else happened),
     /// failed upstream, or complete.
     pub fn of_stream(
         attempt: Option<&'a Attempt>,
         usage: TokenUsage,
+        estimate: StreamEstimate,
         ttft: Duration,
         failure: Option<&'a ApiError>,
         client_gone: bool,
     ) -> Self {
+        // Cut short: Bedrock's usage report may never have come.
+        let usage = if failure.is_some() || client_gone {
+            with_estimates(usage, estimate.input_tokens, estimate.output_chars)
+        } else {
+            usage
+        };
         let (status, error_kind) = match (failure, client_gone) {
             (_, true) => (CLIENT_CLOSED, Some("client_disconnected")),
             (Some(e), false) => (e.status().as_u16(), Some(e.code())),
@@ -170,4 +206,39 @@ pub async fn budget_gate(
 
 fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn estimates_fill_only_what_was_not_reported() {
+        let reported = TokenUsage {
+            input: 0,
+            output: 1,
+            cache_read: 5,
+            cache_write: 0,
+        };
+        let usage = with_estimates(reported, 120, 41);
+        assert_eq!(
+            usage,
+            TokenUsage {
+                input: 120,
+                output: 11,
+                cache_read: 5,
+                cache_write: 0
+            }
+        );
+        let complete = TokenUsage {
+            input: 30,
+            output: 50,
+            ..TokenUsage::default()
+        };
+        assert_eq!(
+            with_estimates(complete, 120, 41),
+            complete,
+            "reported counts win"
+        );
+    }
 }

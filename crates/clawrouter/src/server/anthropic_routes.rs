@@ -15,7 +15,7 @@ use bytes::Bytes;
 use serde_json::json;
 use tokio::sync::mpsc;
 
-use super::accounting::{Completed, Outcome, Ticket};
+use super::accounting::{Completed, Outcome, StreamEstimate, Ticket};
 use super::dispatch::{self, Plan};
 use super::{ApiError, AppState, Protocol, sse};
 use crate::anthropic::{self, AnthropicError, MessagesRequest, StreamRelay};
@@ -222,6 +222,7 @@ async fn stream(
             anthropic::response_model_name(&state.catalog, &req.model, model),
             dispatch::tier_prefix(state, plan),
         ),
+        input_estimate: anthropic::estimate_tokens(req),
         events,
         first,
         tx,
@@ -237,6 +238,7 @@ async fn stream(
 /// `message_stop`), so no client is left waiting.
 struct Pump {
     relay: StreamRelay,
+    input_estimate: u64,
     events: InvokeEvents,
     first: Option<Bytes>,
     tx: mpsc::Sender<Bytes>,
@@ -307,7 +309,17 @@ impl Pump {
             );
         }
         let usage = self.relay.usage();
-        let outcome = Outcome::of_stream(attempt, usage, self.ttft, failure.as_ref(), client_gone);
+        let outcome = Outcome::of_stream(
+            attempt,
+            usage,
+            StreamEstimate {
+                input_tokens: self.input_estimate,
+                output_chars: self.relay.generated_chars(),
+            },
+            self.ttft,
+            failure.as_ref(),
+            client_gone,
+        );
         ticket.record(&state, &plan, &requested_model, outcome);
     }
 }

@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use tokio::sync::mpsc;
 
-use super::accounting::{Completed, Outcome, Ticket};
+use super::accounting::{Completed, Outcome, StreamEstimate, Ticket};
 use super::dispatch::{self, Plan};
 use super::errors::OpenAiError;
 use super::{ApiError, AppState, Protocol, sse};
@@ -155,6 +155,10 @@ async fn stream(
         ),
         prefix: dispatch::tier_prefix(&state, plan),
         tool_call_ids: Vec::new(),
+        estimate: StreamEstimate {
+            input_tokens: u64::try_from(openai::route_input(req).context_chars / 4).unwrap_or(0),
+            output_chars: 0,
+        },
         tx,
         events,
         first,
@@ -169,6 +173,7 @@ struct Pump {
     translator: StreamTranslator,
     prefix: Option<String>,
     tool_call_ids: Vec<String>,
+    estimate: StreamEstimate,
     tx: mpsc::Sender<Bytes>,
     events: ConverseEvents,
     first: Option<ConverseStreamEvent>,
@@ -233,7 +238,14 @@ impl Pump {
             );
         }
         let usage = self.translator.usage();
-        let outcome = Outcome::of_stream(attempt, usage, self.ttft, error.as_ref(), client_gone);
+        let outcome = Outcome::of_stream(
+            attempt,
+            usage,
+            self.estimate,
+            self.ttft,
+            error.as_ref(),
+            client_gone,
+        );
         tracing::debug!(
             duration_ms = started.elapsed().as_millis() as u64,
             status = outcome.status,
@@ -252,8 +264,11 @@ impl Pump {
                     text.insert_str(0, prefix);
                     self.prefix = None;
                 }
+                self.estimate.output_chars += choice.delta.content.as_ref().map_or(0, String::len);
                 for call in choice.delta.tool_calls.iter().flatten() {
                     self.tool_call_ids.extend(call.id.clone());
+                    self.estimate.output_chars +=
+                        call.function.arguments.as_ref().map_or(0, String::len);
                 }
             }
             if self.tx.send(sse::data(&chunk)).await.is_err() {
