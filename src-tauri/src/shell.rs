@@ -66,10 +66,15 @@ impl Shell {
     ) -> Result<Shell, ShellError> {
         let engine = Engine::load(&home, &settings)?;
         let ledger = Ledger::open(&home.ledger_path()).map_err(|e| e.to_string());
+        // The proxy records into the same handle the dashboard reads.
+        let supervisor = match &ledger {
+            Ok(ledger) => Supervisor::sharing(ledger.clone()),
+            Err(_) => Supervisor::new(),
+        };
         Ok(Shell {
             home,
             store,
-            supervisor: Supervisor::new(),
+            supervisor,
             ledger,
             settings: RwLock::new(settings),
             engine: RwLock::new(engine),
@@ -106,7 +111,7 @@ impl Shell {
     pub async fn start_proxy(&self) -> ProxyStatus {
         let catalog = Catalog::clone(&self.engine().catalog);
         self.supervisor
-            .start(catalog, &self.settings(), self.store.clone())
+            .start(catalog, &self.settings(), &self.home, self.store.clone())
             .await
     }
 }

@@ -83,6 +83,12 @@ test("(2)+(3) start from the UI on the fallback port, a request shows on the das
     return rows.find((r) => r.startsWith(`${model} |`));
   }, 15_000, `${model} to show as healthy`);
   assert.match(row, /Healthy · 1 ok/);
+  // The proxy records into the ledger the dashboard reads: the request is listed.
+  const listed = await waitFor(async () => {
+    const rows = await app.script("return [...document.querySelectorAll('#recent-table tbody tr')].map(r => r.dataset.model + ' | ' + r.innerText)");
+    return rows.find((r) => r.startsWith(`${model} |`));
+  }, 15_000, "the request in Recent requests");
+  assert.match(listed, /OK/);
 
   await app.click("#stop-proxy");
   await app.waitText("#proxy-status", (t) => t === "Stopped");

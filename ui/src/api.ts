@@ -78,12 +78,14 @@ export interface CheckReport {
   ok: boolean;
   region: string;
   endpoint: string;
-  credentials_source: string;
+  /** The engine's CredentialSource: "keychain", {"profile": "dev"}, … (see credentials_from). */
+  credentials_source: unknown;
   credentials_status: string;
-  api_key_source: string;
+  api_key_source: string | null;
+  api_key_error: string | null;
   models: ModelCheck[];
 }
-export interface ConnectionReport { check: CheckReport; tiers: TierView[] }
+export interface ConnectionReport { check: CheckReport; credentials_from: string | null; tiers: TierView[] }
 
 export interface ClientSetup { endpoint: string; running: boolean; api_key: string; api_key_source: string }
 

@@ -1,5 +1,5 @@
 // Pure presentation: numbers, statuses and reports in plain words.
-import type { CheckReport, HealthStatus, ModelHealth, Price, ProxyStatus, Tier } from "./api";
+import type { ConnectionReport, HealthStatus, ModelHealth, Price, ProxyStatus, Tier } from "./api";
 
 export function usd(n: number): string {
   if (n === 0) return "$0.00";
@@ -69,20 +69,21 @@ export function plainError(error: string | null): string {
 export interface CheckLine { ok: boolean; text: string }
 
 /** What "Test connection" found, as sentences. */
-export function checkWords(report: CheckReport): CheckLine[] {
+export function checkWords({ check: report, credentials_from: from }: ConnectionReport): CheckLine[] {
   const lines: CheckLine[] = [];
   const credsOk = report.credentials_status === "loaded";
   lines.push(
     credsOk
-      ? { ok: true, text: `AWS credentials found: ${report.credentials_source}.` }
+      ? { ok: true, text: `AWS credentials found: ${from}.` }
       : {
           ok: false,
           text:
-            report.credentials_source === "none"
+            from === null
               ? `No AWS credentials found: ${report.credentials_status}`
-              : `AWS credentials from ${report.credentials_source} did not load: ${report.credentials_status}`,
+              : `AWS credentials from ${from} did not load: ${report.credentials_status}`,
         },
   );
+  if (report.api_key_error) lines.push({ ok: false, text: `The client key is unavailable: ${report.api_key_error}` });
   lines.push({ ok: true, text: `Region ${report.region}.` });
   if (credsOk) {
     const healthy = report.models.filter((m) => m.health.status === "healthy");

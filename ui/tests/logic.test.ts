@@ -37,17 +37,17 @@ describe("health and errors in plain words", () => {
   });
   it("summarises a connection check", () => {
     const report: CheckReport = {
-      ok: false, region: "us-east-1", endpoint: "x", credentials_source: "AWS profile 'dev'", credentials_status: "loaded", api_key_source: "keychain",
+      ok: false, region: "us-east-1", endpoint: "x", credentials_source: { profile: "dev" }, credentials_status: "loaded", api_key_source: "keychain", api_key_error: null,
       models: [
         { name: "a", profile_id: "a", health: h({ status: "healthy", successes: 1 }) },
         { name: "b", profile_id: "b", health: h({ status: "unhealthy", failures: 1, last_error: "AccessDeniedException" }) },
       ],
     };
-    const lines = checkWords(report);
+    const lines = checkWords({ check: report, credentials_from: "AWS profile 'dev'", tiers: [] });
     expect(lines[0]).toEqual({ ok: true, text: "AWS credentials found: AWS profile 'dev'." });
     expect(lines.find((l) => l.text.startsWith("1 of 2 models"))?.ok).toBe(false);
     expect(lines.at(-1)?.text).toMatch(/^b: AWS refused access/);
-    const none = checkWords({ ...report, credentials_source: "none", credentials_status: "no credentials in the chain" });
+    const none = checkWords({ check: { ...report, credentials_source: null, credentials_status: "no credentials in the chain" }, credentials_from: null, tiers: [] });
     expect(none[0]).toEqual({ ok: false, text: "No AWS credentials found: no credentials in the chain" });
     expect(none).toHaveLength(2);
   });

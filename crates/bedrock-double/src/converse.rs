@@ -104,7 +104,7 @@ pub fn parse(model_id: &str, body: &[u8], cache: &PromptCache) -> Result<Convers
         .find(|m| m.role == Role::User)
         .map(|m| texts(&m.content))
         .unwrap_or_default();
-    let (prompt, directives) = faults::extract(&last_user_text)?;
+    let (prompt, directives) = faults::extract(&last_user_text, model_id)?;
     if directives.midstream == Some(ErrorKind::ModelTimeout) {
         return Err(ApiError::validation(
             "bedrock-double: ConverseStream has no modelTimeoutException",

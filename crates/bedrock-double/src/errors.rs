@@ -35,6 +35,8 @@ pub enum ErrorKind {
 pub struct ApiError {
     pub kind: ErrorKind,
     pub message: String,
+    /// Seconds for a `Retry-After` header (`retry-after=SECS` directive).
+    pub retry_after: Option<u64>,
 }
 
 impl ErrorKind {
@@ -161,6 +163,7 @@ impl ApiError {
         ApiError {
             kind,
             message: message.into(),
+            retry_after: None,
         }
     }
 
@@ -191,6 +194,11 @@ impl ApiError {
         let error_type = format!("{}:{}", self.kind.code(), self.kind.namespace());
         if let Ok(value) = http::HeaderValue::from_str(&error_type) {
             response.headers_mut().insert("x-amzn-ErrorType", value);
+        }
+        if let Some(secs) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(http::header::RETRY_AFTER, http::HeaderValue::from(secs));
         }
         response
     }

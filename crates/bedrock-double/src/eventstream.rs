@@ -78,7 +78,12 @@ fn padding(seed: &[u8; 32]) -> String {
 /// The response body playing `plan` out: `chunk-delay` between frames; with
 /// `midstream`, the frames up to the first delta then the exception; with
 /// `stall`, those frames then silence until the client disconnects.
-pub fn stream_body(plan: StreamPlan, directives: &Directives) -> Body {
+/// `on_abandoned` runs when the client goes away before the stream ends.
+pub fn stream_body(
+    plan: StreamPlan,
+    directives: &Directives,
+    on_abandoned: impl FnOnce() + Send + 'static,
+) -> Body {
     let (tx, rx) = mpsc::channel::<Bytes>(8);
     let chunk_delay = directives.chunk_delay.unwrap_or(Duration::ZERO);
     let midstream = directives.midstream;
@@ -95,7 +100,8 @@ pub fn stream_body(plan: StreamPlan, directives: &Directives) -> Body {
                 tokio::time::sleep(chunk_delay).await;
             }
             if tx.send(frame).await.is_err() {
-                return; // the client went away
+                on_abandoned();
+                return;
             }
         }
         if let Some(kind) = midstream {
@@ -103,6 +109,7 @@ pub fn stream_body(plan: StreamPlan, directives: &Directives) -> Body {
             let _ = tx.send(exception_frame(&ApiError::of(kind))).await;
         } else if stall {
             tx.closed().await;
+            on_abandoned();
         }
     });
     let frames = stream::unfold(rx, |mut rx| async move {

@@ -26,12 +26,20 @@ pub struct Directives {
     pub long: Option<usize>,
     /// The reply would contain this and stops right before it.
     pub stop: Option<String>,
+    /// Answer with Bedrock's on-demand-throughput ValidationException for
+    /// the requested model id (what a bare model id gets).
+    pub on_demand: bool,
+    /// Send `Retry-After: SECS` with an error response.
+    pub retry_after: Option<u64>,
 }
 
 /// Removes every directive from `text`, collapses whitespace, and returns
-/// the cleaned text with what the directives asked for.
-pub fn extract(text: &str) -> Result<(String, Directives), ApiError> {
+/// the cleaned text with what the directives asked for. With `only=TEXT`,
+/// the faults apply only when `model_id` contains TEXT, so a test can fail
+/// one candidate model and let the next one answer.
+pub fn extract(text: &str, model_id: &str) -> Result<(String, Directives), ApiError> {
     let mut directives = Directives::default();
+    let mut only: Option<String> = None;
     let mut clean = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(start) = rest.find(OPEN) {
@@ -41,11 +49,23 @@ pub fn extract(text: &str) -> Result<(String, Directives), ApiError> {
         let end = after
             .find(CLOSE)
             .ok_or_else(|| ApiError::validation("bedrock-double: unterminated [[double:...]]"))?;
-        apply(&mut directives, &after[..end])?;
+        let directive = &after[..end];
+        match directive.trim().strip_prefix("only=") {
+            Some(prefix) => only = Some(prefix.trim().to_owned()),
+            None => apply(&mut directives, directive)?,
+        }
         rest = &after[end + CLOSE.len()..];
     }
     clean.push_str(rest);
     let clean = clean.split_whitespace().collect::<Vec<_>>().join(" ");
+    if only.is_some_and(|part| !model_id.contains(&part)) {
+        directives = Directives {
+            tool: directives.tool,
+            long: directives.long,
+            stop: directives.stop,
+            ..Directives::default()
+        };
+    }
     Ok((clean, directives))
 }
 
@@ -82,6 +102,10 @@ fn apply(directives: &mut Directives, directive: &str) -> Result<(), ApiError> {
         }
         ("long", Some(words)) => directives.long = Some(words.trim().parse().map_err(|_| bad())?),
         ("stop", Some(seq)) if !seq.is_empty() => directives.stop = Some(seq.to_owned()),
+        ("on-demand", None) => directives.on_demand = true,
+        ("retry-after", Some(secs)) => {
+            directives.retry_after = Some(secs.trim().parse().map_err(|_| bad())?);
+        }
         _ => return Err(bad()),
     }
     Ok(())
@@ -93,7 +117,11 @@ mod tests {
 
     #[test]
     fn strips_directives_and_collapses_whitespace() {
-        let (text, d) = extract("hello [[double:throttle]] world [[double:delay=250]]").unwrap();
+        let (text, d) = extract(
+            "hello [[double:throttle]] world [[double:delay=250]]",
+            "us.m",
+        )
+        .unwrap();
         assert_eq!(text, "hello world");
         assert_eq!(d.error, Some(ErrorKind::Throttling));
         assert_eq!(d.delay, Some(Duration::from_millis(250)));
@@ -103,7 +131,9 @@ mod tests {
     fn parses_every_directive() {
         let (text, d) = extract(
             "[[double:status=503]][[double:midstream=throttlingException]][[double:stall]]\
-             [[double:chunk-delay=5]][[double:tool=get_weather]][[double:long=40]][[double:stop=END]]",
+             [[double:chunk-delay=5]][[double:tool=get_weather]][[double:long=40]][[double:stop=END]]\
+             [[double:on-demand]][[double:retry-after=3]]",
+            "us.m",
         )
         .unwrap();
         assert_eq!(text, "");
@@ -114,11 +144,34 @@ mod tests {
         assert_eq!(d.tool.as_deref(), Some("get_weather"));
         assert_eq!(d.long, Some(40));
         assert_eq!(d.stop.as_deref(), Some("END"));
+        assert!(d.on_demand);
+        assert_eq!(d.retry_after, Some(3));
+    }
+
+    #[test]
+    fn only_limits_faults_to_matching_models() {
+        let text = "[[double:only=us.]] [[double:throttle]] [[double:long=3]] hi";
+        let (_, d) = extract(
+            "[[double:only=haiku]] [[double:throttle]]",
+            "global.anthropic.claude-haiku-4-5-20251001-v1:0",
+        )
+        .unwrap();
+        assert_eq!(
+            d.error,
+            Some(ErrorKind::Throttling),
+            "a part of the id matches anywhere"
+        );
+        let (_, d) = extract(text, "us.anthropic.claude-haiku-4-5-20251001-v1:0").unwrap();
+        assert_eq!(d.error, Some(ErrorKind::Throttling));
+        let (clean, d) = extract(text, "global.anthropic.claude-haiku-4-5-20251001-v1:0").unwrap();
+        assert_eq!(d.error, None);
+        assert_eq!(d.long, Some(3), "reply shape directives still apply");
+        assert_eq!(clean, "hi");
     }
 
     #[test]
     fn midstream_defaults_to_model_stream_error() {
-        let (_, d) = extract("x [[double:midstream]]").unwrap();
+        let (_, d) = extract("x [[double:midstream]]", "us.m").unwrap();
         assert_eq!(d.midstream, Some(ErrorKind::ModelStreamError));
     }
 
@@ -132,14 +185,14 @@ mod tests {
             "[[double:throttle",
             "[[double:tool=]]",
         ] {
-            let err = extract(text).unwrap_err();
+            let err = extract(text, "us.m").unwrap_err();
             assert_eq!(err.kind, ErrorKind::Validation, "{text}");
         }
     }
 
     #[test]
     fn text_without_directives_is_only_normalised() {
-        let (text, d) = extract("  a\n b  ").unwrap();
+        let (text, d) = extract("  a\n b  ", "us.m").unwrap();
         assert_eq!(text, "a b");
         assert_eq!(d, Directives::default());
     }

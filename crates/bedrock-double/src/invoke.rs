@@ -126,7 +126,7 @@ pub fn parse(model_id: &str, body: &[u8], cache: &PromptCache) -> Result<InvokeC
         .find(|m| m.role == Role::User)
         .map(|m| m.content.text())
         .unwrap_or_default();
-    let (prompt, directives) = faults::extract(&last_user_text)?;
+    let (prompt, directives) = faults::extract(&last_user_text, model_id)?;
     let thinking = request
         .thinking
         .as_ref()

@@ -53,6 +53,12 @@
 //! - `stop=SEQ`: the text would continue with ` SEQ …`, so it ends right
 //!   before SEQ with stop reason `stop_sequence`. Request stop sequences cut
 //!   the same way.
+//! - `on-demand`: the ValidationException Bedrock gives a bare model id
+//!   ("… with on-demand throughput isn’t supported …") for the requested id.
+//! - `retry-after=SECS`: error responses carry `Retry-After: SECS`.
+//! - `only=TEXT`: the faults above (not `tool`, `long`, `stop`) apply only
+//!   when the model id contains TEXT (`only=us.`, `only=sonnet-4-5`) — fail
+//!   one candidate, let the next answer.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -121,6 +127,9 @@ pub struct Stats {
     pub by_operation: BTreeMap<String, u64>,
     /// Keyed by model id as decoded from the path.
     pub by_model: BTreeMap<String, u64>,
+    /// Event streams whose client went away before the last frame, so tests
+    /// can see that a caller cancelled its upstream call.
+    pub streams_abandoned: u64,
 }
 
 /// A double serving in the background; dropping it without

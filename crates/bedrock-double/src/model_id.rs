@@ -46,11 +46,16 @@ fn classify(model_id: &str) -> Option<Kind> {
 pub fn validate_for_invocation(model_id: &str) -> Result<(), ApiError> {
     match classify(model_id) {
         Some(Kind::Profile) => Ok(()),
-        Some(Kind::Bare) => Err(ApiError::validation(format!(
-            "Invocation of model ID {model_id} with on-demand throughput isn\u{2019}t supported. Retry your request with the ID or ARN of an inference profile that contains this model."
-        ))),
+        Some(Kind::Bare) => Err(on_demand_error(model_id)),
         None => Err(ApiError::validation(INVALID_MODEL)),
     }
+}
+
+/// Bedrock's answer to invoking a model id without an inference profile.
+pub fn on_demand_error(model_id: &str) -> ApiError {
+    ApiError::validation(format!(
+        "Invocation of model ID {model_id} with on-demand throughput isn\u{2019}t supported. Retry your request with the ID or ARN of an inference profile that contains this model."
+    ))
 }
 
 /// CountTokens names the foundation model, so bare ids are fine there.

@@ -259,7 +259,7 @@ async fn serve_operation(
                 )
             } else {
                 let plan = converse::stream(&call, &reply, elapsed_ms());
-                stream_response(plan, &call.turn.directives, false)
+                stream_response(state, plan, &call.turn.directives, false)
             })
         }
         _ => {
@@ -275,7 +275,7 @@ async fn serve_operation(
                 response
             } else {
                 let plan = invoke::stream(&call, &reply, elapsed_ms());
-                stream_response(plan, &call.turn.directives, true)
+                stream_response(state, plan, &call.turn.directives, true)
             })
         }
     }
@@ -286,8 +286,14 @@ async fn answer(turn: &Turn) -> Result<Reply, ApiError> {
     if let Some(delay) = turn.directives.delay {
         tokio::time::sleep(delay).await;
     }
+    if turn.directives.on_demand {
+        return Err(crate::model_id::on_demand_error(&turn.model_id));
+    }
     if let Some(kind) = turn.directives.error {
-        return Err(ApiError::of(kind));
+        return Err(ApiError {
+            retry_after: turn.directives.retry_after,
+            ..ApiError::of(kind)
+        });
     }
     reply::plan(turn)
 }
@@ -302,8 +308,20 @@ pub fn json_response(status: StatusCode, body: &Value) -> Response<Body> {
     response
 }
 
-fn stream_response(plan: StreamPlan, directives: &Directives, invoke: bool) -> Response<Body> {
-    let mut response = Response::new(stream_body(plan, directives));
+fn stream_response(
+    state: &State,
+    plan: StreamPlan,
+    directives: &Directives,
+    invoke: bool,
+) -> Response<Body> {
+    let stats = state.stats.clone();
+    let abandoned = move || {
+        stats
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .streams_abandoned += 1;
+    };
+    let mut response = Response::new(stream_body(plan, directives, abandoned));
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,

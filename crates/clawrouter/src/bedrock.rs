@@ -171,6 +171,22 @@ pub struct ClientOptions {
     pub connect_timeout: Duration,
 }
 
+/// Fills a Converse or ConverseStream fluent builder (two SDK types with the
+/// same setters) from one [`ConverseRequest`].
+macro_rules! converse_fields {
+    ($builder:expr, $req:expr) => {{
+        let req = $req;
+        $builder
+            .model_id(req.model_id)
+            .set_messages(Some(req.messages))
+            .set_system(non_empty(req.system))
+            .set_inference_config(req.inference)
+            .set_tool_config(req.tools)
+            .set_additional_model_request_fields(req.additional_fields)
+            .set_additional_model_response_field_paths(non_empty(req.response_field_paths))
+    }};
+}
+
 /// A Bedrock Runtime client. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct BedrockClient {
@@ -240,15 +256,7 @@ impl BedrockClient {
 
     pub async fn converse(&self, req: ConverseRequest) -> Result<ConverseOutput, UpstreamError> {
         let model_id = req.model_id.clone();
-        self.client
-            .converse()
-            .model_id(req.model_id)
-            .set_messages(Some(req.messages))
-            .set_system(non_empty(req.system))
-            .set_inference_config(req.inference)
-            .set_tool_config(req.tools)
-            .set_additional_model_request_fields(req.additional_fields)
-            .set_additional_model_response_field_paths(non_empty(req.response_field_paths))
+        converse_fields!(self.client.converse(), req)
             .send()
             .await
             .map_err(|e| from_sdk_error(&e, &model_id))
@@ -259,16 +267,7 @@ impl BedrockClient {
         req: ConverseRequest,
     ) -> Result<ConverseEvents, UpstreamError> {
         let model_id = req.model_id.clone();
-        let out = self
-            .client
-            .converse_stream()
-            .model_id(req.model_id)
-            .set_messages(Some(req.messages))
-            .set_system(non_empty(req.system))
-            .set_inference_config(req.inference)
-            .set_tool_config(req.tools)
-            .set_additional_model_request_fields(req.additional_fields)
-            .set_additional_model_response_field_paths(non_empty(req.response_field_paths))
+        let out = converse_fields!(self.client.converse_stream(), req)
             .send()
             .await
             .map_err(|e| from_sdk_error(&e, &model_id))?;

@@ -14,16 +14,24 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 use serde::Serialize;
 
-use crate::bedrock::{BedrockClient, UpstreamError};
+use crate::bedrock::{BedrockClient, ConverseRequest, UpstreamError};
+use crate::catalog::{Model, TokenUsage};
 
 /// How long a model that failed repeatedly is skipped by the router.
 pub const COOL_DOWN: Duration = Duration::from_secs(30);
 const FAILURES_BEFORE_COOL_DOWN: u32 = 2;
 const LATENCY_SAMPLES: usize = 200;
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Health {
     models: Mutex<HashMap<String, Record>>,
+    cool_down: Duration,
+}
+
+impl Default for Health {
+    fn default() -> Self {
+        Self::with_cool_down(COOL_DOWN)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -64,6 +72,14 @@ impl Health {
         Self::default()
     }
 
+    /// A tracker whose failing models are skipped for `cool_down`.
+    pub fn with_cool_down(cool_down: Duration) -> Self {
+        Self {
+            models: Mutex::default(),
+            cool_down,
+        }
+    }
+
     pub fn record_success(&self, profile_id: &str, latency: Duration) {
         self.with(profile_id, |r| {
             r.consecutive_failures = 0;
@@ -96,7 +112,7 @@ impl Health {
         self.read(profile_id, |r| {
             r.is_none_or(|r| {
                 r.consecutive_failures < FAILURES_BEFORE_COOL_DOWN
-                    || r.last_failure.is_none_or(|t| t.elapsed() >= COOL_DOWN)
+                    || r.last_failure.is_none_or(|t| t.elapsed() >= self.cool_down)
             })
         })
     }
@@ -153,6 +169,36 @@ impl Health {
         self.status(profile_id)
     }
 
+    /// A real, minimal request (one output token) to prove the model answers,
+    /// for when the free probe cannot tell. It costs money: callers ask for it
+    /// explicitly and show [`paid_probe_estimate_usd`] first. Returns the
+    /// health and what the probe cost.
+    pub async fn paid_probe(&self, bedrock: &BedrockClient, model: &Model) -> (ModelHealth, f64) {
+        let started = Instant::now();
+        let cost = match bedrock
+            .converse(paid_probe_request(&model.profile_id))
+            .await
+        {
+            Ok(out) => {
+                self.record_success(&model.profile_id, started.elapsed());
+                let usage = out
+                    .usage()
+                    .map_or_else(TokenUsage::default, |u| TokenUsage {
+                        input: non_negative(u.input_tokens()),
+                        output: non_negative(u.output_tokens()),
+                        cache_read: non_negative(u.cache_read_input_tokens().unwrap_or(0)),
+                        cache_write: non_negative(u.cache_write_input_tokens().unwrap_or(0)),
+                    });
+                model.cost_usd(&model.profile_id, usage)
+            }
+            Err(e) => {
+                self.record_failure(&model.profile_id, &e);
+                0.0
+            }
+        };
+        (self.status(&model.profile_id), cost)
+    }
+
     fn with(&self, profile_id: &str, f: impl FnOnce(&mut Record)) {
         let mut models = self.models.lock().unwrap_or_else(|p| p.into_inner());
         f(models.entry(profile_id.to_owned()).or_default());
@@ -162,6 +208,40 @@ impl Health {
         let models = self.models.lock().unwrap_or_else(|p| p.into_inner());
         f(models.get(profile_id))
     }
+}
+
+/// What [`Health::paid_probe`] is expected to cost on `model`: a one-word
+/// prompt (about 10 input tokens with the message framing) and one output token.
+pub fn paid_probe_estimate_usd(model: &Model) -> f64 {
+    model.cost_usd(
+        &model.profile_id,
+        TokenUsage {
+            input: 10,
+            output: 1,
+            ..TokenUsage::default()
+        },
+    )
+}
+
+fn paid_probe_request(profile_id: &str) -> ConverseRequest {
+    use aws_sdk_bedrockruntime::types::{
+        ContentBlock, ConversationRole, InferenceConfiguration, Message,
+    };
+    ConverseRequest {
+        model_id: profile_id.to_owned(),
+        messages: Message::builder()
+            .role(ConversationRole::User)
+            .content(ContentBlock::Text("ping".to_owned()))
+            .build()
+            .into_iter()
+            .collect(),
+        inference: Some(InferenceConfiguration::builder().max_tokens(1).build()),
+        ..ConverseRequest::default()
+    }
+}
+
+fn non_negative(n: i32) -> u64 {
+    u64::try_from(n).unwrap_or(0)
 }
 
 fn percentile(sorted: &[u64], p: usize) -> Option<u64> {
@@ -219,6 +299,17 @@ mod tests {
         }
         assert!(h.is_usable("m"));
         assert_eq!(h.status("m").status, Status::Unknown);
+    }
+
+    #[test]
+    fn paid_probe_is_one_message_capped_at_one_token() {
+        let req = paid_probe_request("us.anthropic.claude-haiku-4-5-20251001-v1:0");
+        assert_eq!(req.messages.len(), 1);
+        assert_eq!(req.inference.and_then(|i| i.max_tokens()), Some(1));
+        let catalog = crate::catalog::Catalog::builtin().unwrap();
+        let haiku = catalog.model("bedrock/claude-haiku-4-5").unwrap();
+        // 10 input + 1 output tokens at $1.10/$5.50 per million (us. profile).
+        assert!((paid_probe_estimate_usd(haiku) - (10.0 * 1.1 + 5.5) / 1e6).abs() < 1e-12);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! `clawrouter`: the headless CLI over the same engine the desktop app runs.
 //! Each subcommand calls the engine and renders; no logic lives here.
 
-use std::io::{BufRead, Write};
+use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -13,6 +13,8 @@ use serde_json::json;
 
 use clawrouter::catalog::{Catalog, Tier};
 use clawrouter::credentials::{self, KeyringStore, SecretStore};
+use clawrouter::health;
+use clawrouter::ledger::Ledger;
 use clawrouter::router::{AllAvailable, RouteInput, Router};
 use clawrouter::server;
 use clawrouter::settings::{Home, Settings};
@@ -59,8 +61,17 @@ enum Command {
     Check {
         #[arg(long)]
         json: bool,
+        /// Also send each model a minimal real request (costs a fraction of a
+        /// cent; the price is shown first). The default probe is free.
+        #[arg(long)]
+        paid: bool,
         #[arg(long)]
         config: Option<PathBuf>,
+    },
+    /// Spend per model and tier (today, 7 and 30 days), projected monthly, daily spend.
+    Usage {
+        #[arg(long)]
+        json: bool,
     },
     /// Manage AWS credentials and the client API key in the OS keychain.
     Keys {
@@ -87,13 +98,7 @@ enum KeysAction {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
+    init_logging();
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
@@ -111,6 +116,29 @@ fn main() -> ExitCode {
     }
 }
 
+/// Logs to stderr, filtered by `RUST_LOG` (default `info`). Whatever
+/// `RUST_LOG` says, the AWS SDK and the HTTP stack log at most INFO: at
+/// DEBUG/TRACE they print signed canonical requests (the session token) and
+/// request bodies (prompts).
+fn init_logging() {
+    use tracing_subscriber::filter::{EnvFilter, filter_fn};
+    use tracing_subscriber::prelude::*;
+    const WIRE_TARGETS: [&str; 5] = ["aws_", "hyper", "h2", "rustls", "reqwest"];
+    let wire_cap = filter_fn(|meta| {
+        *meta.level() <= tracing::Level::INFO
+            || !WIRE_TARGETS.iter().any(|t| meta.target().starts_with(t))
+    });
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .finish()
+        .with(wire_cap)
+        .init();
+}
+
 async fn run(command: Command) -> anyhow::Result<ExitCode> {
     let home = Home::from_env()?;
     let settings = Settings::load(&home)?;
@@ -120,7 +148,8 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             route(&home, &settings, config, &text.join(" "), json)
         }
         Command::Models { json, config } => models(&home, &settings, config, json),
-        Command::Check { json, config } => check(&home, &settings, config, json).await,
+        Command::Check { json, paid, config } => check(&home, &settings, config, json, paid).await,
+        Command::Usage { json } => usage(&home, json).await,
         Command::Keys { action } => keys(action).await,
     }
 }
@@ -136,8 +165,14 @@ fn catalog(home: &Home, settings: &Settings, path: Option<PathBuf>) -> anyhow::R
     })
 }
 
+/// The OS keychain entry set ClawRouter uses. `CLAWROUTER_KEYCHAIN_SERVICE`
+/// names another one, so tests never touch a developer's real entries.
 fn keychain() -> Arc<dyn SecretStore> {
-    Arc::new(KeyringStore::new(credentials::SERVICE))
+    let service = std::env::var("CLAWROUTER_KEYCHAIN_SERVICE")
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| credentials::SERVICE.to_owned());
+    Arc::new(KeyringStore::new(service))
 }
 
 async fn serve(
@@ -149,7 +184,8 @@ async fn serve(
     let catalog = catalog(home, &settings, config)?;
     let store = keychain();
     let requested = port.unwrap_or(settings.port);
-    let state = server::assemble(catalog, &settings, store).await?;
+    let state = server::assemble(catalog, &settings, home, store).await?;
+    let ledger = state.ledger.clone();
     let proxy = server::start(state, requested)
         .await
         .with_context(|| format!("cannot listen on 127.0.0.1:{requested}"))?;
@@ -165,6 +201,9 @@ async fn serve(
     shutdown_signal().await;
     tracing::info!("shutting down: draining in-flight requests");
     proxy.stop().await;
+    tokio::task::spawn_blocking(move || ledger.flush())
+        .await?
+        .context("writing the last usage rows")?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -275,25 +314,45 @@ async fn check(
     settings: &Settings,
     config: Option<PathBuf>,
     as_json: bool,
+    paid: bool,
 ) -> anyhow::Result<ExitCode> {
     let catalog = catalog(home, settings, config)?;
+    if paid {
+        // Said before spending, on stderr so --json output stays one object.
+        let estimate: f64 = catalog
+            .models()
+            .iter()
+            .map(health::paid_probe_estimate_usd)
+            .sum();
+        eprintln!("paid probe: one minimal request per model, about ${estimate:.6} in total");
+    }
     let store = keychain();
-    let report = server::check(&catalog, settings, store).await;
+    let report = server::check(&catalog, settings, store, paid).await;
     if as_json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         println!("settings:     {}", home.settings_path().display());
         println!("region:       {}", report.region);
         println!("endpoint:     {}", report.endpoint);
-        println!(
-            "credentials:  {} ({})",
-            report.credentials_source, report.credentials_status
-        );
-        println!("api key:      from {}", report.api_key_source);
+        match &report.credentials_source {
+            Some(source) => println!("credentials:  {source} ({})", report.credentials_status),
+            None => println!("credentials:  none ({})", report.credentials_status),
+        }
+        match (&report.api_key_source, &report.api_key_error) {
+            (Some(source), _) => println!("api key:      from {source}"),
+            (None, error) => println!(
+                "api key:      unavailable: {}",
+                error.as_deref().unwrap_or("unknown")
+            ),
+        }
         for m in &report.models {
             let error = m.health.last_error.as_deref().unwrap_or("");
+            let cost = m
+                .paid_probe_usd
+                .map(|usd| format!(" (probe cost ${usd:.6})"))
+                .unwrap_or_default();
             println!(
-                "  {:<28} {:<10} {error}",
+                "  {:<28} {:<10} {error}{cost}",
                 m.name,
                 format!("{:?}", m.health.status).to_lowercase()
             );
@@ -304,6 +363,62 @@ async fn check(
     } else {
         ExitCode::FAILURE
     })
+}
+
+async fn usage(home: &Home, as_json: bool) -> anyhow::Result<ExitCode> {
+    let path = home.ledger_path();
+    let now_ms = i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)?
+            .as_millis(),
+    )?;
+    let (summary, days) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+        let ledger = Ledger::open(&path)?;
+        Ok((ledger.summary(now_ms)?, ledger.daily_spend(now_ms, 30)?))
+    })
+    .await??;
+    if as_json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({"summary": summary, "daily": days}))?
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "{:<40} {:>10} {:>10} {:>10} {:>9}",
+        "MODEL (PROFILE)", "TODAY $", "7 DAYS $", "30 DAYS $", "REQUESTS"
+    );
+    for m in &summary.per_model {
+        println!(
+            "{:<40} {:>10.4} {:>10.4} {:>10.4} {:>9}",
+            format!("{} ({})", m.model, m.profile_id),
+            m.spend.today_usd,
+            m.spend.last_7d_usd,
+            m.spend.last_30d_usd,
+            m.spend.requests_30d
+        );
+    }
+    for t in &summary.per_tier {
+        let tier = t.tier.map_or("named model", Tier::as_str);
+        println!(
+            "{:<40} {:>10.4} {:>10.4} {:>10.4} {:>9}",
+            format!("tier: {tier}"),
+            t.spend.today_usd,
+            t.spend.last_7d_usd,
+            t.spend.last_30d_usd,
+            t.spend.requests_30d
+        );
+    }
+    let t = &summary.total;
+    println!(
+        "{:<40} {:>10.4} {:>10.4} {:>10.4} {:>9}",
+        "total", t.today_usd, t.last_7d_usd, t.last_30d_usd, t.requests_30d
+    );
+    println!(
+        "projected this month at the current pace: ${:.2}",
+        summary.projected_monthly_usd
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn keys(action: KeysAction) -> anyhow::Result<ExitCode> {

@@ -53,6 +53,9 @@ pub struct Saved {
 #[derive(Debug, Serialize)]
 pub struct ConnectionReport {
     pub check: CheckReport,
+    /// Where credentials came from, in the engine's words
+    /// (e.g. `AWS profile 'dev'`), when a source was found.
+    pub credentials_from: Option<String>,
     pub tiers: Vec<TierView>,
 }
 
@@ -122,7 +125,14 @@ pub async fn delete_aws_keys(shell: State<'_, Shell>) -> Result<Saved, CommandEr
 #[tauri::command]
 pub async fn test_connection(shell: State<'_, Shell>) -> Result<ConnectionReport, CommandError> {
     let engine = shell.engine();
-    let check = server::check(&engine.catalog, &shell.settings(), shell.store.clone()).await;
+    // Free probes only (CountTokens): testing must not cost money.
+    let check = server::check(
+        &engine.catalog,
+        &shell.settings(),
+        shell.store.clone(),
+        false,
+    )
+    .await;
     let status_of = |profile_id: &str| {
         check
             .models
@@ -133,7 +143,11 @@ pub async fn test_connection(shell: State<'_, Shell>) -> Result<ConnectionReport
     let tiers = tier_views(&engine.catalog, &|m| status_of(&m.profile_id), &|m| {
         status_of(&m.profile_id) == Status::Healthy
     });
-    Ok(ConnectionReport { check, tiers })
+    Ok(ConnectionReport {
+        credentials_from: check.credentials_source.as_ref().map(ToString::to_string),
+        check,
+        tiers,
+    })
 }
 
 async fn stored_keys(shell: &Shell) -> Result<StoredKeys, CommandError> {

@@ -184,7 +184,7 @@ export function settingsView(notify: (text: string) => void): SettingsPanel {
   }
 
   function renderReport(report: ConnectionReport): void {
-    const lines = checkWords(report.check);
+    const lines = checkWords(report);
     const credsOk = report.check.credentials_status === "loaded";
     fill(
       result,

@@ -33,10 +33,11 @@ pub struct Attempt {
     pub profile_id: String,
 }
 
-/// The attempt that answered, with when it started.
+/// The attempt that answered (and its index in the plan), with how long it took.
 pub struct Answer<'p, T> {
     pub value: T,
     pub attempt: &'p Attempt,
+    pub index: usize,
     pub latency: Duration,
 }
 
@@ -138,7 +139,7 @@ where
     Fut: Future<Output = Result<T, UpstreamError>>,
 {
     let mut last_error = None;
-    for attempt in &plan.candidates {
+    for (index, attempt) in plan.candidates.iter().enumerate() {
         let Some(model) = state.catalog.models().get(attempt.model) else {
             continue;
         };
@@ -157,6 +158,7 @@ where
                 return Ok(Answer {
                     value,
                     attempt,
+                    index,
                     latency,
                 });
             }
@@ -174,6 +176,31 @@ where
         || ApiError::NoCandidate("every candidate model is cooling down after failures".to_owned()),
         ApiError::from,
     ))
+}
+
+/// The next stream event, or a timeout error after `idle` of silence.
+pub async fn within_idle<T>(
+    idle: Duration,
+    next: impl Future<Output = Result<Option<T>, UpstreamError>>,
+) -> Result<Option<T>, UpstreamError> {
+    tokio::time::timeout(idle, next).await.unwrap_or_else(|_| {
+        Err(UpstreamError::Timeout {
+            message: format!("the stream sent nothing for {idle:?}"),
+        })
+    })
+}
+
+/// Tool-call ids tie the next turn of an agent loop to the model that made
+/// the calls, so `auto` does not switch models mid-loop.
+pub fn remember_tool_calls<'a>(
+    state: &AppState,
+    ids: impl IntoIterator<Item = &'a str>,
+    model: &Model,
+) {
+    let ids: Vec<&str> = ids.into_iter().collect();
+    if !ids.is_empty() {
+        state.router.remember_tool_calls(&ids, &model.name);
+    }
 }
 
 /// Adds the routing decision headers every model response carries.

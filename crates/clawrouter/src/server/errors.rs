@@ -47,6 +47,12 @@ pub enum ApiError {
     RouteNotFound,
     #[error("forbidden: {0}")]
     Forbidden(&'static str),
+    /// Load shedding: the concurrency limit is reached; retry shortly.
+    #[error("the proxy is busy ({limit} requests in flight); retry shortly")]
+    Overloaded { limit: usize },
+    /// A handler panicked; deliberately says nothing about the request.
+    #[error("internal error")]
+    Internal,
 }
 
 impl ApiError {
@@ -68,6 +74,8 @@ impl ApiError {
             ApiError::NoCandidate(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::BudgetExceeded { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::Upstream(e) => match e {
                 UpstreamError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
                 UpstreamError::Validation { .. } => StatusCode::BAD_REQUEST,
@@ -84,49 +92,47 @@ impl ApiError {
         }
     }
 
+    /// A short, stable name for the failure (ledger rows, logs): OpenAI's `error.code`.
+    pub fn code(&self) -> &'static str {
+        self.openai_kind().1
+    }
+
     fn retry_after(&self) -> Option<Duration> {
         match self {
             ApiError::Upstream(UpstreamError::Throttled { retry_after, .. }) => *retry_after,
+            ApiError::Overloaded { .. } => Some(Duration::from_secs(1)),
             _ => None,
         }
     }
 
     /// OpenAI's `error.type` and `error.code`.
-    fn openai_kind(&self) -> (&'static str, Option<&str>) {
+    fn openai_kind(&self) -> (&'static str, &'static str) {
         match self {
-            ApiError::Unauthorized => ("authentication_error", Some("invalid_api_key")),
-            ApiError::BadRequest { code, .. } => ("invalid_request_error", Some(code)),
-            ApiError::UnsupportedMediaType => {
-                ("invalid_request_error", Some("unsupported_media_type"))
-            }
-            ApiError::PayloadTooLarge { .. } => {
-                ("invalid_request_error", Some("request_too_large"))
-            }
-            ApiError::ModelNotFound { .. } => ("invalid_request_error", Some("model_not_found")),
-            ApiError::RouteNotFound => ("invalid_request_error", Some("not_found")),
-            ApiError::Forbidden(_) => ("permission_error", Some("forbidden")),
-            ApiError::BudgetExceeded { .. } => ("insufficient_quota", Some("budget_exceeded")),
-            ApiError::NoCandidate(_) => ("api_error", Some("no_candidate")),
+            ApiError::Unauthorized => ("authentication_error", "invalid_api_key"),
+            ApiError::BadRequest { code, .. } => ("invalid_request_error", *code),
+            ApiError::UnsupportedMediaType => ("invalid_request_error", "unsupported_media_type"),
+            ApiError::PayloadTooLarge { .. } => ("invalid_request_error", "request_too_large"),
+            ApiError::ModelNotFound { .. } => ("invalid_request_error", "model_not_found"),
+            ApiError::RouteNotFound => ("invalid_request_error", "not_found"),
+            ApiError::Forbidden(_) => ("permission_error", "forbidden"),
+            ApiError::BudgetExceeded { .. } => ("insufficient_quota", "budget_exceeded"),
+            ApiError::NoCandidate(_) => ("api_error", "no_candidate"),
+            ApiError::Overloaded { .. } => ("api_error", "overloaded"),
+            ApiError::Internal => ("api_error", "internal_error"),
             ApiError::Upstream(e) => match e {
-                UpstreamError::Throttled { .. } => {
-                    ("rate_limit_error", Some("rate_limit_exceeded"))
-                }
+                UpstreamError::Throttled { .. } => ("rate_limit_error", "rate_limit_exceeded"),
                 UpstreamError::Validation { .. } => {
-                    ("invalid_request_error", Some("upstream_validation"))
+                    ("invalid_request_error", "upstream_validation")
                 }
                 UpstreamError::AccessDenied { .. } => {
-                    ("permission_error", Some("upstream_access_denied"))
+                    ("permission_error", "upstream_access_denied")
                 }
-                UpstreamError::Credentials { .. } => {
-                    ("permission_error", Some("upstream_credentials"))
-                }
-                UpstreamError::NotFound { .. } => {
-                    ("invalid_request_error", Some("upstream_not_found"))
-                }
-                UpstreamError::Timeout { .. } => ("timeout_error", Some("upstream_timeout")),
-                UpstreamError::ModelError { .. } => ("api_error", Some("upstream_model_error")),
-                UpstreamError::Unavailable { .. } => ("api_error", Some("upstream_unavailable")),
-                UpstreamError::Connect { .. } => ("api_error", Some("upstream_unreachable")),
+                UpstreamError::Credentials { .. } => ("permission_error", "upstream_credentials"),
+                UpstreamError::NotFound { .. } => ("invalid_request_error", "upstream_not_found"),
+                UpstreamError::Timeout { .. } => ("timeout_error", "upstream_timeout"),
+                UpstreamError::ModelError { .. } => ("api_error", "upstream_model_error"),
+                UpstreamError::Unavailable { .. } => ("api_error", "upstream_unavailable"),
+                UpstreamError::Connect { .. } => ("api_error", "upstream_unreachable"),
             },
         }
     }
@@ -141,7 +147,7 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => "request_too_large",
             ApiError::ModelNotFound { .. } | ApiError::RouteNotFound => "not_found_error",
             ApiError::BudgetExceeded { .. } => "rate_limit_error",
-            ApiError::Upstream(UpstreamError::Throttled { .. }) => {
+            ApiError::Upstream(UpstreamError::Throttled { .. }) | ApiError::Overloaded { .. } => {
                 return ("overloaded_error", overloaded());
             }
             ApiError::Upstream(

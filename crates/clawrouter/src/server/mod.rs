@@ -4,11 +4,15 @@
 //!
 //! Routes (everything but `/health/liveliness` needs the client key):
 //! - `POST /v1/chat/completions`, `GET /v1/models` — OpenAI shape
+//! - `POST /v1/messages`, `POST /v1/messages/count_tokens` — Anthropic shape
 //! - `GET /health` (LiteLLM shape), `GET /health/liveliness`
 
+mod accounting;
+mod anthropic_routes;
 mod auth;
 mod dispatch;
 mod errors;
+mod guard;
 mod listen;
 mod openai_routes;
 mod setup;
@@ -34,11 +38,14 @@ use tokio_util::sync::CancellationToken;
 use crate::bedrock::BedrockClient;
 use crate::catalog::Catalog;
 use crate::health::Health;
+use crate::ledger::{BudgetGuard, Ledger};
 use crate::router::Router;
 
 pub use errors::{ApiError, Protocol};
+pub use guard::{host_allowed, origin_allowed};
 pub use listen::bind_loopback;
 pub use setup::{CheckReport, ModelCheck, StartError, assemble, check};
+pub use sse::data as sse_data_frame;
 pub use supervisor::{ProxyStatus, Supervisor};
 
 /// Limits and behaviour of the server, taken from settings by the caller.
@@ -57,6 +64,10 @@ pub struct ServerConfig {
     pub drain_timeout: Duration,
     /// Slowloris defence: a client must send its request head within this.
     pub header_read_timeout: Duration,
+    /// Browser origins allowed to call (exact match); empty: none.
+    pub allowed_origins: Vec<String>,
+    /// Requests (streams until their last byte) served at once; more are shed.
+    pub max_concurrent_requests: usize,
 }
 
 impl ServerConfig {
@@ -69,6 +80,8 @@ impl ServerConfig {
             show_tier_prefix: false,
             drain_timeout: Duration::from_secs(10),
             header_read_timeout: Duration::from_secs(10),
+            allowed_origins: Vec::new(),
+            max_concurrent_requests: 256,
         }
     }
 }
@@ -79,6 +92,9 @@ pub struct AppState {
     pub router: Arc<Router>,
     pub bedrock: BedrockClient,
     pub health: Arc<Health>,
+    /// Where every model request is accounted.
+    pub ledger: Ledger,
+    pub budget: BudgetGuard,
     pub config: ServerConfig,
 }
 
@@ -87,12 +103,18 @@ pub struct RunningProxy {
     addr: SocketAddr,
     shutdown: CancellationToken,
     task: JoinHandle<()>,
+    admission: Arc<guard::Admission>,
 }
 
 impl RunningProxy {
     /// The address actually bound (after port fallback).
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Requests currently being served, open streams included.
+    pub fn in_flight(&self) -> usize {
+        self.admission.in_flight()
     }
 
     /// Stops accepting, drains in-flight requests (bounded by the drain
@@ -111,24 +133,40 @@ pub async fn start(state: AppState, port: u16) -> std::io::Result<RunningProxy> 
     let listener = bind_loopback(port).await?;
     let addr = listen::loopback_addr(&listener)?;
     let config = state.config.clone();
-    let app = routes(Arc::new(state));
+    // The Host check needs the port actually bound, known only now.
+    let admission = Arc::new(guard::Admission::new(addr.port(), &config));
+    let app = guard::protect(routes(Arc::new(state)), admission.clone());
     let shutdown = CancellationToken::new();
     let task = tokio::spawn(serve(listener, app, config, shutdown.clone()));
     Ok(RunningProxy {
         addr,
         shutdown,
         task,
+        admission,
     })
 }
 
 /// The route table: one place to see the whole HTTP surface.
 pub fn routes(state: Arc<AppState>) -> HttpRouter {
-    let authenticated = HttpRouter::new()
+    // Routes that call a model: refused before any upstream call once a budget is spent.
+    let model_routes = HttpRouter::new()
         .route(
             "/v1/chat/completions",
             post(openai_routes::chat_completions),
         )
         .route("/chat/completions", post(openai_routes::chat_completions))
+        .route("/v1/messages", post(anthropic_routes::messages))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            accounting::budget_gate,
+        ));
+    let authenticated = HttpRouter::new()
+        .merge(model_routes)
+        // Counting tokens is free upstream, so it is not budget-gated.
+        .route(
+            "/v1/messages/count_tokens",
+            post(anthropic_routes::count_tokens),
+        )
         .route("/v1/models", get(status_routes::models))
         .route("/models", get(status_routes::models))
         .route("/health", get(status_routes::health))
@@ -156,6 +194,7 @@ async fn serve(
         .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(config.header_read_timeout)
+        .max_headers(100)
         .max_buf_size(64 * 1024);
     builder.http2().timer(TokioTimer::new());
     let graceful = GracefulShutdown::new();

@@ -9,10 +9,11 @@ use serde::Serialize;
 use super::{AppState, ServerConfig};
 use crate::bedrock::{BedrockClient, ClientOptions};
 use crate::catalog::Catalog;
-use crate::credentials::{self, CredentialsError, SecretStore};
+use crate::credentials::{self, ApiKeySource, CredentialSource, CredentialsError, SecretStore};
 use crate::health::{Health, ModelHealth, Status};
+use crate::ledger::{BudgetGuard, Ledger, LedgerError};
 use crate::router::{Router, RouterError};
-use crate::settings::Settings;
+use crate::settings::{Home, Settings};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -22,15 +23,19 @@ pub enum StartError {
     Credentials(#[from] CredentialsError),
     #[error(transparent)]
     Router(#[from] RouterError),
+    #[error("cannot open the usage ledger: {0}")]
+    Ledger(#[from] LedgerError),
     #[error("keychain task failed: {0}")]
     Join(#[from] tokio::task::JoinError),
 }
 
 /// Builds the state a server runs on: client key, AWS credentials (keychain
-/// first, then the standard chain), the Bedrock client and the router.
+/// first, then the standard chain), the Bedrock client, the router and the
+/// usage ledger in `home`.
 pub async fn assemble(
     catalog: Catalog,
     settings: &Settings,
+    home: &Home,
     store: Arc<dyn SecretStore>,
 ) -> Result<AppState, StartError> {
     let key_store = store.clone();
@@ -39,16 +44,21 @@ pub async fn assemble(
             .await??;
     let bedrock = bedrock_client(settings, store).await?;
     let router = Router::new(&catalog)?;
+    let ledger = Ledger::open(&home.ledger_path())?;
+    let budget = BudgetGuard::new(&settings.budgets, ledger.clone());
     let mut config = ServerConfig::new(api_key);
     config.max_body_bytes = settings.max_body_bytes;
     config.upstream_timeout = Duration::from_secs(settings.upstream_timeout_secs);
     config.stream_idle_timeout = Duration::from_secs(settings.stream_idle_timeout_secs);
     config.show_tier_prefix = settings.show_tier_prefix;
+    config.allowed_origins = settings.allowed_origins.clone();
     Ok(AppState {
         catalog: Arc::new(catalog),
         router: Arc::new(router),
         bedrock,
         health: Arc::new(Health::new()),
+        ledger,
+        budget,
         config,
     })
 }
@@ -73,9 +83,12 @@ pub struct CheckReport {
     pub ok: bool,
     pub region: String,
     pub endpoint: String,
-    pub credentials_source: String,
+    /// `None` when no source could be determined.
+    pub credentials_source: Option<CredentialSource>,
     pub credentials_status: String,
-    pub api_key_source: String,
+    pub api_key_source: Option<ApiKeySource>,
+    /// Why the client key is unavailable, when it is.
+    pub api_key_error: Option<String>,
     pub models: Vec<ModelCheck>,
 }
 
@@ -84,30 +97,34 @@ pub struct ModelCheck {
     pub name: String,
     pub profile_id: String,
     pub health: ModelHealth,
+    /// What the paid probe cost, when one was asked for.
+    pub paid_probe_usd: Option<f64>,
 }
 
-/// Checks credentials and probes every model (for free).
+/// Checks credentials and probes every model: for free, or with a minimal
+/// paid request when `paid` (the caller shows the price first).
 pub async fn check(
     catalog: &Catalog,
     settings: &Settings,
     store: Arc<dyn SecretStore>,
+    paid: bool,
 ) -> CheckReport {
     let key_store = store.clone();
-    let api_key_source =
+    let (api_key_source, api_key_error) =
         match tokio::task::spawn_blocking(move || credentials::client_api_key(key_store.as_ref()))
             .await
         {
-            Ok(Ok((_, source))) => source.to_string(),
-            Ok(Err(e)) => format!("unavailable: {e}"),
-            Err(e) => format!("unavailable: {e}"),
+            Ok(Ok((_, source))) => (Some(source), None),
+            Ok(Err(e)) => (None, Some(e.to_string())),
+            Err(e) => (None, Some(e.to_string())),
         };
     let (credentials_source, credentials_status, loaded) =
         match credentials::aws_credentials(store.clone(), settings).await {
             Ok(resolved) => match credentials::check_aws(&resolved).await {
-                Ok(()) => (resolved.source.to_string(), "loaded".to_owned(), true),
-                Err(e) => (resolved.source.to_string(), e.to_string(), false),
+                Ok(()) => (Some(resolved.source), "loaded".to_owned(), true),
+                Err(e) => (Some(resolved.source), e.to_string(), false),
             },
-            Err(e) => ("none".to_owned(), e.to_string(), false),
+            Err(e) => (None, e.to_string(), false),
         };
     let health = Health::new();
     let mut models = Vec::new();
@@ -117,14 +134,19 @@ pub async fn check(
         None
     };
     for m in catalog.models() {
-        let status = match &bedrock {
-            Some(client) => health.probe(client, &m.profile_id).await,
-            None => health.status(&m.profile_id),
+        let (status, paid_probe_usd) = match &bedrock {
+            Some(client) if paid => {
+                let (status, cost) = health.paid_probe(client, m).await;
+                (status, Some(cost))
+            }
+            Some(client) => (health.probe(client, &m.profile_id).await, None),
+            None => (health.status(&m.profile_id), None),
         };
         models.push(ModelCheck {
             name: m.name.clone(),
             profile_id: m.profile_id.clone(),
             health: status,
+            paid_probe_usd,
         });
     }
     let region = match &bedrock {
@@ -141,6 +163,7 @@ pub async fn check(
         credentials_source,
         credentials_status,
         api_key_source,
+        api_key_error,
         models,
     }
 }

@@ -25,6 +25,17 @@ pub fn data(value: &impl serde::Serialize) -> Bytes {
     Bytes::from(out)
 }
 
+/// Frames a named event (`event: NAME`), as the Anthropic protocol uses.
+pub fn named(event: &str, json: &[u8]) -> Bytes {
+    let mut out = Vec::with_capacity(event.len() + json.len() + 16);
+    out.extend_from_slice(b"event: ");
+    out.extend_from_slice(event.as_bytes());
+    out.extend_from_slice(b"\ndata: ");
+    out.extend_from_slice(json);
+    out.extend_from_slice(b"\n\n");
+    Bytes::from(out)
+}
+
 pub const DONE: &[u8] = b"data: [DONE]\n\n";
 
 /// A channel whose receiving end becomes an SSE response body.
@@ -53,5 +64,6 @@ mod tests {
             &data(&serde_json::json!({"a": "b\nc"}))[..],
             b"data: {\"a\":\"b\\nc\"}\n\n"
         );
+        assert_eq!(&named("ping", b"{}")[..], b"event: ping\ndata: {}\n\n");
     }
 }

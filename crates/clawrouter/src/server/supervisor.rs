@@ -2,6 +2,9 @@
 //! shell): one place that owns the running server, says what state it is in
 //! — and on which port, after fallback — and keeps model health across
 //! restarts so the dashboard does not go blank when the user toggles it.
+//! Built with [`Supervisor::sharing`], every proxy it starts records into
+//! the host's own ledger handle, so the host's reports and budget totals are
+//! the ones the proxy updates (one writer per ledger file).
 //!
 //! The status is a [`watch`] channel: the tray, the window and a test all
 //! read the same value, and a state is reported only once it is true (a port
@@ -16,12 +19,14 @@ use super::{RunningProxy, assemble, start};
 use crate::catalog::Catalog;
 use crate::credentials::SecretStore;
 use crate::health::Health;
-use crate::settings::Settings;
+use crate::ledger::{BudgetGuard, Ledger};
+use crate::settings::{Home, Settings};
 
 /// Owns at most one running proxy. Share it behind an `Arc` or in app state.
 pub struct Supervisor {
     running: Mutex<Option<RunningProxy>>,
     health: Arc<Health>,
+    ledger: Option<Ledger>,
     status: watch::Sender<ProxyStatus>,
 }
 
@@ -84,11 +89,20 @@ impl Supervisor {
         Self {
             running: Mutex::new(None),
             health: Arc::new(Health::new()),
+            ledger: None,
             status: watch::channel(ProxyStatus::Stopped).0,
         }
     }
 
-    /// Assembles the engine from `catalog`, `settings` and `store` and
+    /// A supervisor whose proxies record usage into `ledger`.
+    pub fn sharing(ledger: Ledger) -> Self {
+        Self {
+            ledger: Some(ledger),
+            ..Self::new()
+        }
+    }
+
+    /// Assembles the engine from `catalog`, `settings`, `home` and `store` and
     /// serves on `settings.port` (or the next free port). Already running:
     /// returns the current status unchanged. Failures become
     /// [`ProxyStatus::Error`], never a panic or a silent "running".
@@ -96,6 +110,7 @@ impl Supervisor {
         &self,
         catalog: Catalog,
         settings: &Settings,
+        home: &Home,
         store: Arc<dyn SecretStore>,
     ) -> ProxyStatus {
         let mut running = self.running.lock().await;
@@ -104,12 +119,16 @@ impl Supervisor {
         }
         let requested_port = settings.port;
         self.set(ProxyStatus::Starting { requested_port });
-        let status = match assemble(catalog, settings, store).await {
+        let status = match assemble(catalog, settings, home, store).await {
             Err(e) => ProxyStatus::Error {
                 message: e.to_string(),
             },
             Ok(mut state) => {
                 state.health = self.health.clone();
+                if let Some(ledger) = &self.ledger {
+                    state.budget = BudgetGuard::new(&settings.budgets, ledger.clone());
+                    state.ledger = ledger.clone();
+                }
                 match start(state, requested_port).await {
                     Ok(proxy) => {
                         let port = proxy.addr().port();
@@ -178,15 +197,27 @@ mod tests {
         Arc::new(MemoryStore::default())
     }
 
+    fn home() -> (tempfile::TempDir, Home) {
+        let dir = tempfile::tempdir().unwrap();
+        let home = Home::at(dir.path());
+        (dir, home)
+    }
+
     #[tokio::test]
     async fn start_reports_the_port_actually_bound_and_stop_frees_it() {
         let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let requested = taken.local_addr().unwrap().port();
+        let (_dir, home) = home();
         let sup = Supervisor::new();
         let mut changes = sup.subscribe();
 
         let status = sup
-            .start(Catalog::builtin().unwrap(), &settings(requested), store())
+            .start(
+                Catalog::builtin().unwrap(),
+                &settings(requested),
+                &home,
+                store(),
+            )
             .await;
         let ProxyStatus::Running {
             port,
@@ -208,12 +239,13 @@ mod tests {
 
     #[tokio::test]
     async fn a_second_start_keeps_the_running_proxy() {
+        let (_dir, home) = home();
         let sup = Supervisor::new();
         let first = sup
-            .start(Catalog::builtin().unwrap(), &settings(0), store())
+            .start(Catalog::builtin().unwrap(), &settings(0), &home, store())
             .await;
         let second = sup
-            .start(Catalog::builtin().unwrap(), &settings(0), store())
+            .start(Catalog::builtin().unwrap(), &settings(0), &home, store())
             .await;
         assert!(matches!(first, ProxyStatus::Running { .. }), "{first:?}");
         assert_eq!(first, second);
@@ -222,13 +254,14 @@ mod tests {
 
     #[tokio::test]
     async fn a_failed_start_is_an_error_status() {
+        let (_dir, home) = home();
         let sup = Supervisor::new();
         let broken = store();
         broken
             .set(AWS_KEYS, &SecretString::from("not json"))
             .unwrap();
         let status = sup
-            .start(Catalog::builtin().unwrap(), &settings(0), broken)
+            .start(Catalog::builtin().unwrap(), &settings(0), &home, broken)
             .await;
         let ProxyStatus::Error { message } = &status else {
             panic!("expected an error: {status:?}");

@@ -10,8 +10,10 @@ use bedrock_double::{DoubleConfig, RunningDouble};
 use clawrouter::bedrock::{BedrockClient, ClientOptions};
 use clawrouter::catalog::Catalog;
 use clawrouter::health::Health;
+use clawrouter::ledger::{BudgetGuard, Ledger};
 use clawrouter::router::Router;
 use clawrouter::server::{self, AppState, RunningProxy, ServerConfig};
+use clawrouter::settings::Budgets;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 
@@ -22,6 +24,7 @@ pub struct Stack {
     pub proxy: RunningProxy,
     pub url: String,
     pub http: reqwest::Client,
+    pub ledger: Ledger,
 }
 
 pub async fn stack() -> Stack {
@@ -30,9 +33,35 @@ pub async fn stack() -> Stack {
 
 /// Starts a double and a proxy in front of it; `tune` adjusts the server config.
 pub async fn stack_with(tune: impl FnOnce(&mut ServerConfig)) -> Stack {
+    stack_full(tune, &Budgets::default()).await
+}
+
+/// Like [`stack_with`], with budgets.
+pub async fn stack_full(tune: impl FnOnce(&mut ServerConfig), budgets: &Budgets) -> Stack {
     let double = bedrock_double::start(DoubleConfig::default())
         .await
         .unwrap();
+    let mut config = ServerConfig::new(SecretString::from(KEY));
+    tune(&mut config);
+    let (state, ledger) = app_state(&double.url(), config, budgets).await;
+    let proxy = server::start(state, 0).await.unwrap();
+    let url = format!("http://{}", proxy.addr());
+    Stack {
+        double,
+        proxy,
+        url,
+        http: reqwest::Client::new(),
+        ledger,
+    }
+}
+
+/// The built-in catalog served through a Bedrock client aimed at
+/// `double_url` (with the double's default keys), and an in-memory ledger.
+pub async fn app_state(
+    double_url: &str,
+    config: ServerConfig,
+    budgets: &Budgets,
+) -> (AppState, Ledger) {
     let catalog = Catalog::builtin().unwrap();
     let bedrock = BedrockClient::new(ClientOptions {
         region: Some("us-east-1".into()),
@@ -43,27 +72,21 @@ pub async fn stack_with(tune: impl FnOnce(&mut ServerConfig)) -> Stack {
             None,
             "test",
         ))),
-        endpoint_url: Some(double.url()),
+        endpoint_url: Some(double_url.to_owned()),
         connect_timeout: Duration::from_secs(2),
     })
     .await;
-    let mut config = ServerConfig::new(SecretString::from(KEY));
-    tune(&mut config);
+    let ledger = Ledger::open_in_memory().unwrap();
     let state = AppState {
+        budget: BudgetGuard::new(budgets, ledger.clone()),
+        ledger: ledger.clone(),
         router: Arc::new(Router::new(&catalog).unwrap()),
         catalog: Arc::new(catalog),
         bedrock,
         health: Arc::new(Health::new()),
         config,
     };
-    let proxy = server::start(state, 0).await.unwrap();
-    let url = format!("http://{}", proxy.addr());
-    Stack {
-        double,
-        proxy,
-        url,
-        http: reqwest::Client::new(),
-    }
+    (state, ledger)
 }
 
 impl Stack {

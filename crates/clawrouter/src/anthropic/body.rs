@@ -1,0 +1,651 @@
+//! The Bedrock InvokeModel body for a Messages request: Anthropic's body minus
+//! what Bedrock refuses.
+//!
+//! Bedrock validates the body strictly: an unknown top-level key fails the
+//! whole request ("Extra inputs are not permitted"), so does `model` or
+//! `stream` ("extraneous key \[stream\] is not permitted"), and so does any
+//! `anthropic_beta` entry it does not know ("invalid beta flag"). Claude Code
+//! sends several of each. Failing those requests would make the proxy
+//! useless, and the features behind them are optional, so they are dropped
+//! with a `debug` line naming each one.
+
+use bytes::Bytes;
+use serde_json::{Map, Value, json};
+
+use super::accepts::{Feature, accepted, model_family};
+use super::{AnthropicError, Content, Message, MessagesRequest, Role};
+use crate::catalog::{Capability, Model, SamplingRule};
+
+/// The Messages-API version Bedrock's Anthropic body requires.
+const BEDROCK_ANTHROPIC_VERSION: &str = "bedrock-2023-05-31";
+
+/// The smallest `thinking.budget_tokens` Anthropic accepts.
+const MIN_THINKING_BUDGET: u64 = 1024;
+
+/// A Bedrock InvokeModel body for `req` on `model`.
+///
+/// `beta_header` is the client's `anthropic-beta` header (comma-separated).
+/// `max_tokens` is clamped to the model's `max_output`: a client cannot make
+/// the proxy reserve (and Bedrock's quota count) more output than the model
+/// can produce, and a `thinking` budget is lowered to fit under the clamp.
+pub fn bedrock_body(
+    req: &MessagesRequest,
+    beta_header: Option<&str>,
+    model: &Model,
+) -> Result<Bytes, AnthropicError> {
+    let max_tokens = match req.max_tokens {
+        None => return Err(invalid("max_tokens: Field required")),
+        Some(0) => return Err(invalid("max_tokens: must be greater than or equal to 1")),
+        Some(n) if n > model.max_output => {
+            tracing::debug!(
+                requested = n,
+                max_output = model.max_output,
+                model = %model.name,
+                "anthropic: max_tokens clamped to the model's max output"
+            );
+            model.max_output
+        }
+        Some(n) => n,
+    };
+    build(req, beta_header, model, max_tokens)
+}
+
+/// The body Bedrock's CountTokens takes (an InvokeModel body) for a
+/// `count_tokens` request, which has no `max_tokens`: the model's maximum
+/// stands in, so a `thinking` budget stays valid.
+pub fn count_tokens_body(
+    req: &MessagesRequest,
+    beta_header: Option<&str>,
+    model: &Model,
+) -> Result<Bytes, AnthropicError> {
+    build(req, beta_header, model, model.max_output)
+}
+
+fn build(
+    req: &MessagesRequest,
+    beta_header: Option<&str>,
+    model: &Model,
+    max_tokens: u32,
+) -> Result<Bytes, AnthropicError> {
+    if req.messages.is_empty() {
+        return Err(invalid("messages: at least one message is required"));
+    }
+    let family = model_family(model);
+    let accepts = |feature: Feature| accepted(feature, family.as_deref());
+    let ttl_ok = accepts(Feature::Field("cache_control.ttl"));
+
+    let mut out = Map::new();
+    out.insert("anthropic_version".into(), BEDROCK_ANTHROPIC_VERSION.into());
+    out.insert("max_tokens".into(), max_tokens.into());
+
+    let mut betas: Vec<&str> = beta_header.into_iter().flat_map(|h| h.split(',')).collect();
+    for (key, value) in &req.rest {
+        match key.as_str() {
+            "anthropic_beta" => betas.extend(
+                value
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str),
+            ),
+            "anthropic_version" => {}
+            _ if accepts(Feature::Field(key)) => {
+                out.insert(key.clone(), value.clone());
+            }
+            _ => {
+                tracing::debug!(field = %key, model = %model.name, "anthropic: field dropped, Bedrock does not accept it")
+            }
+        }
+    }
+    if model.sampling == SamplingRule::TemperatureOrTopP
+        && out.contains_key("temperature")
+        && out.remove("top_p").is_some()
+    {
+        tracing::debug!(model = %model.name, "anthropic: top_p dropped, this model takes temperature or top_p, not both");
+    }
+
+    let mut kept_betas: Vec<&str> = Vec::new();
+    for beta in betas.into_iter().map(str::trim).filter(|b| !b.is_empty()) {
+        if kept_betas.contains(&beta) {
+            continue;
+        }
+        if accepts(Feature::Beta(beta)) {
+            kept_betas.push(beta);
+        } else {
+            tracing::debug!(%beta, model = %model.name, "anthropic: beta dropped, Bedrock does not accept it for this model");
+        }
+    }
+    if !kept_betas.is_empty() {
+        out.insert("anthropic_beta".into(), json!(kept_betas));
+    }
+
+    let adaptive_ok = accepts(Feature::Field("thinking.adaptive"));
+    if let Some(thinking) = thinking_for(req.thinking.as_ref(), model, max_tokens, adaptive_ok) {
+        out.insert("thinking".into(), thinking);
+    }
+    if let Some(system) = &req.system {
+        let mut system = system.clone();
+        for block in system.as_array_mut().into_iter().flatten() {
+            clean_cache_control(block, ttl_ok);
+        }
+        out.insert("system".into(), system);
+    }
+    let mut messages = fold_system_messages(&req.messages);
+    for message in &mut messages {
+        if let Content::Blocks(blocks) = &mut message.content {
+            for block in blocks {
+                clean_block(block, ttl_ok);
+            }
+        }
+    }
+    out.insert("messages".into(), json!(messages));
+    if !req.tools.is_empty() {
+        let mut tools = req.tools.clone();
+        for tool in &mut tools {
+            clean_tool(tool, ttl_ok);
+        }
+        out.insert("tools".into(), Value::Array(tools));
+    }
+    serde_json::to_vec(&out)
+        .map(Bytes::from)
+        .map_err(|e| invalid(&format!("cannot encode the request: {e}")))
+}
+
+/// The `thinking` to send: dropped for models that cannot think; `adaptive`
+/// becomes `enabled` with the largest budget on models without adaptive
+/// thinking (as Claude Code itself asks older models); an `enabled` budget
+/// is lowered below `max_tokens` (Anthropic requires `budget_tokens <
+/// max_tokens`), or thinking dropped when no valid budget fits.
+fn thinking_for(
+    thinking: Option<&Value>,
+    model: &Model,
+    max_tokens: u32,
+    adaptive_ok: bool,
+) -> Option<Value> {
+    let thinking = thinking?;
+    if !model.supports(Capability::Thinking) {
+        tracing::debug!(model = %model.name, "anthropic: thinking dropped, the model does not think");
+        return None;
+    }
+    let largest = u64::from(max_tokens).saturating_sub(1);
+    let budget = match (
+        thinking["type"].as_str(),
+        thinking["budget_tokens"].as_u64(),
+    ) {
+        (Some("adaptive"), _) if !adaptive_ok => {
+            tracing::debug!(model = %model.name, "anthropic: adaptive thinking becomes enabled thinking on this model");
+            largest
+        }
+        (Some("enabled"), Some(budget)) if budget > largest => {
+            tracing::debug!(
+                budget,
+                largest,
+                "anthropic: thinking budget lowered under max_tokens"
+            );
+            largest
+        }
+        _ => return Some(thinking.clone()),
+    };
+    if budget < MIN_THINKING_BUDGET {
+        tracing::debug!(
+            max_tokens,
+            "anthropic: thinking dropped, no budget fits under max_tokens"
+        );
+        return None;
+    }
+    Some(json!({"type": "enabled", "budget_tokens": budget}))
+}
+
+/// Bedrock knows only `user` and `assistant`: a `system`-role message's text
+/// goes, wrapped in `<system-reminder>` (the convention Claude Code's
+/// prompts use for context that is not the user's words), into the user
+/// turn before it, or else the one after it (a user turn of its own when
+/// there is none), so turns still alternate.
+fn fold_system_messages(messages: &[Message]) -> Vec<Message> {
+    let mut out: Vec<Message> = Vec::with_capacity(messages.len());
+    let mut pending: Vec<Value> = Vec::new();
+    for message in messages {
+        if message.role == Role::System {
+            tracing::debug!("anthropic: system-role message folded into a user turn");
+            let blocks = as_reminder_blocks(&message.content);
+            match out.last_mut() {
+                Some(last) if last.role == Role::User && pending.is_empty() => {
+                    let mut joined = take_blocks(&mut last.content);
+                    joined.extend(blocks);
+                    last.content = Content::Blocks(joined);
+                }
+                _ => pending.extend(blocks),
+            }
+            continue;
+        }
+        let mut message = message.clone();
+        if !pending.is_empty() {
+            if message.role == Role::User {
+                let mut joined = std::mem::take(&mut pending);
+                joined.extend(take_blocks(&mut message.content));
+                message.content = Content::Blocks(joined);
+            } else {
+                out.push(user_message(std::mem::take(&mut pending)));
+            }
+        }
+        out.push(message);
+    }
+    if !pending.is_empty() {
+        out.push(user_message(pending));
+    }
+    out
+}
+
+fn as_reminder_blocks(content: &Content) -> Vec<Value> {
+    let wrap = |text: &str| json!({"type": "text", "text": format!("<system-reminder>\n{text}\n</system-reminder>")});
+    match content {
+        Content::Text(text) => vec![wrap(text)],
+        Content::Blocks(blocks) => blocks
+            .iter()
+            .map(|b| match b["text"].as_str() {
+                Some(text) if b["type"] == "text" => wrap(text),
+                _ => b.clone(),
+            })
+            .collect(),
+    }
+}
+
+/// The content as blocks (a string becomes one text block), leaving it empty.
+fn take_blocks(content: &mut Content) -> Vec<Value> {
+    match std::mem::replace(content, Content::Blocks(Vec::new())) {
+        Content::Text(text) => vec![json!({"type": "text", "text": text})],
+        Content::Blocks(blocks) => blocks,
+    }
+}
+
+fn user_message(blocks: Vec<Value>) -> Message {
+    Message {
+        role: Role::User,
+        content: Content::Blocks(blocks),
+    }
+}
+
+/// A message content block: its `cache_control`, and those of the blocks
+/// inside a `tool_result`.
+fn clean_block(block: &mut Value, ttl_ok: bool) {
+    clean_cache_control(block, ttl_ok);
+    if let Some(inner) = block.get_mut("content").and_then(Value::as_array_mut) {
+        for block in inner {
+            clean_cache_control(block, ttl_ok);
+        }
+    }
+}
+
+/// A tool definition: `custom` (Claude Code's own bookkeeping, e.g.
+/// `defer_loading`) is not a Bedrock tool field and fails the request.
+fn clean_tool(tool: &mut Value, ttl_ok: bool) {
+    if let Some(tool) = tool.as_object_mut()
+        && tool.remove("custom").is_some()
+    {
+        tracing::debug!("anthropic: tool field `custom` dropped");
+    }
+    clean_cache_control(tool, ttl_ok);
+}
+
+/// Bedrock's `cache_control` is `{type, ttl?}`; `scope` (prompt-caching-scope
+/// beta) and, before the 4.5 models, `ttl` are refused.
+fn clean_cache_control(holder: &mut Value, ttl_ok: bool) {
+    let Some(cache) = holder
+        .get_mut("cache_control")
+        .and_then(Value::as_object_mut)
+    else {
+        return;
+    };
+    cache.retain(|key, _| {
+        let keep = key == "type" || (key == "ttl" && ttl_ok);
+        if !keep {
+            tracing::debug!(field = %key, "anthropic: cache_control field dropped");
+        }
+        keep
+    });
+}
+
+fn invalid(message: &str) -> AnthropicError {
+    AnthropicError::InvalidRequest(message.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::anthropic::resolve_model;
+    use crate::catalog::Catalog;
+
+    fn request(body: Value) -> MessagesRequest {
+        serde_json::from_value(body).unwrap()
+    }
+
+    fn body_for(req: &MessagesRequest, betas: Option<&str>, model: &str) -> Value {
+        let catalog = Catalog::builtin().unwrap();
+        let model = resolve_model(&catalog, model).unwrap();
+        serde_json::from_slice(&bedrock_body(req, betas, model).unwrap()).unwrap()
+    }
+
+    fn simple(extra: Value) -> MessagesRequest {
+        let mut body = json!({
+            "model": "claude-sonnet-4-5", "max_tokens": 100, "stream": true,
+            "messages": [{"role": "user", "content": "hi"}]
+        });
+        for (k, v) in extra.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        request(body)
+    }
+
+    const FIXTURE: &str = include_str!("../../tests/fixtures/claude_code_messages.json");
+    const CLAUDE_CODE_BETAS: &str = "claude-code-20250219,interleaved-thinking-2025-05-14,\
+        context-management-2025-06-27,fine-grained-tool-streaming-2025-05-14, oauth-2025-04-20,\
+        prompt-caching-scope-2026-01-05";
+
+    #[test]
+    fn claude_code_request_becomes_a_body_bedrock_accepts() {
+        let sent: Value = serde_json::from_str(FIXTURE).unwrap();
+        let req: MessagesRequest = serde_json::from_value(sent.clone()).unwrap();
+        assert!(req.stream);
+        let out = body_for(&req, Some(CLAUDE_CODE_BETAS), &req.model);
+
+        let mut keys: Vec<&str> = out
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        keys.sort_unstable();
+        assert_eq!(
+            keys,
+            [
+                "anthropic_beta",
+                "anthropic_version",
+                "max_tokens",
+                "messages",
+                "system",
+                "thinking",
+                "tools"
+            ]
+        );
+        assert_eq!(out["anthropic_version"], "bedrock-2023-05-31");
+        assert_eq!(
+            out["anthropic_beta"],
+            json!([
+                "interleaved-thinking-2025-05-14",
+                "fine-grained-tool-streaming-2025-05-14"
+            ])
+        );
+        // Everything the model needs arrives unchanged.
+        for key in ["max_tokens", "messages", "system", "tools", "thinking"] {
+            assert_eq!(out[key], sent[key], "{key} changed");
+        }
+        assert_eq!(out["tools"].as_array().unwrap().len(), 24);
+        assert!(out["system"].to_string().len() > 26_000);
+    }
+
+    /// A request Claude Code 2.1.197 sent (texts replaced by filler of the
+    /// same length), with the headers it sent.
+    const FIXTURE_2_1_197: &str =
+        include_str!("../../tests/fixtures/claude_code_2_1_197_messages.json");
+    const BETAS_2_1_197: &str = "claude-code-20250219,context-1m-2025-08-07,\
+        interleaved-thinking-2025-05-14,thinking-token-count-2026-05-13,\
+        context-management-2025-06-27,prompt-caching-scope-2026-01-05,\
+        mid-conversation-system-2026-04-07,effort-2025-11-24";
+
+    #[test]
+    fn claude_code_2_1_197_request_on_its_nearest_model() {
+        let sent: Value = serde_json::from_str(FIXTURE_2_1_197).unwrap();
+        let req: MessagesRequest = serde_json::from_value(sent.clone()).unwrap();
+        assert_eq!(req.model, "claude-opus-4-8");
+        let out = body_for(&req, Some(BETAS_2_1_197), &req.model);
+        let mut keys: Vec<&str> = out
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        keys.sort_unstable();
+        assert_eq!(
+            keys,
+            [
+                "anthropic_beta",
+                "anthropic_version",
+                "max_tokens",
+                "messages",
+                "output_config",
+                "system",
+                "thinking",
+                "tools"
+            ]
+        );
+        assert_eq!(
+            out["anthropic_beta"],
+            json!(["interleaved-thinking-2025-05-14"])
+        );
+        assert_eq!(out["thinking"], json!({"type": "adaptive"}));
+        assert_eq!(out["output_config"], sent["output_config"]);
+        assert_eq!(out["tools"], sent["tools"]);
+        // The trailing system-role message joins the user's turn.
+        let messages = out["messages"].as_array().unwrap();
+        assert_eq!(messages.len(), 1);
+        assert_eq!(messages[0]["role"], "user");
+        assert_eq!(messages[0]["content"][1]["text"], "say hello");
+        assert!(
+            messages[0]["content"][2]["text"]
+                .as_str()
+                .unwrap()
+                .starts_with("<system-reminder>")
+        );
+    }
+
+    #[test]
+    fn same_request_on_haiku_keeps_only_its_betas() {
+        let req: MessagesRequest = serde_json::from_str(FIXTURE).unwrap();
+        let out = body_for(
+            &req,
+            Some("context-1m-2025-08-07,interleaved-thinking-2025-05-14"),
+            "claude-haiku-4-5",
+        );
+        assert_eq!(
+            out["anthropic_beta"],
+            json!(["interleaved-thinking-2025-05-14"])
+        );
+        let sonnet = body_for(&req, Some("context-1m-2025-08-07"), "claude-sonnet-4-5");
+        assert_eq!(sonnet["anthropic_beta"], json!(["context-1m-2025-08-07"]));
+    }
+
+    #[test]
+    fn body_betas_are_merged_filtered_and_deduplicated() {
+        let req = simple(
+            json!({"anthropic_beta": ["interleaved-thinking-2025-05-14", "made-up-2099-01-01"]}),
+        );
+        let out = body_for(
+            &req,
+            Some("interleaved-thinking-2025-05-14"),
+            "claude-sonnet-4-5",
+        );
+        assert_eq!(
+            out["anthropic_beta"],
+            json!(["interleaved-thinking-2025-05-14"])
+        );
+        let header_only = body_for(&req, Some("claude-code-20250219"), "claude-sonnet-4-5");
+        assert_eq!(
+            header_only["anthropic_beta"],
+            json!(["interleaved-thinking-2025-05-14"])
+        );
+        let nothing = body_for(
+            &simple(json!({})),
+            Some("claude-code-20250219, oauth-2025-04-20"),
+            "claude-sonnet-4-5",
+        );
+        assert!(nothing.get("anthropic_beta").is_none());
+    }
+
+    #[test]
+    fn documented_fields_pass_and_unknown_ones_are_dropped() {
+        let req = simple(json!({
+            "temperature": 0.2, "top_k": 5, "stop_sequences": ["END"],
+            "tool_choice": {"type": "auto"}, "metadata": {"user_id": "u"},
+            "context_management": {"edits": []}, "service_tier": "auto",
+            "anthropic_version": "2023-06-01", "output_config": {"effort": "low"}
+        }));
+        let out = body_for(&req, None, "claude-sonnet-4-5");
+        assert_eq!(out["temperature"], 0.2);
+        assert_eq!(out["top_k"], 5);
+        assert_eq!(out["stop_sequences"], json!(["END"]));
+        assert_eq!(out["tool_choice"], json!({"type": "auto"}));
+        assert_eq!(out["anthropic_version"], "bedrock-2023-05-31");
+        for gone in [
+            "metadata",
+            "context_management",
+            "service_tier",
+            "output_config",
+            "model",
+            "stream",
+        ] {
+            assert!(out.get(gone).is_none(), "{gone} was sent");
+        }
+        let opus = body_for(&req, None, "claude-opus-4-6");
+        assert_eq!(opus["output_config"], json!({"effort": "low"}));
+    }
+
+    #[test]
+    fn temperature_wins_over_top_p_where_only_one_is_allowed() {
+        let req = simple(json!({"temperature": 0.5, "top_p": 0.9}));
+        let out = body_for(&req, None, "claude-sonnet-4-5");
+        assert_eq!(out["temperature"], 0.5);
+        assert!(out.get("top_p").is_none());
+        let old = body_for(&req, None, "claude-sonnet-4");
+        assert_eq!(old["top_p"], 0.9);
+    }
+
+    #[test]
+    fn max_tokens_is_clamped_and_thinking_budget_follows() {
+        let req = simple(json!({
+            "max_tokens": 500_000,
+            "thinking": {"type": "enabled", "budget_tokens": 200_000}
+        }));
+        let out = body_for(&req, None, "claude-sonnet-4-5");
+        assert_eq!(out["max_tokens"], 64_000);
+        assert_eq!(out["thinking"]["budget_tokens"], 63_999);
+        assert_eq!(out["thinking"]["type"], "enabled");
+        let adaptive = simple(json!({"max_tokens": 500_000, "thinking": {"type": "adaptive"}}));
+        assert_eq!(
+            body_for(&adaptive, None, "claude-opus-4-6")["thinking"],
+            json!({"type": "adaptive"})
+        );
+    }
+
+    #[test]
+    fn adaptive_thinking_becomes_enabled_where_not_supported() {
+        let req = simple(json!({"max_tokens": 32_000, "thinking": {"type": "adaptive"}}));
+        assert_eq!(
+            body_for(&req, None, "claude-sonnet-4-5")["thinking"],
+            json!({"type": "enabled", "budget_tokens": 31_999})
+        );
+        assert_eq!(
+            body_for(&req, None, "claude-opus-4-6")["thinking"],
+            json!({"type": "adaptive"})
+        );
+        let tiny = simple(json!({"max_tokens": 1_000, "thinking": {"type": "adaptive"}}));
+        assert!(
+            body_for(&tiny, None, "claude-sonnet-4-5")
+                .get("thinking")
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn system_role_messages_fold_into_user_turns() {
+        let req = request(json!({"model": "m", "max_tokens": 10, "messages": [
+            {"role": "system", "content": "first"},
+            {"role": "user", "content": "hi"},
+            {"role": "system", "content": [{"type": "text", "text": "after"}]},
+            {"role": "assistant", "content": "a"},
+            {"role": "system", "content": "tail"}
+        ]}));
+        let reminder = |t: &str| json!({"type": "text", "text": format!("<system-reminder>\n{t}\n</system-reminder>")});
+        let out = body_for(&req, None, "claude-sonnet-4-5");
+        assert_eq!(
+            out["messages"],
+            json!([
+                {"role": "user", "content": [reminder("first"), {"type": "text", "text": "hi"}, reminder("after")]},
+                {"role": "assistant", "content": "a"},
+                {"role": "user", "content": [reminder("tail")]}
+            ])
+        );
+    }
+
+    #[test]
+    fn invalid_shapes_are_request_errors() {
+        let catalog = Catalog::builtin().unwrap();
+        let model = resolve_model(&catalog, "claude-sonnet-4-5").unwrap();
+        let empty = request(json!({"model": "m", "max_tokens": 10, "messages": []}));
+        let zero = simple(json!({"max_tokens": 0}));
+        let missing =
+            request(json!({"model": "m", "messages": [{"role": "user", "content": "x"}]}));
+        for (req, needle) in [
+            (&empty, "messages"),
+            (&zero, "max_tokens"),
+            (&missing, "max_tokens"),
+        ] {
+            match bedrock_body(req, None, model) {
+                Err(AnthropicError::InvalidRequest(m)) => assert!(m.contains(needle), "{m}"),
+                other => panic!("expected an invalid request, got {other:?}"),
+            }
+        }
+        // count_tokens has no max_tokens and needs none.
+        let counted: Value =
+            serde_json::from_slice(&count_tokens_body(&missing, None, model).unwrap()).unwrap();
+        assert_eq!(counted["max_tokens"], 64_000);
+    }
+
+    #[test]
+    fn cache_control_keeps_type_and_ttl_only_where_accepted() {
+        let cc = json!({"type": "ephemeral", "ttl": "1h", "scope": "global"});
+        let req = simple(json!({
+            "system": [{"type": "text", "text": "s", "cache_control": cc}],
+            "tools": [{"name": "t", "input_schema": {"type": "object"}, "cache_control": cc,
+                       "custom": {"defer_loading": true}}],
+            "messages": [
+                {"role": "user", "content": [{"type": "text", "text": "q", "cache_control": cc}]},
+                {"role": "assistant", "content": [{"type": "tool_use", "id": "t1", "name": "t",
+                    "input": {"cache_control": "user data stays"}}]},
+                {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1",
+                    "content": [{"type": "text", "text": "r", "cache_control": cc}]}]}
+            ]
+        }));
+        let out = body_for(&req, None, "claude-sonnet-4-5");
+        let with_ttl = json!({"type": "ephemeral", "ttl": "1h"});
+        assert_eq!(out["system"][0]["cache_control"], with_ttl);
+        assert_eq!(out["tools"][0]["cache_control"], with_ttl);
+        assert!(out["tools"][0].get("custom").is_none());
+        assert_eq!(out["messages"][0]["content"][0]["cache_control"], with_ttl);
+        assert_eq!(
+            out["messages"][2]["content"][0]["content"][0]["cache_control"],
+            with_ttl
+        );
+        assert_eq!(
+            out["messages"][1]["content"][0]["input"]["cache_control"],
+            "user data stays"
+        );
+        let old = body_for(&req, None, "claude-sonnet-4");
+        assert_eq!(
+            old["system"][0]["cache_control"],
+            json!({"type": "ephemeral"})
+        );
+    }
+
+    #[test]
+    fn unknown_families_get_documented_fields_but_no_betas() {
+        let mut model = Catalog::builtin().unwrap().models()[0].clone();
+        model.profile_id = "arn:aws:bedrock:us-east-1:1:application-inference-profile/x".into();
+        let req = simple(json!({"temperature": 1.0}));
+        let out: Value = serde_json::from_slice(
+            &bedrock_body(&req, Some("interleaved-thinking-2025-05-14"), &model).unwrap(),
+        )
+        .unwrap();
+        assert!(out.get("anthropic_beta").is_none());
+        assert_eq!(out["temperature"], 1.0);
+    }
+}

@@ -1,0 +1,202 @@
+//! The Anthropic Messages API (`POST /v1/messages`, `/v1/messages/count_tokens`)
+//! served by Bedrock's InvokeModel with the native Anthropic body, so Claude
+//! Code and the Anthropic SDKs work through the proxy unchanged.
+//!
+//! No translation: Bedrock takes Anthropic's own request body and answers with
+//! Anthropic's own Message JSON and stream events, so tools, images,
+//! documents, signed thinking blocks and `cache_control` pass through
+//! untouched. The body is parsed only as far as this module needs
+//! ([`MessagesRequest`]); everything else stays raw JSON. What this module
+//! does change is what Bedrock would refuse ([`bedrock_body`]): `model` and
+//! `stream` go, the `anthropic-beta` header becomes the body's
+//! `anthropic_beta` list, and betas and fields Bedrock does not take for that
+//! model are dropped (logged at debug) instead of failing the request.
+//!
+//! On the way back ([`StreamRelay`], [`relay_message`]) each Bedrock chunk is
+//! one Anthropic event JSON; it is relayed as `event: <type>` with the usage
+//! read off for accounting and the `model` field set to the name the client
+//! knows ([`response_model_name`]).
+
+mod accepts;
+mod body;
+mod inspect;
+mod relay;
+
+pub use body::{bedrock_body, count_tokens_body};
+pub use inspect::{estimate_tokens, route_input, strip_override_tag};
+pub use relay::{RelayedMessage, StreamEvent, StreamRelay, relay_message, response_model_name};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::catalog::{Catalog, Model};
+
+/// A Messages API request, parsed only as far as the proxy needs it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct MessagesRequest {
+    pub model: String,
+    /// Chooses InvokeModel or InvokeModelWithResponseStream; never sent on.
+    #[serde(default)]
+    pub stream: bool,
+    /// Required by `/v1/messages`, absent from `count_tokens` requests.
+    pub max_tokens: Option<u32>,
+    pub messages: Vec<Message>,
+    /// A string or a list of text blocks.
+    pub system: Option<Value>,
+    #[serde(default)]
+    pub tools: Vec<Value>,
+    /// `{"type": "enabled", "budget_tokens": N}`, `{"type": "adaptive"}` or `{"type": "disabled"}`.
+    pub thinking: Option<Value>,
+    /// Every other field, as sent (filtered by [`bedrock_body`]).
+    #[serde(flatten)]
+    pub rest: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Message {
+    pub role: Role,
+    pub content: Content,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    User,
+    Assistant,
+    /// Claude Code 2.1's mid-conversation system message (a first-party
+    /// beta). Bedrock has no such role; [`bedrock_body`] folds these into
+    /// the neighbouring user turn.
+    System,
+}
+
+/// Message content: a plain string or content blocks, kept as raw JSON so
+/// every block type (and any future one) reaches Bedrock byte-for-byte.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Content {
+    Text(String),
+    Blocks(Vec<Value>),
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum AnthropicError {
+    /// The request cannot be sent as it is (Anthropic `invalid_request_error`).
+    #[error("{0}")]
+    InvalidRequest(String),
+    /// Bedrock answered with something that is not an Anthropic message or event.
+    #[error("Bedrock sent an unreadable response: {0}")]
+    UpstreamFormat(String),
+}
+
+/// The catalog model for an Anthropic model name as Claude Code sends it.
+///
+/// Beyond what [`Catalog::model`] resolves (catalog names, profile ids, dated
+/// names and aliases), this accepts Claude Code's `[1m]` suffix (it marks the
+/// 1M-context variant; the `context-1m` beta travels separately) and the
+/// `-latest` suffix of older aliases. A Claude name the catalog does not have
+/// (`claude-opus-4-8`, the default of a newer Claude Code) goes to the
+/// catalog's newest model of the same family (opus, sonnet, haiku), so
+/// Claude Code works with no model setting; other names resolve to nothing.
+pub fn resolve_model<'c>(catalog: &'c Catalog, requested: &str) -> Option<&'c Model> {
+    let name = requested.trim();
+    let name = match name.len().checked_sub(4) {
+        Some(cut) if name.is_char_boundary(cut) && name[cut..].eq_ignore_ascii_case("[1m]") => {
+            &name[..cut]
+        }
+        _ => name,
+    };
+    let exact = catalog
+        .model(name)
+        .or_else(|| catalog.model(name.strip_suffix("-latest")?));
+    exact.or_else(|| {
+        let (family, _) = claude_family_version(name)?;
+        let nearest = catalog
+            .models()
+            .iter()
+            .filter_map(|m| {
+                let alias = m.anthropic_names().pop()?;
+                let (f, version) = claude_family_version(&alias)?;
+                (f == family).then_some((version, m))
+            })
+            .max_by(|(a, _), (b, _)| a.cmp(b))
+            .map(|(_, m)| m)?;
+        tracing::debug!(requested, model = %nearest.name, "anthropic: unknown Claude model, using the newest of its family");
+        Some(nearest)
+    })
+}
+
+/// `("sonnet", [4, 5])` for `claude-sonnet-4-5` or `claude-sonnet-4-5-20250929`.
+fn claude_family_version(name: &str) -> Option<(&str, Vec<u32>)> {
+    let mut parts = name.strip_prefix("claude-")?.split('-');
+    let family = parts
+        .next()
+        .filter(|f| ["opus", "sonnet", "haiku"].contains(f))?;
+    let version = parts
+        .map_while(|p| p.parse::<u32>().ok().filter(|_| p.len() < 8))
+        .collect();
+    Some((family, version))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn claude_code_model_names_resolve() {
+        let c = Catalog::builtin().unwrap();
+        let name = |s: &str| resolve_model(&c, s).map(|m| m.name.as_str());
+        assert_eq!(
+            name("claude-sonnet-4-5-20250929"),
+            Some("bedrock/claude-sonnet-4-5")
+        );
+        assert_eq!(
+            name("claude-sonnet-4-5[1m]"),
+            Some("bedrock/claude-sonnet-4-5")
+        );
+        assert_eq!(
+            name("claude-sonnet-4-5-20250929[1M]"),
+            Some("bedrock/claude-sonnet-4-5")
+        );
+        assert_eq!(name("claude-haiku-4-5"), Some("bedrock/claude-haiku-4-5"));
+        assert_eq!(
+            name("claude-opus-4-6-latest"),
+            Some("bedrock/claude-opus-4-6")
+        );
+        assert_eq!(name("claude-opus-4-8"), Some("bedrock/claude-opus-4-6"));
+        assert_eq!(
+            name("claude-sonnet-5[1m]"),
+            Some("bedrock/claude-sonnet-4-5")
+        );
+        assert_eq!(
+            name("claude-haiku-9-20300101"),
+            Some("bedrock/claude-haiku-4-5")
+        );
+        assert_eq!(name("claude-3-opus-latest"), None);
+        assert_eq!(name("claude-instant-1"), None);
+        assert_eq!(name("gpt-4o"), None);
+        assert_eq!(name("[1m]"), None);
+    }
+
+    #[test]
+    fn request_keeps_unknown_fields_and_block_json() {
+        let req: MessagesRequest = serde_json::from_str(
+            r#"{"model":"m","max_tokens":5,"top_k":3,
+                "messages":[{"role":"user","content":[{"type":"future_block","x":{"y":1}}]}]}"#,
+        )
+        .unwrap();
+        assert!(!req.stream);
+        assert_eq!(req.rest["top_k"], 3);
+        let Content::Blocks(blocks) = &req.messages[0].content else {
+            panic!("blocks expected");
+        };
+        assert_eq!(blocks[0]["x"]["y"], 1);
+    }
+
+    #[test]
+    fn unknown_role_is_a_parse_error() {
+        let r: Result<MessagesRequest, _> = serde_json::from_str(
+            r#"{"model":"m","max_tokens":5,"messages":[{"role":"tool","content":"x"}]}"#,
+        );
+        assert!(r.is_err());
+    }
+}

@@ -1,0 +1,332 @@
+//! Admission of every request before authentication, because anything that
+//! reaches the loopback port can spend the user's AWS money:
+//!
+//! 1. `Host` must name this server on loopback — `localhost`, `127.0.0.1` or
+//!    `[::1]` with the exact bound port — so a DNS-rebound web page
+//!    (`evil.example` now resolving to 127.0.0.1) is refused.
+//! 2. A browser `Origin` must be on the allow-list (empty by default);
+//!    `Origin: null` (file:// pages, sandboxed frames) never is. Without an
+//!    Origin, a browser's `Sec-Fetch-Site: cross-site` is refused too.
+//! 3. CORS preflights (`OPTIONS`) are never approved and no response carries
+//!    an `Access-Control-Allow-*` header.
+//! 4. At most `max_concurrent_requests` requests (streams until their last
+//!    byte) run at once; the next one is shed at once with 503/529.
+//! 5. A panicking handler becomes a generic 500, never a dropped connection
+//!    or a message with request data.
+//!
+//! Refusals are rendered in the client's protocol shape like every error.
+
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use axum::Router as HttpRouter;
+use axum::body::{Body, HttpBody};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, Method, header};
+use axum::middleware::Next;
+use axum::response::Response;
+use bytes::Bytes;
+use futures_util::FutureExt;
+use hyper::body::{Frame, SizeHint};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use super::{ApiError, ServerConfig, auth};
+
+/// Wraps `app` (every route and the fallback) in the admission checks for a
+/// server bound to `port`.
+pub fn protect(app: HttpRouter, admission: Arc<Admission>) -> HttpRouter {
+    app.layer(axum::middleware::from_fn_with_state(admission, admit))
+}
+
+/// True when `value` (a `Host` header or request-target authority) names
+/// this server: a loopback name, case-insensitive, with exactly `port`.
+/// Trailing dots, userinfo, a second port, other names and any byte outside
+/// visible ASCII are refused.
+pub fn host_allowed(value: &[u8], port: u16) -> bool {
+    let Ok(value) = std::str::from_utf8(value) else {
+        return false;
+    };
+    if value.is_empty() || !value.bytes().all(|b| b.is_ascii_graphic()) {
+        return false;
+    }
+    let (host, port_text) = if let Some(bracketed) = value.strip_prefix('[') {
+        let Some((inside, rest)) = bracketed.split_once(']') else {
+            return false;
+        };
+        let host = &value[..inside.len() + 2];
+        match rest {
+            "" => (host, None),
+            _ => match rest.strip_prefix(':') {
+                Some(port_text) => (host, Some(port_text)),
+                None => return false,
+            },
+        }
+    } else {
+        match value.split_once(':') {
+            Some((host, rest)) => (host, Some(rest)),
+            None => (value, None),
+        }
+    };
+    let port_ok = match port_text {
+        Some(text) => text == port.to_string(),
+        // Browsers omit only the scheme's default port.
+        None => port == 80,
+    };
+    port_ok && LOOPBACK_NAMES.iter().any(|n| host.eq_ignore_ascii_case(n))
+}
+
+/// True when a browser `Origin` may call the proxy: an exact
+/// (ASCII case-insensitive) member of `allowed`; `null` never is.
+pub fn origin_allowed(value: &[u8], allowed: &[String]) -> bool {
+    let Ok(value) = std::str::from_utf8(value) else {
+        return false;
+    };
+    !value.eq_ignore_ascii_case("null") && allowed.iter().any(|a| a.eq_ignore_ascii_case(value))
+}
+
+/// What the admission checks need: the bound port, the origin allow-list
+/// and the concurrency slots.
+pub struct Admission {
+    port: u16,
+    allowed_origins: Vec<String>,
+    slots: Arc<Semaphore>,
+    max_concurrent: usize,
+}
+
+impl Admission {
+    pub fn new(port: u16, config: &ServerConfig) -> Self {
+        Self {
+            port,
+            allowed_origins: config.allowed_origins.clone(),
+            slots: Arc::new(Semaphore::new(config.max_concurrent_requests)),
+            max_concurrent: config.max_concurrent_requests,
+        }
+    }
+
+    /// Requests (streams included) currently holding a slot.
+    pub fn in_flight(&self) -> usize {
+        self.max_concurrent
+            .saturating_sub(self.slots.available_permits())
+    }
+}
+
+const LOOPBACK_NAMES: [&str; 3] = ["localhost", "127.0.0.1", "[::1]"];
+
+async fn admit(State(admission): State<Arc<Admission>>, request: Request, next: Next) -> Response {
+    let protocol = auth::protocol_of(request.uri().path());
+    if let Err(refusal) = check(&admission, &request) {
+        return refusal.into_response_for(protocol);
+    }
+    let Ok(slot) = admission.slots.clone().try_acquire_owned() else {
+        tracing::warn!(
+            limit = admission.max_concurrent,
+            "shedding a request: concurrency limit reached"
+        );
+        return ApiError::Overloaded {
+            limit: admission.max_concurrent,
+        }
+        .into_response_for(protocol);
+    };
+    match AssertUnwindSafe(next.run(request)).catch_unwind().await {
+        Ok(response) => response.map(|body| Body::new(HoldsSlot { body, _slot: slot })),
+        Err(_) => {
+            tracing::error!("a request handler panicked");
+            ApiError::Internal.into_response_for(protocol)
+        }
+    }
+}
+
+fn check(admission: &Admission, request: &Request) -> Result<(), ApiError> {
+    let headers = request.headers();
+    if !host_ok(admission.port, request) {
+        return Err(ApiError::Forbidden(
+            "the Host header must be localhost, 127.0.0.1 or [::1] with this server's port",
+        ));
+    }
+    let origin_ok = match single(headers, header::ORIGIN) {
+        Single::Absent => !cross_site_fetch(headers),
+        Single::One(origin) => origin_allowed(origin, &admission.allowed_origins),
+        Single::Many => false,
+    };
+    if !origin_ok {
+        return Err(ApiError::Forbidden("cross-origin requests are not allowed"));
+    }
+    if request.method() == Method::OPTIONS {
+        return Err(ApiError::Forbidden(
+            "CORS preflight requests are never approved",
+        ));
+    }
+    Ok(())
+}
+
+/// Exactly one acceptable `Host` (HTTP/2 may carry only `:authority`), and an
+/// absolute-form request target must name this server too.
+fn host_ok(port: u16, request: &Request) -> bool {
+    let authority = request.uri().authority().map(|a| a.as_str().as_bytes());
+    if authority.is_some_and(|a| !host_allowed(a, port)) {
+        return false;
+    }
+    match single(request.headers(), header::HOST) {
+        Single::One(host) => host_allowed(host, port),
+        Single::Absent => authority.is_some() && request.version() == axum::http::Version::HTTP_2,
+        Single::Many => false,
+    }
+}
+
+/// A browser's own word that a page on another site sent this request.
+fn cross_site_fetch(headers: &HeaderMap) -> bool {
+    headers
+        .get("sec-fetch-site")
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"cross-site"))
+}
+
+enum Single<'a> {
+    Absent,
+    One(&'a [u8]),
+    Many,
+}
+
+fn single(headers: &HeaderMap, name: header::HeaderName) -> Single<'_> {
+    let mut values = headers.get_all(name).iter();
+    match (values.next(), values.next()) {
+        (None, _) => Single::Absent,
+        (Some(v), None) => Single::One(v.as_bytes()),
+        (Some(_), Some(_)) => Single::Many,
+    }
+}
+
+/// A response body that keeps its request's concurrency slot until the last
+/// byte is sent or the client goes away.
+struct HoldsSlot {
+    body: Body,
+    _slot: OwnedSemaphorePermit,
+}
+
+impl HttpBody for HoldsSlot {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+        Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PORT: u16 = 4242;
+
+    #[test]
+    fn loopback_names_with_the_bound_port_pass() {
+        for host in [
+            "localhost:4242",
+            "LOCALHOST:4242",
+            "LocalHost:4242",
+            "127.0.0.1:4242",
+            "[::1]:4242",
+        ] {
+            assert!(host_allowed(host.as_bytes(), PORT), "{host}");
+        }
+    }
+
+    #[test]
+    fn everything_else_is_refused() {
+        for host in [
+            "evil.example:4242",
+            "localhost.:4242",
+            "localhost:4243",
+            "localhost",
+            "localhost:",
+            "localhost:04242",
+            "localhost:+4242",
+            "127.0.0.1:4242:80",
+            "user@localhost:4242",
+            "localhost:4242@evil.example",
+            "0.0.0.0:4242",
+            "foo.local:4242",
+            "a.localhost:4242",
+            "127.0.0.2:4242",
+            "[::1]",
+            "[::1]4242",
+            "[::1:4242",
+            "[::ffff:127.0.0.1]:4242",
+            "local\thost:4242",
+            "localhost\x00:4242",
+            "localhost :4242",
+            "",
+        ] {
+            assert!(!host_allowed(host.as_bytes(), PORT), "{host:?}");
+        }
+        assert!(!host_allowed(b"localhost\xff:4242", PORT));
+    }
+
+    #[test]
+    fn port_80_may_be_implied() {
+        assert!(host_allowed(b"localhost", 80));
+        assert!(host_allowed(b"[::1]", 80));
+        assert!(host_allowed(b"localhost:80", 80));
+    }
+
+    #[tokio::test]
+    async fn a_panicking_handler_becomes_a_generic_500_and_frees_its_slot() {
+        use axum::routing::post;
+        use tower::ServiceExt;
+        const CANARY: &str = "sk-canary-client-0123456789abcdef";
+        let config = ServerConfig::new(secrecy::SecretString::from(CANARY));
+        let admission = Arc::new(Admission::new(PORT, &config));
+        let detail = format!("{config:?} {CANARY}");
+        let handler = move || {
+            let detail = detail.clone();
+            async move {
+                if !detail.is_empty() {
+                    panic!("handler bug with {detail}");
+                }
+                "unreachable"
+            }
+        };
+        let app = protect(
+            HttpRouter::new().route("/v1/messages", post(handler)),
+            admission.clone(),
+        );
+        let request = Request::post("/v1/messages")
+            .header(header::HOST, "localhost:4242")
+            .body(Body::empty())
+            .unwrap();
+        let response = app.oneshot(request).await.unwrap();
+        assert_eq!(response.status(), 500);
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({"type": "error", "error": {"type": "api_error", "message": "internal error"}})
+        );
+        assert_eq!(admission.in_flight(), 0);
+    }
+
+    #[test]
+    fn origins_match_the_allow_list_exactly_and_never_null() {
+        let allowed = vec!["http://localhost:3000".to_owned(), "null".to_owned()];
+        assert!(origin_allowed(b"http://localhost:3000", &allowed));
+        assert!(origin_allowed(b"HTTP://LOCALHOST:3000", &allowed));
+        assert!(!origin_allowed(b"http://localhost:3000/", &allowed));
+        assert!(!origin_allowed(b"http://localhost:30000", &allowed));
+        assert!(!origin_allowed(b"null", &allowed));
+        assert!(!origin_allowed(b"https://evil.example", &[]));
+    }
+}

@@ -1,0 +1,286 @@
+//! The `clawrouter` binary's contract (DESIGN.md): serve, route, models,
+//! check, usage and keys, run as a user would.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+
+use bedrock_double::{DoubleConfig, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY};
+use serde_json::Value;
+
+const KEY: &str = "sk-test-cli-0123456789";
+
+/// The binary with a private home, keychain entry set, and the double as Bedrock.
+fn clawrouter(home: &std::path::Path, double_url: &str) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_clawrouter"));
+    cmd.env("CLAWROUTER_HOME", home)
+        .env("CLAWROUTER_API_KEY", KEY)
+        // One keychain entry set per test home: tests run in parallel.
+        .env(
+            "CLAWROUTER_KEYCHAIN_SERVICE",
+            format!(
+                "clawrouter-test-{}",
+                home.file_name().unwrap().to_string_lossy()
+            ),
+        )
+        .env("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", double_url)
+        .env("AWS_ACCESS_KEY_ID", TEST_ACCESS_KEY_ID)
+        .env("AWS_SECRET_ACCESS_KEY", TEST_SECRET_ACCESS_KEY)
+        .env("AWS_REGION", "us-east-1")
+        .env_remove("AWS_PROFILE")
+        .env_remove("RUST_LOG");
+    cmd
+}
+
+fn json_of(cmd: &mut Command) -> Value {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Starts `serve`, returning the child and the URL from its first line.
+fn serve(cmd: &mut Command, port: u16) -> (Child, String) {
+    let mut child = cmd
+        .args(["serve", "--port", &port.to_string()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("first line was {line:?}"))
+        .to_owned();
+    (child, url)
+}
+
+fn terminate(mut child: Child) -> std::process::ExitStatus {
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    child.wait().unwrap()
+}
+
+// Multi-threaded: the test blocks on the child process while the in-process double serves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_reports_the_fallback_port_serves_and_exits_cleanly_on_sigterm() {
+    let double = bedrock_double::start(DoubleConfig::default())
+        .await
+        .unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let taken_port = taken.local_addr().unwrap().port();
+    let (child, url) = serve(&mut clawrouter(home.path(), &double.url()), taken_port);
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    assert_ne!(
+        url,
+        format!("http://127.0.0.1:{taken_port}"),
+        "the taken port must not be reported"
+    );
+    let r = reqwest::Client::new()
+        .post(format!("{url}/v1/chat/completions"))
+        .bearer_auth(KEY)
+        .json(&serde_json::json!({"model": "bedrock/claude-haiku-4-5", "messages": [{"role": "user", "content": "hi"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(terminate(child).success(), "SIGTERM must exit 0");
+    // The ledger survived the process: usage reads it back.
+    let usage = json_of(clawrouter(home.path(), &double.url()).args(["usage", "--json"]));
+    assert_eq!(usage["summary"]["total"]["requests_30d"], 1, "{usage}");
+    assert!(usage["summary"]["total"]["today_usd"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
+fn route_json_has_the_contract_fields() {
+    let home = tempfile::tempdir().unwrap();
+    let d = json_of(clawrouter(home.path(), "http://127.0.0.1:9").args([
+        "route",
+        "--json",
+        "prove that the square root of 2 is irrational",
+    ]));
+    assert_eq!(d["category"], "reasoning");
+    assert_eq!(d["tier"], "top");
+    assert_eq!(d["model"], "bedrock/claude-opus-4-6");
+    let confidence = d["confidence"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&confidence));
+    assert!(!d["why"].as_str().unwrap().is_empty());
+    let human = clawrouter(home.path(), "http://127.0.0.1:9")
+        .args(["route", "hi"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&human.stdout).contains("low"));
+}
+
+#[test]
+fn models_json_lists_the_catalog_with_prices() {
+    let home = tempfile::tempdir().unwrap();
+    let m = json_of(clawrouter(home.path(), "http://127.0.0.1:9").args(["models", "--json"]));
+    let models = m["models"].as_array().unwrap();
+    assert_eq!(models.len(), 4);
+    let opus = models
+        .iter()
+        .find(|x| x["name"] == "bedrock/claude-opus-4-6")
+        .unwrap();
+    assert_eq!(opus["profile_id"], "us.anthropic.claude-opus-4-6-v1");
+    // us. profile: list price plus the 10% regional premium.
+    assert!((opus["price_per_million"]["input"].as_f64().unwrap() - 5.5).abs() < 1e-9);
+    assert_eq!(opus["tiers"], serde_json::json!(["top"]));
+}
+
+#[test]
+fn a_bad_catalog_is_refused_with_file_line_and_advice() {
+    let home = tempfile::tempdir().unwrap();
+    let file = home.path().join("models.yaml");
+    std::fs::write(
+        &file,
+        "provider_models:\n  bedrock:\n    models:\n      - name: bedrock/s\n        id: bedrock/anthropic.claude-sonnet-4-5-20250929-v1:0\n        price: {input: 3, output: 15, cache_read: 0.3, cache_write: 3.75}\n",
+    )
+    .unwrap();
+    let out = clawrouter(home.path(), "http://127.0.0.1:9")
+        .args(["models"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("models.yaml:5:"), "{err}");
+    assert!(
+        err.contains("us.anthropic.claude-sonnet-4-5-20250929-v1:0"),
+        "{err}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_reports_the_credential_source_and_health_without_secrets() {
+    let double = bedrock_double::start(DoubleConfig::default())
+        .await
+        .unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let out = clawrouter(home.path(), &double.url())
+        .args(["check", "--json"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    let report: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(report["ok"], true);
+    assert_eq!(report["credentials_source"], "environment");
+    assert_eq!(report["api_key_source"], "env");
+    assert_eq!(report["models"].as_array().unwrap().len(), 4);
+    assert!(
+        report["models"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|m| m["health"]["status"] == "healthy")
+    );
+    assert!(!text.contains(TEST_SECRET_ACCESS_KEY) && !text.contains(KEY));
+
+    // The paid probe says its price first, then reports what each probe cost.
+    let out = clawrouter(home.path(), &double.url())
+        .args(["check", "--json", "--paid"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("paid probe: one minimal request per model, about $")
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        report["models"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|m| m["paid_probe_usd"].as_f64().unwrap() > 0.0)
+    );
+    assert_eq!(
+        double.stats().by_operation["Converse"],
+        4,
+        "one paid request per model"
+    );
+
+    // Wrong keys: the check fails and says so, still without the secret.
+    let out = clawrouter(home.path(), &double.url())
+        .env(
+            "AWS_SECRET_ACCESS_KEY",
+            "wrongSECRETwrongSECRETwrongSECRET0000000",
+        )
+        .args(["check", "--json"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("unhealthy"), "{text}");
+    assert!(!text.contains("wrongSECRET"));
+}
+
+#[test]
+fn keys_round_trip_through_the_real_keychain() {
+    if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none() {
+        eprintln!("SKIPPED: no D-Bus session; run under scripts/with-keyring");
+        return;
+    }
+    let home = tempfile::tempdir().unwrap();
+    let keys = |args: &[&str], stdin: &str| {
+        let mut child = clawrouter(home.path(), "http://127.0.0.1:9")
+            .env_remove("CLAWROUTER_API_KEY")
+            .arg("keys")
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+    let (ok, out) = keys(
+        &["set", "--access-key-id", TEST_ACCESS_KEY_ID],
+        &format!("{TEST_SECRET_ACCESS_KEY}\n"),
+    );
+    assert!(ok, "{out}");
+    assert!(!out.contains(TEST_SECRET_ACCESS_KEY));
+    let (ok, status) = keys(&["status", "--json"], "");
+    assert!(ok, "{status}");
+    let status: Value = serde_json::from_str(&status).unwrap();
+    assert_eq!(status["aws_access_key_id"], TEST_ACCESS_KEY_ID);
+    assert_eq!(status["api_key_source"], "generated, now in the keychain");
+    let generated = status["api_key"].as_str().unwrap().to_owned();
+    assert!(generated.starts_with("sk-clawrouter-"));
+    let (_, again) = keys(&["status", "--json"], "");
+    let again: Value = serde_json::from_str(&again).unwrap();
+    assert_eq!(
+        again["api_key"],
+        generated.as_str(),
+        "the generated key is kept"
+    );
+    assert_eq!(again["api_key_source"], "keychain");
+    let (ok, out) = keys(&["delete"], "");
+    assert!(ok && out.contains("removed"), "{out}");
+    let (_, after) = keys(&["status", "--json"], "");
+    let after: Value = serde_json::from_str(&after).unwrap();
+    assert!(after["aws_access_key_id"].is_null());
+}

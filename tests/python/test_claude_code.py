@@ -1,0 +1,73 @@
+"""The Claude Code CLI through ClawRouter, configured the way a user would:
+only ANTHROPIC_BASE_URL and ANTHROPIC_AUTH_TOKEN (no AWS variables, no model
+setting). The CLI is pinned in tests/claude_code (`npm ci --prefix tests/claude_code`).
+
+Claude Code's default model (claude-opus-4-8 in 2.1.197) is not in the
+catalog; the proxy serves it with the newest catalog Opus, so the reply
+comes from that model's profile id.
+"""
+
+import json
+import os
+import subprocess
+
+import pytest
+
+from conftest import REPO
+
+CLAUDE = REPO / "tests" / "claude_code" / "node_modules" / ".bin" / "claude"
+OPUS_PROFILE = "us.anthropic.claude-opus-4-6-v1"
+HAIKU_PROFILE = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
+
+
+def run_claude(proxy, tmp_path, prompt, *args):
+    if not CLAUDE.exists():
+        missing = "Claude Code is not installed: npm ci --prefix tests/claude_code"
+        if os.environ.get("CI"):
+            pytest.fail(missing)  # CI installs it (scripts/setup --test); never skip there
+        pytest.skip(missing)
+    home = tmp_path / "home"
+    work = tmp_path / "work"
+    home.mkdir()
+    work.mkdir()
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(home),
+        "ANTHROPIC_BASE_URL": proxy.url,
+        "ANTHROPIC_AUTH_TOKEN": proxy.key,
+        # Nothing but the proxy: no update checks, telemetry or other traffic.
+        "DISABLE_AUTOUPDATER": "1",
+        "DISABLE_TELEMETRY": "1",
+        "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+    }
+    done = subprocess.run(
+        [str(CLAUDE), "-p", prompt, "--output-format", "json", *args],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, f"claude failed ({done.returncode}): {done.stdout}\n{done.stderr}"
+    return json.loads(done.stdout)
+
+
+def test_claude_code_answers_through_the_proxy(proxy, tmp_path):
+    result = run_claude(proxy, tmp_path, "Say hello")
+    assert result["is_error"] is False, result
+    assert OPUS_PROFILE in result["result"], result
+
+
+def test_claude_code_tool_loop(proxy, tmp_path):
+    # The double calls Read (file_path "sample"); Claude Code runs it, sends
+    # the tool result back, and the second turn answers in text.
+    result = run_claude(proxy, tmp_path, "[[double:tool=Read]] read the notes")
+    assert result["is_error"] is False, result
+    assert result["num_turns"] == 2, result
+    assert OPUS_PROFILE in result["result"], result
+
+
+def test_claude_code_with_a_chosen_model(proxy, tmp_path):
+    result = run_claude(proxy, tmp_path, "Which model?", "--model", "claude-haiku-4-5")
+    assert result["is_error"] is False, result
+    assert HAIKU_PROFILE in result["result"], result
