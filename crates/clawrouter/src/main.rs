@@ -184,8 +184,8 @@ async fn serve(
     let catalog = catalog(home, &settings, config)?;
     let store = keychain();
     let requested = port.unwrap_or(settings.port);
-    let state = server::assemble(catalog, &settings, home, store).await?;
-    let ledger = state.ledger.clone();
+    let ledger = Ledger::open(&home.ledger_path())?;
+    let state = server::assemble(catalog, &settings, ledger.clone(), store).await?;
     let proxy = server::start(state, requested)
         .await
         .with_context(|| format!("cannot listen on 127.0.0.1:{requested}"))?;

@@ -13,7 +13,7 @@ use crate::credentials::{self, ApiKeySource, CredentialSource, CredentialsError,
 use crate::health::{Health, ModelHealth, Status};
 use crate::ledger::{BudgetGuard, Ledger, LedgerError};
 use crate::router::{Router, RouterError};
-use crate::settings::{Home, Settings};
+use crate::settings::Settings;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -30,12 +30,13 @@ pub enum StartError {
 }
 
 /// Builds the state a server runs on: client key, AWS credentials (keychain
-/// first, then the standard chain), the Bedrock client, the router and the
-/// usage ledger in `home`.
+/// first, then the standard chain), the Bedrock client and the router, with
+/// usage recorded into `ledger` (the caller's handle, so reports it reads are
+/// the ones the proxy writes).
 pub async fn assemble(
     catalog: Catalog,
     settings: &Settings,
-    home: &Home,
+    ledger: Ledger,
     store: Arc<dyn SecretStore>,
 ) -> Result<AppState, StartError> {
     let key_store = store.clone();
@@ -44,7 +45,6 @@ pub async fn assemble(
             .await??;
     let bedrock = bedrock_client(settings, store).await?;
     let router = Router::new(&catalog)?;
-    let ledger = Ledger::open(&home.ledger_path())?;
     let budget = BudgetGuard::new(&settings.budgets, ledger.clone());
     let mut config = ServerConfig::new(api_key);
     config.max_body_bytes = settings.max_body_bytes;

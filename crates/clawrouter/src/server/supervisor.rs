@@ -15,11 +15,11 @@ use std::sync::Arc;
 use serde::Serialize;
 use tokio::sync::{Mutex, watch};
 
-use super::{RunningProxy, assemble, start};
+use super::{RunningProxy, StartError, assemble, start};
 use crate::catalog::Catalog;
 use crate::credentials::SecretStore;
 use crate::health::Health;
-use crate::ledger::{BudgetGuard, Ledger};
+use crate::ledger::Ledger;
 use crate::settings::{Home, Settings};
 
 /// Owns at most one running proxy. Share it behind an `Arc` or in app state.
@@ -119,16 +119,20 @@ impl Supervisor {
         }
         let requested_port = settings.port;
         self.set(ProxyStatus::Starting { requested_port });
-        let status = match assemble(catalog, settings, home, store).await {
+        let ledger = match &self.ledger {
+            Some(ledger) => Ok(ledger.clone()),
+            None => Ledger::open(&home.ledger_path()).map_err(StartError::from),
+        };
+        let assembled = match ledger {
+            Ok(ledger) => assemble(catalog, settings, ledger, store).await,
+            Err(e) => Err(e),
+        };
+        let status = match assembled {
             Err(e) => ProxyStatus::Error {
                 message: e.to_string(),
             },
             Ok(mut state) => {
                 state.health = self.health.clone();
-                if let Some(ledger) = &self.ledger {
-                    state.budget = BudgetGuard::new(&settings.budgets, ledger.clone());
-                    state.ledger = ledger.clone();
-                }
                 match start(state, requested_port).await {
                     Ok(proxy) => {
                         let port = proxy.addr().port();
