@@ -3,7 +3,7 @@
 # How it measures and how to read it: bench/README.md.
 #   make bench          full run; writes bench/results.{md,json} and bench/latency.png
 #   make bench-quick    small counts, writes to bench/out/ (checks the harness)
-#   make bench-profile  where ClawRouter's time goes (perf), writes bench/profile.txt
+#   make bench-profile  where ClawRouter's CPU goes (perf), writes bench/profile-*.txt
 # ---------------------------------------------------------------------------
 BENCH_TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 BENCH_VENV ?= bench/.venv
@@ -34,5 +34,7 @@ bench-micro:
 	cargo bench -p clawrouter --bench translate -- --warm-up-time 1 --measurement-time 3
 
 bench-profile: bench-build
-	BENCH_TARGET_DIR=$(BENCH_TARGET_DIR) bench/profile.sh
+	BENCH_TARGET_DIR=$(BENCH_TARGET_DIR) PROFILE_CONCURRENCY=1 bench/profile.sh
+	BENCH_TARGET_DIR=$(BENCH_TARGET_DIR) PROFILE_CONCURRENCY=64 bench/profile.sh
+	BENCH_TARGET_DIR=$(BENCH_TARGET_DIR) PROFILE_CONCURRENCY=1 PROFILE_STREAM=1 bench/profile.sh
 # ------------------------------------------------------------- end of bench

@@ -2,7 +2,8 @@
 # Where ClawRouter's CPU time goes under load: samples `clawrouter serve`
 # with perf (software cpu-clock, so it works without hardware counters)
 # while loadgen keeps 64 OpenAI requests in flight against it, then writes
-# the top symbols, by shared object and by function, to bench/profile.txt.
+# self time by crate and inclusive time by request stage (profile_summary.py)
+# to bench/profile.txt.
 #
 # The shipped release binary is stripped, so this builds a symbolized copy
 # (same optimisation settings, symbols and line tables kept) in its own
@@ -14,7 +15,11 @@ repo="$(dirname "$here")"
 target="${BENCH_TARGET_DIR:-$repo/target}"
 prof_target="$target-profile"
 seconds="${PROFILE_SECONDS:-10}"
-out="$here/profile.txt"
+concurrency="${PROFILE_CONCURRENCY:-64}"
+# PROFILE_STREAM=1: streamed 200-word replies instead of whole answers.
+stream="${PROFILE_STREAM:-}"
+mode="$([ -n "$stream" ] && echo stream || echo whole)"
+out="${PROFILE_OUT:-$here/profile-c$concurrency-$mode.txt}"
 
 command -v perf >/dev/null || { echo "perf is not installed" >&2; exit 1; }
 
@@ -53,10 +58,12 @@ proxy_url="$(sed -n 's/^listening on //p' "$work/proxy.out")"
 
 load() {
   "$target/release/loadgen" --target openai --url "$proxy_url" --key "$key" \
-    --model bedrock/claude-haiku-4-5 --concurrency 64 --warmup 0 "$@"
+    --model bedrock/claude-haiku-4-5 --concurrency "$concurrency" --warmup 0 \
+    ${stream:+--stream --max-tokens 1024 --prompt "Tell a long story. [[double:long=200]]"} "$@"
 }
 load --requests 2000 --seconds 5 >/dev/null # warm
-perf record -F 999 -g -o "$work/perf.data" -p "$proxy" -- sleep "$seconds" 2>"$work/perf.err" &
+conns_before="$(ss -Htn state time-wait "( dport = :${double_url##*:} )" | wc -l)"
+perf record -F 499 --call-graph dwarf,16384 -o "$work/perf.data" -p "$proxy" -- sleep "$seconds" 2>"$work/perf.err" &
 perf_pid=$!
 pids+=("$perf_pid")
 sleep 0.5
@@ -64,15 +71,11 @@ summary="$(load --requests 10000000 --seconds "$((seconds - 1))")"
 wait "$perf_pid"
 
 {
-  echo "# perf profile of clawrouter serve, 64 OpenAI requests in flight (non-streaming)"
+  echo "# perf profile of clawrouter serve, $concurrency OpenAI requests in flight ($mode answers)"
   echo "# $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git -C "$repo" rev-parse --short=12 HEAD), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
-  echo "# loadgen: $(echo "$summary" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(f"{d["requests"]} requests, {d["rps"]:.0f} req/s, p50 {d["latency_us"]["p50"]:.0f} us")')"
+  echo "# loadgen: $(echo "$summary" | python3 -c 'import json, sys; d = json.load(sys.stdin); print(d["requests"], "requests,", round(d["rps"]), "req/s, p50", round(d["latency_us"]["p50"]), "us")')"
+  echo "# connections to the double closed during the run (TIME-WAIT): $(( $(ss -Htn state time-wait "( dport = :${double_url##*:} )" | wc -l) - conns_before ))"
   echo
-  echo "## self time by shared object"
-  perf report -i "$work/perf.data" --stdio --no-children --sort dso 2>/dev/null | grep -v '^#' | grep -v '^$' | head -12
-  echo
-  echo "## self time by function (top 45)"
-  perf report -i "$work/perf.data" --stdio --no-children --sort dso,symbol -g none 2>/dev/null \
-    | grep -v '^#' | grep -v '^$' | head -45
+  perf script -i "$work/perf.data" 2>/dev/null | python3 "$here/profile_summary.py"
 } >"$out"
 echo "wrote $out" >&2

@@ -16,12 +16,15 @@ LABELS = {"direct": "direct to the double", "clawrouter": "ClawRouter", "litellm
 
 def criterion_medians(criterion_dir: pathlib.Path) -> dict:
     """Median (ns) of each benchmark in the `translate` group."""
-    out = {}
-    for bench in sorted(pathlib.Path(criterion_dir).glob("translate/*/new/benchmark.json")):
+    found = []
+    for bench in pathlib.Path(criterion_dir).glob("translate/*/new/benchmark.json"):
         meta = json.loads(bench.read_text())
         estimates = json.loads((bench.parent / "estimates.json").read_text())
-        out[meta["function_id"]] = estimates["median"]["point_estimate"]
-    return out
+        found.append((meta["function_id"], estimates["median"]["point_estimate"]))
+    # OpenAI route first, then SSE, then the Anthropic route.
+    order = ("openai", "StreamTranslator", "sse", "anthropic", "StreamRelay")
+    found.sort(key=lambda f: (next((i for i, p in enumerate(order) if f[0].startswith(p)), 9), f[0]))
+    return dict(found)
 
 
 def _get(d, *path):
@@ -177,7 +180,8 @@ def markdown(r: dict) -> str:
         L.append(row(label, f, fmt)[:-1] + f"| {ratio if ratio is not None else ''} |")
 
     def ratio(a, b):
-        return _x(_div(a, b)) if a is not None and b is not None else "–"
+        # A negative "added" figure is noise around zero; a ratio of it means nothing.
+        return _x(_div(a, b)) if a is not None and b is not None and a > 0 and b > 0 else "–"
 
     for c, label in (("c1", "1 in flight"), ("c64", "64 in flight")):
         for p in ("p50", "p99"):
@@ -206,6 +210,8 @@ def markdown(r: dict) -> str:
     add("stream: whole reply p50", lambda n: sc(n, "stream", "latency_us", "p50"), _us)
     add("**RSS idle** (after start-up)", lambda n: _div(sy[n].get("rss_idle_kb"), 1024),
         lambda v: _f(v, " MB", 1), ratio(ll.get("rss_idle_mb"), cr.get("rss_idle_mb")))
+    add("of which anonymous (heap, stacks; RssAnon)", lambda n: _div(sy[n].get("rss_idle_anon_kb"), 1024),
+        lambda v: _f(v, " MB", 1))
     add("RSS peak under load", lambda n: None if n == "direct" else dv[n]["rss_peak_mb"],
         lambda v: _f(v, " MB", 1), ratio(ll.get("rss_peak_mb"), cr.get("rss_peak_mb")))
     add("RSS idle after load", lambda n: _div(sy[n].get("rss_after_load_kb"), 1024), lambda v: _f(v, " MB", 1))

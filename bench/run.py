@@ -136,12 +136,14 @@ def tree(pid: int) -> list[int]:
     return out
 
 
-def rss_kb(pid: int) -> int:
+def rss_kb(pid: int, field: str = "VmRSS") -> int:
+    """A /proc/PID/status memory field summed over the tree: VmRSS, or
+    RssAnon (heap and stacks, without the mapped binary and libraries)."""
     total = 0
     for p in tree(pid):
         try:
             for line in pathlib.Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
+                if line.startswith(f"{field}:"):
                     total += int(line.split()[1])
         except OSError:
             pass
@@ -325,6 +327,7 @@ def measure(system: System, loadgen, quick: bool, double_pid: int) -> dict:
     if pid:
         time.sleep(2)  # let start-up work settle before calling it idle
         result["rss_idle_kb"] = rss_kb(pid)
+        result["rss_idle_anon_kb"] = rss_kb(pid, "RssAnon")
         result["processes"] = len(tree(pid))
     for sc in scenarios(quick):
         log(f"{system.name}: {sc['name']} ({sc['concurrency']} in flight{', stream' if sc['stream'] else ''})")
