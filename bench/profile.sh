@@ -3,7 +3,8 @@
 # with perf (software cpu-clock, so it works without hardware counters)
 # while loadgen keeps 64 OpenAI requests in flight against it, then writes
 # self time by crate and inclusive time by request stage (profile_summary.py)
-# to bench/profile.txt.
+# to bench/profile-c<N>-<whole|stream>.txt. Stacks are unwound from DWARF with
+# the largest stack copy perf allows, so deep async stacks reach their roots.
 #
 # The shipped release binary is stripped, so this builds a symbolized copy
 # (same optimisation settings, symbols and line tables kept) in its own
@@ -63,7 +64,7 @@ load() {
 }
 load --requests 2000 --seconds 5 >/dev/null # warm
 conns_before="$(ss -Htn state time-wait "( dport = :${double_url##*:} )" | wc -l)"
-perf record -F 499 --call-graph dwarf,16384 -o "$work/perf.data" -p "$proxy" -- sleep "$seconds" 2>"$work/perf.err" &
+perf record -F 499 --call-graph dwarf,${PROFILE_STACK:-65528} -o "$work/perf.data" -p "$proxy" -- sleep "$seconds" 2>"$work/perf.err" &
 perf_pid=$!
 pids+=("$perf_pid")
 sleep 0.5

@@ -18,7 +18,7 @@ STAGES = [
     ("  SDK interceptors and runtime plugins", r"aws_smithy_runtime_api::client::(interceptors|runtime_plugin|runtime_components)"),
     ("  SDK endpoint resolution", r"endpoint_lib|resolve_endpoint|ResolveEndpoint"),
     ("  SDK HTTP client (hyper client side)", r"aws_smithy_http_client|hyper_util::client"),
-    ("chat/completions handler, excluding nothing", r"clawrouter::server::openai_routes::chat_completions"),
+    ("chat/completions handler (and what it polls inline)", r"clawrouter::server::openai_routes::chat_completions"),
     ("request JSON parse (OpenAI body)", r"clawrouter::server::dispatch::parse_json"),
     ("routing/plan", r"clawrouter::server::dispatch::plan|clawrouter::router::"),
     ("translation to Converse", r"clawrouter::openai::request::|clawrouter::openai::messages::|clawrouter::openai::tools::"),
@@ -53,6 +53,12 @@ def crate_of(symbol: str, dso: str) -> str:
     return "[unknown]" if symbol in ("[unknown]", "") else f"[{dso}]"
 
 
+def short(symbol: str) -> str:
+    """A symbol without generic arguments and closure suffixes, cut to 110 characters."""
+    s = re.sub(r"::\{\{closure\}\}", "", symbol)
+    return s[:110]
+
+
 def samples(lines):
     header, stack = None, []
     for line in lines:
@@ -81,6 +87,8 @@ def main():
     by_crate = collections.Counter()
     by_stage = collections.Counter()
     by_thread = collections.Counter()
+    # For samples in the kernel: the user-space function that made the syscall.
+    kernel_from = collections.Counter()
     compiled = [(name, re.compile(rx)) for name, rx in STAGES]
     for header, stack in samples(sys.stdin):
         if not stack:
@@ -89,6 +97,9 @@ def main():
         comm = header.split()[0]
         by_thread[comm] += 1
         by_crate[crate_of(*stack[0])] += 1
+        if "kernel" in stack[0][1]:
+            caller = next((f for f in stack if "kernel" not in f[1] and "libc" not in f[1]), None)
+            kernel_from[short(caller[0]) if caller else "[no user frame]"] += 1
         for name, rx in compiled:
             if any(rx.search(sym) for sym, _ in stack):
                 by_stage[name] += 1
@@ -106,6 +117,9 @@ def main():
     print("\n## self time by crate (where the CPU actually is)")
     for crate, n in by_crate.most_common(25):
         print(f"  {pct(n)}  {crate}")
+    print("\n## kernel time by the user-space function that entered it (top 12)")
+    for fn, n in kernel_from.most_common(12):
+        print(f"  {pct(n)}  {fn}")
     print("\n## inclusive time by stage (a sample may count in several)")
     for name, _ in STAGES:
         print(f"  {pct(by_stage[name])}  {name}")
