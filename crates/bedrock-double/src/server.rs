@@ -95,6 +95,10 @@ pub async fn serve(listener: TcpListener, state: Arc<State>, mut stopped: onesho
                         continue;
                     }
                 };
+                // Stream events are small writes; with Nagle's algorithm each
+                // one after the first waits for the client's delayed ACK (40 ms
+                // on Linux), which Bedrock's own endpoints do not add.
+                let _ = stream.set_nodelay(true);
                 let state = state.clone();
                 connections.spawn(async move {
                     let service = service_fn(move |request| handle(state.clone(), request));

@@ -211,6 +211,12 @@ async fn serve(
             },
             () = shutdown.cancelled() => break,
         };
+        // SSE events are small writes; with Nagle's algorithm each one after
+        // the first waits for the client's delayed ACK (40 ms on Linux), so a
+        // stream's first token would arrive 40 ms late.
+        if let Err(e) = stream.set_nodelay(true) {
+            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+        }
         let service = TowerToHyperService::new(app.clone());
         let conn = builder
             .serve_connection_with_upgrades(TokioIo::new(stream), service)
