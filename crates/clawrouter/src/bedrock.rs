@@ -501,42 +501,40 @@ mod tests {
     #[test]
     fn codes_map_to_kinds() {
         let c = |code, status| classify(code, "m", status, None, "us.x");
-        assert!(matches!(
-            c("ThrottlingException", Some(429)),
-            UpstreamError::Throttled { .. }
-        ));
-        assert!(matches!(
-            c("AccessDeniedException", Some(403)),
-            UpstreamError::AccessDenied { .. }
-        ));
-        assert!(matches!(
-            c("ResourceNotFoundException", Some(404)),
-            UpstreamError::NotFound { .. }
-        ));
-        assert!(matches!(
-            c("ModelTimeoutException", Some(408)),
-            UpstreamError::Timeout { .. }
-        ));
-        assert!(matches!(
-            c("InternalServerException", Some(500)),
-            UpstreamError::Unavailable { status: 500, .. }
-        ));
-        assert!(matches!(
-            c("ServiceUnavailableException", Some(503)),
-            UpstreamError::Unavailable { status: 503, .. }
-        ));
-        assert!(matches!(
-            c("modelStreamErrorException", None),
-            UpstreamError::ModelError { .. }
-        ));
-        assert!(matches!(
-            c("InvalidSignatureException", Some(403)),
-            UpstreamError::Credentials { .. }
-        ));
-        assert!(matches!(
-            c("SomethingNew", Some(502)),
-            UpstreamError::Unavailable { status: 502, .. }
-        ));
+        type Case = (&'static str, Option<u16>, fn(&UpstreamError) -> bool);
+        let cases: [Case; 9] = [
+            ("ThrottlingException", Some(429), |e| {
+                matches!(e, UpstreamError::Throttled { .. })
+            }),
+            ("AccessDeniedException", Some(403), |e| {
+                matches!(e, UpstreamError::AccessDenied { .. })
+            }),
+            ("ResourceNotFoundException", Some(404), |e| {
+                matches!(e, UpstreamError::NotFound { .. })
+            }),
+            ("ModelTimeoutException", Some(408), |e| {
+                matches!(e, UpstreamError::Timeout { .. })
+            }),
+            ("InternalServerException", Some(500), |e| {
+                matches!(e, UpstreamError::Unavailable { status: 500, .. })
+            }),
+            ("ServiceUnavailableException", Some(503), |e| {
+                matches!(e, UpstreamError::Unavailable { status: 503, .. })
+            }),
+            ("modelStreamErrorException", None, |e| {
+                matches!(e, UpstreamError::ModelError { .. })
+            }),
+            ("InvalidSignatureException", Some(403), |e| {
+                matches!(e, UpstreamError::Credentials { .. })
+            }),
+            ("SomethingNew", Some(502), |e| {
+                matches!(e, UpstreamError::Unavailable { status: 502, .. })
+            }),
+        ];
+        for (code, status, expected) in cases {
+            let kind = c(code, status);
+            assert!(expected(&kind), "{code} -> {kind:?}");
+        }
         assert!(c("ThrottlingException", None).is_retryable_elsewhere());
         assert!(!c("ValidationException", None).is_retryable_elsewhere());
     }

@@ -341,6 +341,18 @@ mod tests {
         context-management-2025-06-27,fine-grained-tool-streaming-2025-05-14, oauth-2025-04-20,\
         prompt-caching-scope-2026-01-05";
 
+    /// The top-level keys of a JSON object, sorted.
+    fn sorted_keys(value: &Value) -> Vec<&str> {
+        let mut keys: Vec<&str> = value
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        keys.sort_unstable();
+        keys
+    }
+
     #[test]
     fn claude_code_request_becomes_a_body_bedrock_accepts() {
         let sent: Value = serde_json::from_str(FIXTURE).unwrap();
@@ -348,13 +360,7 @@ mod tests {
         assert!(req.stream);
         let out = body_for(&req, Some(CLAUDE_CODE_BETAS), &req.model);
 
-        let mut keys: Vec<&str> = out
-            .as_object()
-            .unwrap()
-            .keys()
-            .map(String::as_str)
-            .collect();
-        keys.sort_unstable();
+        let keys = sorted_keys(&out);
         assert_eq!(
             keys,
             [
@@ -398,13 +404,7 @@ mod tests {
         let req: MessagesRequest = serde_json::from_value(sent.clone()).unwrap();
         assert_eq!(req.model, "claude-opus-4-8");
         let out = body_for(&req, Some(BETAS_2_1_197), &req.model);
-        let mut keys: Vec<&str> = out
-            .as_object()
-            .unwrap()
-            .keys()
-            .map(String::as_str)
-            .collect();
-        keys.sort_unstable();
+        let keys = sorted_keys(&out);
         assert_eq!(
             keys,
             [
