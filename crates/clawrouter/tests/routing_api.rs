@@ -171,7 +171,7 @@ async fn on_demand_errors_carry_the_profile_id_advice() {
     let s = stack().await;
     let (status, _, body) = s
         .chat(chat_body(
-            "bedrock/claude-sonnet-4",
+            "bedrock/claude-sonnet-4-5",
             "[[double:on-demand]] hi",
         ))
         .await;
