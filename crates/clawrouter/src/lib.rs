@@ -14,6 +14,7 @@ pub mod anthropic;
 pub mod bedrock;
 pub mod catalog;
 pub mod credentials;
+pub mod discovery;
 pub mod health;
 pub mod ledger;
 pub mod openai;
