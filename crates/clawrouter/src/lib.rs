@@ -16,6 +16,7 @@ pub mod catalog;
 pub mod credentials;
 pub mod health;
 pub mod ledger;
+pub mod money;
 pub mod openai;
 pub mod router;
 pub mod server;
