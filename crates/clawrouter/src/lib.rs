@@ -17,6 +17,7 @@ pub mod credentials;
 pub mod discovery;
 pub mod health;
 pub mod ledger;
+pub mod money;
 pub mod openai;
 pub mod router;
 pub mod server;
