@@ -2,9 +2,8 @@
 only ANTHROPIC_BASE_URL and ANTHROPIC_AUTH_TOKEN (no AWS variables, no model
 setting). The CLI is pinned in tests/claude_code (`npm ci --prefix tests/claude_code`).
 
-Claude Code's default model (claude-opus-4-8 in 2.1.197) is not in the
-catalog; the proxy serves it with the newest catalog Opus, so the reply
-comes from that model's profile id.
+Claude Code's default model (claude-opus-4-8 in 2.1.197) is in the catalog,
+so the reply comes from that model's own profile id, not a substitute.
 """
 
 import json
@@ -16,7 +15,7 @@ import pytest
 from conftest import REPO
 
 CLAUDE = REPO / "tests" / "claude_code" / "node_modules" / ".bin" / "claude"
-OPUS_PROFILE = "us.anthropic.claude-opus-4-6-v1"
+OPUS_PROFILE = "us.anthropic.claude-opus-4-8"
 HAIKU_PROFILE = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
 
 

@@ -45,7 +45,7 @@ export interface SettingsView { settings: Settings; keys: StoredKeys }
 export interface KeysInput { access_key_id: string; secret_access_key: string; session_token: string | null }
 export interface Saved { status: ProxyStatus; restarted: boolean; keys: StoredKeys }
 
-export interface Price { input: number; output: number; cache_read: number; cache_write: number; regional_premium: number }
+export interface Price { input: number; output: number; cache_read: number; cache_write: number; cache_write_1h: number }
 export interface ModelHealth {
   profile_id: string;
   status: HealthStatus;

@@ -6,7 +6,7 @@ import type { Dashboard, ProxyStatus, Usage } from "../src/api";
 import { dashboardView } from "../src/views/dashboard";
 
 const health = { profile_id: "us.haiku", status: "healthy", last_error: null, last_success: null, p50_ms: 120, p95_ms: 200, successes: 4, failures: 0 } as const;
-const price = { input: 1, output: 5, cache_read: 0.1, cache_write: 1.25, regional_premium: 0.1 };
+const price = { input: 1, output: 5, cache_read: 0.1, cache_write: 1.25, cache_write_1h: 2 };
 
 function dashboard(status: ProxyStatus): Dashboard {
   return {

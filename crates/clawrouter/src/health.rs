@@ -16,6 +16,7 @@ use serde::Serialize;
 
 use crate::bedrock::{BedrockClient, ConverseRequest, UpstreamError};
 use crate::catalog::{Model, TokenUsage};
+use crate::money::Usd;
 
 /// How long a model that failed repeatedly is skipped by the router.
 pub const COOL_DOWN: Duration = Duration::from_secs(30);
@@ -173,7 +174,7 @@ impl Health {
     /// for when the free probe cannot tell. It costs money: callers ask for it
     /// explicitly and show [`paid_probe_estimate_usd`] first. Returns the
     /// health and what the probe cost.
-    pub async fn paid_probe(&self, bedrock: &BedrockClient, model: &Model) -> (ModelHealth, f64) {
+    pub async fn paid_probe(&self, bedrock: &BedrockClient, model: &Model) -> (ModelHealth, Usd) {
         let started = Instant::now();
         let cost = match bedrock
             .converse(paid_probe_request(&model.profile_id))
@@ -183,17 +184,13 @@ impl Health {
                 self.record_success(&model.profile_id, started.elapsed());
                 let usage = out
                     .usage()
-                    .map_or_else(TokenUsage::default, |u| TokenUsage {
-                        input: non_negative(u.input_tokens()),
-                        output: non_negative(u.output_tokens()),
-                        cache_read: non_negative(u.cache_read_input_tokens().unwrap_or(0)),
-                        cache_write: non_negative(u.cache_write_input_tokens().unwrap_or(0)),
-                    });
-                model.cost_usd(&model.profile_id, usage)
+                    .map(crate::openai::token_usage)
+                    .unwrap_or_default();
+                model.cost(&model.profile_id, usage)
             }
             Err(e) => {
                 self.record_failure(&model.profile_id, &e);
-                0.0
+                Usd::ZERO
             }
         };
         (self.status(&model.profile_id), cost)
@@ -212,8 +209,8 @@ impl Health {
 
 /// What [`Health::paid_probe`] is expected to cost on `model`: a one-word
 /// prompt (about 10 input tokens with the message framing) and one output token.
-pub fn paid_probe_estimate_usd(model: &Model) -> f64 {
-    model.cost_usd(
+pub fn paid_probe_estimate_usd(model: &Model) -> Usd {
+    model.cost(
         &model.profile_id,
         TokenUsage {
             input: 10,
@@ -238,10 +235,6 @@ fn paid_probe_request(profile_id: &str) -> ConverseRequest {
         inference: Some(InferenceConfiguration::builder().max_tokens(1).build()),
         ..ConverseRequest::default()
     }
-}
-
-fn non_negative(n: i32) -> u64 {
-    u64::try_from(n).unwrap_or(0)
 }
 
 fn percentile(sorted: &[u64], p: usize) -> Option<u64> {
@@ -308,8 +301,12 @@ mod tests {
         assert_eq!(req.inference.and_then(|i| i.max_tokens()), Some(1));
         let catalog = crate::catalog::Catalog::builtin().unwrap();
         let haiku = catalog.model("bedrock/claude-haiku-4-5").unwrap();
-        // 10 input + 1 output tokens at $1.10/$5.50 per million (us. profile).
-        assert!((paid_probe_estimate_usd(haiku) - (10.0 * 1.1 + 5.5) / 1e6).abs() < 1e-12);
+        // 10 input + 1 output tokens at $1.10/$5.50 per million (us. profile):
+        // (11 + 5.5) / 1e6 = $0.0000165, exactly.
+        assert_eq!(
+            paid_probe_estimate_usd(haiku),
+            Usd::from_picodollars(16_500_000)
+        );
     }
 
     #[test]

@@ -11,10 +11,11 @@ use clap::{Parser, Subcommand};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 
-use clawrouter::catalog::{Catalog, Tier};
+use clawrouter::catalog::{Catalog, ModelAvailability, Tier};
 use clawrouter::credentials::{self, KeyringStore, SecretStore};
 use clawrouter::health;
 use clawrouter::ledger::Ledger;
+use clawrouter::money::Usd;
 use clawrouter::router::{AllAvailable, RouteInput, Router};
 use clawrouter::server;
 use clawrouter::settings::{Home, Settings};
@@ -50,7 +51,7 @@ enum Command {
         #[arg(required = true)]
         text: Vec<String>,
     },
-    /// List the model catalog: names, profile ids, tiers, prices.
+    /// List the model catalog: names, profile ids, tiers, lifecycle, availability, prices.
     Models {
         #[arg(long)]
         json: bool,
@@ -262,26 +263,28 @@ fn models(
     as_json: bool,
 ) -> anyhow::Result<ExitCode> {
     let catalog = catalog(home, settings, config)?;
-    let rows: Vec<_> = catalog
-        .models()
-        .iter()
-        .map(|m| {
-            let tiers: Vec<Tier> = Tier::ALL
-                .into_iter()
-                .filter(|t| catalog.tier_candidates(*t).any(|(_, c)| c.name == m.name))
-                .collect();
-            (m, tiers, m.price_for(&m.profile_id))
-        })
-        .collect();
+    let availability = ModelAvailability::from_catalog(&catalog);
     if as_json {
-        let list: Vec<_> = rows
+        let list: Vec<_> = catalog
+            .models()
             .iter()
-            .map(|(m, tiers, price)| {
+            .map(|m| {
+                let unavailable = availability.reason(&m.name);
                 json!({
                     "name": m.name, "profile_id": m.profile_id, "display": m.display,
-                    "tiers": tiers, "price_per_million": price,
+                    "tiers": catalog.tiers_of(m),
+                    "lifecycle": m.lifecycle.status.as_str(),
+                    "lifecycle_date": m.lifecycle.date,
+                    "replacement": m.lifecycle.replacement,
+                    "available": unavailable.is_none(),
+                    "unavailable_reason": unavailable.map(|u| u.reason),
+                    "price_per_million": m.rates_for(&m.profile_id),
+                    "long_context_price": m.price.long_context,
+                    "geographies": m.geographies,
                     "context_window": m.context_window, "max_output": m.max_output,
                     "capabilities": m.capabilities,
+                    "thinking": m.thinking, "sampling": m.sampling,
+                    "forced_tool_choice": m.forced_tool_choice,
                 })
             })
             .collect();
@@ -291,18 +294,24 @@ fn models(
         );
     } else {
         println!(
-            "{:<28} {:<48} {:<8} {:>9} {:>9}",
-            "NAME", "PROFILE ID", "TIERS", "IN $/M", "OUT $/M"
+            "{:<28} {:<48} {:<8} {:<10} {:>8} {:>8}  AVAILABLE",
+            "NAME", "PROFILE ID", "TIERS", "LIFECYCLE", "IN $/M", "OUT $/M"
         );
-        for (m, tiers, price) in rows {
-            let tiers: Vec<&str> = tiers.iter().map(|t| t.as_str()).collect();
+        for m in catalog.models() {
+            let tiers: Vec<&str> = catalog.tiers_of(m).iter().map(|t| t.as_str()).collect();
+            let rates = m.rates_for(&m.profile_id);
+            let available = match availability.reason(&m.name) {
+                None => "yes".to_owned(),
+                Some(u) => format!("no: {}", u.reason),
+            };
             println!(
-                "{:<28} {:<48} {:<8} {:>9.2} {:>9.2}",
+                "{:<28} {:<48} {:<8} {:<10} {:>8} {:>8}  {available}",
                 m.name,
                 m.profile_id,
                 tiers.join(","),
-                price.input,
-                price.output
+                m.lifecycle.status.as_str(),
+                rates.input.normalize(),
+                rates.output.normalize(),
             );
         }
     }
@@ -319,7 +328,7 @@ async fn check(
     let catalog = catalog(home, settings, config)?;
     if paid {
         // Said before spending, on stderr so --json output stays one object.
-        let estimate: f64 = catalog
+        let estimate: Usd = catalog
             .models()
             .iter()
             .map(health::paid_probe_estimate_usd)

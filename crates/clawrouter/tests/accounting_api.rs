@@ -8,11 +8,12 @@ use std::time::Duration;
 
 use clawrouter::catalog::{Catalog, TokenUsage};
 use clawrouter::ledger::{Ledger, RequestRow};
+use clawrouter::money::Usd;
 use clawrouter::settings::Budgets;
 use common::{chat_body, stack, stack_full};
 use serde_json::json;
 
-const HAIKU: &str = "bedrock/claude-haiku-4-5";
+const HAIKU: &str = "bedrock/claude-haiku-5-5";
 
 fn rows(ledger: &Ledger) -> Vec<RequestRow> {
     ledger.flush().unwrap();
@@ -45,9 +46,9 @@ async fn a_completion_is_recorded_with_its_usage_and_price() {
     let expected = catalog
         .model(HAIKU)
         .unwrap()
-        .cost_usd(&row.profile_id, row.usage);
-    assert!(expected > 0.0);
-    assert!((row.cost_usd - expected).abs() < 1e-12);
+        .cost(&row.profile_id, row.usage);
+    assert!(expected > Usd::ZERO);
+    assert_eq!(row.cost_usd, expected);
 }
 
 #[tokio::test]
@@ -139,7 +140,7 @@ async fn anthropic_messages_are_recorded_too() {
             .post("/v1/messages")
             .header("anthropic-version", "2023-06-01")
             .json(
-                &json!({"model": "claude-haiku-4-5", "max_tokens": 64, "stream": stream,
+                &json!({"model": "claude-haiku-5-5", "max_tokens": 64, "stream": stream,
                 "messages": [{"role": "user", "content": "hello"}]}),
             )
             .send()
@@ -161,6 +162,9 @@ async fn anthropic_messages_are_recorded_too() {
         rows.iter()
             .all(|r| r.route == "/v1/messages" && r.model == HAIKU && r.status == 200)
     );
-    assert!(rows.iter().all(|r| r.usage.output > 0 && r.cost_usd > 0.0));
-    assert!(rows.iter().all(|r| r.requested_model == "claude-haiku-4-5"));
+    assert!(
+        rows.iter()
+            .all(|r| r.usage.output > 0 && r.cost_usd > Usd::ZERO)
+    );
+    assert!(rows.iter().all(|r| r.requested_model == "claude-haiku-5-5"));
 }

@@ -279,7 +279,7 @@ async fn claude_code_requests_as_sent_work() {
     assert_eq!(status, 200, "{events:?}");
     assert_eq!(events[0].1["message"]["model"], "claude-opus-4-8");
     let text = streamed_text(&events);
-    assert!(text.contains("us.anthropic.claude-opus-4-6-v1"), "{text}");
+    assert!(text.contains("us.anthropic.claude-opus-4-8"), "{text}");
     assert_eq!(names(&events).last(), Some(&"message_stop"));
 
     // An older 2.1 turn: sonnet, 24 tools, a 26 KB cached system prompt.
@@ -308,9 +308,9 @@ async fn auto_routes_and_the_override_tag_never_reaches_the_model() {
     assert_eq!(status, 200, "{text}");
     assert_eq!(headers["x-clawrouter-tier"], "low");
     let body: Value = serde_json::from_str(&text).unwrap();
-    assert_eq!(body["model"], "claude-haiku-4-5-20251001");
+    assert_eq!(body["model"], "claude-haiku-5-5");
     let reply = body["content"][0]["text"].as_str().unwrap();
-    assert!(reply.contains("claude-haiku-4-5"), "{reply}");
+    assert!(reply.contains("claude-haiku-5-5"), "{reply}");
     assert!(reply.contains("what is the capital of France?"), "{reply}");
     assert!(!reply.contains("[low]"), "the model saw the tag: {reply}");
 }

@@ -113,7 +113,7 @@ fn route_json_has_the_contract_fields() {
     ]));
     assert_eq!(d["category"], "reasoning");
     assert_eq!(d["tier"], "top");
-    assert_eq!(d["model"], "bedrock/claude-opus-4-6");
+    assert_eq!(d["model"], "bedrock/claude-opus-5-5");
     let confidence = d["confidence"].as_f64().unwrap();
     assert!((0.0..=1.0).contains(&confidence));
     assert!(!d["why"].as_str().unwrap().is_empty());
@@ -125,19 +125,48 @@ fn route_json_has_the_contract_fields() {
 }
 
 #[test]
-fn models_json_lists_the_catalog_with_prices() {
+fn models_json_lists_the_catalog_with_lifecycle_availability_and_exact_prices() {
     let home = tempfile::tempdir().unwrap();
-    let m = json_of(clawrouter(home.path(), "http://127.0.0.1:9").args(["models", "--json"]));
-    let models = m["models"].as_array().unwrap();
-    assert_eq!(models.len(), 4);
-    let opus = models
-        .iter()
-        .find(|x| x["name"] == "bedrock/claude-opus-4-6")
+    let out = clawrouter(home.path(), "http://127.0.0.1:9")
+        .args(["models", "--json"])
+        .output()
         .unwrap();
-    assert_eq!(opus["profile_id"], "us.anthropic.claude-opus-4-6-v1");
-    // us. profile: list price plus the 10% regional premium.
-    assert!((opus["price_per_million"]["input"].as_f64().unwrap() - 5.5).abs() < 1e-9);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let m: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let models = m["models"].as_array().unwrap();
+    assert_eq!(models.len(), 9);
+    let by_name = |name: &str| models.iter().find(|x| x["name"] == name).unwrap();
+    let opus = by_name("bedrock/claude-opus-5-5");
+    assert_eq!(opus["profile_id"], "us.anthropic.claude-opus-5-5");
     assert_eq!(opus["tiers"], serde_json::json!(["top"]));
+    assert_eq!(opus["lifecycle"], "active");
+    assert_eq!(opus["available"], true);
+    assert_eq!(opus["unavailable_reason"], serde_json::Value::Null);
+    // us. profile: list price plus the 10% regional premium, as exact
+    // decimals: $4 → 4.4, $20 → 22, 1-hour cache write $8 → 8.8.
+    assert_eq!(
+        opus["price_per_million"],
+        serde_json::json!({"input": 4.4, "output": 22, "cache_read": 0.44,
+            "cache_write": 5.5, "cache_write_1h": 8.8})
+    );
+    // 25 × 1.1 is 27.500000000000004 in f64; the decimal prints 27.5.
+    assert!(
+        !text.contains("00000000") && !text.contains("99999999"),
+        "float noise in:\n{text}"
+    );
+    let opus46 = by_name("bedrock/claude-opus-4-6");
+    assert_eq!(opus46["price_per_million"]["output"].to_string(), "27.5");
+    let sonnet4 = by_name("bedrock/claude-sonnet-4");
+    assert_eq!(sonnet4["lifecycle"], "eol");
+    assert_eq!(sonnet4["available"], false);
+    let why = sonnet4["unavailable_reason"].as_str().unwrap();
+    assert!(
+        why.contains("end of life") && why.contains("2026-10-14"),
+        "{why}"
+    );
+    assert_eq!(sonnet4["replacement"], "bedrock/claude-sonnet-4-6");
+    assert_eq!(by_name("bedrock/claude-sonnet-4-5")["lifecycle"], "legacy");
 }
 
 #[test]
@@ -178,7 +207,7 @@ async fn check_reports_the_credential_source_and_health_without_secrets() {
     assert_eq!(report["ok"], true);
     assert_eq!(report["credentials_source"], "environment");
     assert_eq!(report["api_key_source"], "env");
-    assert_eq!(report["models"].as_array().unwrap().len(), 4);
+    assert_eq!(report["models"].as_array().unwrap().len(), 9);
     assert!(
         report["models"]
             .as_array()
@@ -208,7 +237,7 @@ async fn check_reports_the_credential_source_and_health_without_secrets() {
     );
     assert_eq!(
         double.stats().by_operation["Converse"],
-        4,
+        9,
         "one paid request per model"
     );
 

@@ -8,6 +8,7 @@ use std::process::{Command, Stdio};
 
 use clawrouter::catalog::{Catalog, Model, Tier, TokenUsage};
 use clawrouter::ledger::{BudgetGuard, BudgetPeriod, Ledger, LedgerEvent, PeriodSpend, RequestRow};
+use clawrouter::money::Usd;
 use clawrouter::settings::Budgets;
 use tokio::sync::broadcast::error::TryRecvError;
 
@@ -30,7 +31,7 @@ fn row(at_ms: i64, model: &Model, profile_id: &str, usage: TokenUsage) -> Reques
         model: model.name.clone(),
         profile_id: profile_id.into(),
         usage,
-        cost_usd: 0.0,
+        cost_usd: Usd::ZERO,
         latency_ms: 1200,
         ttft_ms: Some(300),
         status: 200,
@@ -40,17 +41,19 @@ fn row(at_ms: i64, model: &Model, profile_id: &str, usage: TokenUsage) -> Reques
 }
 
 /// A row of a given cost, for budget arithmetic.
-fn costing(at_ms: i64, cost_usd: f64) -> RequestRow {
+fn costing(at_ms: i64, dollars: f64) -> RequestRow {
     let catalog = catalog();
     let model = &catalog.models()[0];
     RequestRow {
-        cost_usd,
+        cost_usd: Usd::from_dollars_f64(dollars),
         ..row(at_ms, model, &model.profile_id, TokenUsage::default())
     }
 }
 
-fn close(a: f64, b: f64) -> bool {
-    (a - b).abs() < 1e-9
+/// `a` is exactly the hand-computed `b` (to the picodollar: `b`'s own f64
+/// rounding error is far below that).
+fn close(a: Usd, b: f64) -> bool {
+    a == Usd::from_dollars_f64(b)
 }
 
 const USAGE: TokenUsage = TokenUsage {
@@ -58,6 +61,7 @@ const USAGE: TokenUsage = TokenUsage {
     output: 500,
     cache_read: 20_000,
     cache_write: 4_000,
+    cache_write_1h: 0,
 };
 
 #[test]
@@ -89,7 +93,7 @@ fn costs_match_hand_computed_prices_and_are_stored_and_summed_exactly() {
                 "{name} on {profile}: {} != {usd}",
                 r.cost_usd
             );
-            assert_eq!(r.cost_usd, model.cost_usd(profile, USAGE));
+            assert_eq!(r.cost_usd, model.cost(profile, USAGE));
             ledger.record(r.clone());
             recorded.push(r);
         }
@@ -180,7 +184,7 @@ fn ledger_survives_restart_with_equal_reports() {
             ledger.recent(10).unwrap(),
             ledger.period_spend(real_now),
         );
-        assert_eq!(reports.3.today_usd, 1.25);
+        assert!(close(reports.3.today_usd, 1.25));
         reports
         // dropped here: the writer commits and stops
     };
@@ -345,8 +349,8 @@ fn daily_budget_warns_at_80_percent_and_blocks_at_100_once() {
         budget_events(&mut events),
         vec![LedgerEvent::BudgetWarning {
             period: BudgetPeriod::Daily,
-            spent_usd: 0.875,
-            limit_usd: 1.0
+            spent_usd: Usd::from_dollars_f64(0.875),
+            limit_usd: Usd::from_dollars_f64(1.0)
         }]
     );
     ledger.record(costing(NOW, 0.1));
@@ -358,8 +362,8 @@ fn daily_budget_warns_at_80_percent_and_blocks_at_100_once() {
     assert!(
         matches!(
             exceeded[..],
-            [LedgerEvent::BudgetExceeded { period: BudgetPeriod::Daily, spent_usd, limit_usd: 1.0 }]
-                if close(spent_usd, 1.1)
+            [LedgerEvent::BudgetExceeded { period: BudgetPeriod::Daily, spent_usd, limit_usd }]
+                if close(spent_usd, 1.1) && close(limit_usd, 1.0)
         ),
         "{exceeded:?}"
     );
@@ -400,8 +404,8 @@ fn monthly_budget_warns_and_blocks_across_days_until_the_next_month() {
         budget_events(&mut events),
         vec![LedgerEvent::BudgetWarning {
             period: BudgetPeriod::Monthly,
-            spent_usd: 9.0,
-            limit_usd: 10.0
+            spent_usd: Usd::from_dollars_f64(9.0),
+            limit_usd: Usd::from_dollars_f64(10.0)
         }]
     );
     ledger.record(costing(march_2, 5.0));
@@ -410,16 +414,16 @@ fn monthly_budget_warns_and_blocks_across_days_until_the_next_month() {
         budget_events(&mut events),
         vec![LedgerEvent::BudgetWarning {
             period: BudgetPeriod::Monthly,
-            spent_usd: 8.5,
-            limit_usd: 10.0
+            spent_usd: Usd::from_dollars_f64(8.5),
+            limit_usd: Usd::from_dollars_f64(10.0)
         }]
     );
     guard.check(NOW).unwrap();
     assert_eq!(
         ledger.period_spend(NOW),
         PeriodSpend {
-            today_usd: 0.0,
-            month_usd: 8.5
+            today_usd: Usd::from_dollars_f64(0.0),
+            month_usd: Usd::from_dollars_f64(8.5)
         }
     );
 
@@ -428,14 +432,18 @@ fn monthly_budget_warns_and_blocks_across_days_until_the_next_month() {
         budget_events(&mut events),
         vec![LedgerEvent::BudgetExceeded {
             period: BudgetPeriod::Monthly,
-            spent_usd: 10.0,
-            limit_usd: 10.0
+            spent_usd: Usd::from_dollars_f64(10.0),
+            limit_usd: Usd::from_dollars_f64(10.0)
         }]
     );
     let err = guard.check(NOW).unwrap_err();
     assert_eq!(
         (err.period, err.spent_usd, err.limit_usd),
-        (BudgetPeriod::Monthly, 10.0, 10.0)
+        (
+            BudgetPeriod::Monthly,
+            Usd::from_dollars_f64(10.0),
+            Usd::from_dollars_f64(10.0)
+        )
     );
     assert!(err.to_string().contains("budgets.monthly_usd"), "{err}");
     ledger.record(costing(NOW, 1.0));
@@ -482,14 +490,13 @@ fn a_version_1_database_opens_and_keeps_its_rows() {
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].tier, Some(Tier::Low));
     assert_eq!(rows[0].client, "curl/8");
-    assert_eq!(rows[0].cost_usd, 0.00011);
+    assert_eq!(rows[0].cost_usd, Usd::from_picodollars(110_000_000));
     assert_eq!(rows[0].ttft_ms, None);
     ledger.record(costing(NOW, 1.0));
     drop(ledger);
 
-    // Reopening keeps the version and both rows. (Once a v2 exists, this
-    // is where the upgraded version is asserted.)
-    assert_eq!(user_version(&path), 1);
+    // Upgraded to v2 (exact picodollar costs); reopening keeps both rows.
+    assert_eq!(user_version(&path), 2);
     let ledger = Ledger::open(&path).unwrap();
     assert_eq!(ledger.recent(10).unwrap().len(), 2);
 }
@@ -499,7 +506,7 @@ fn a_new_file_is_created_at_the_current_version() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("ledger.sqlite3");
     drop(Ledger::open(&path).unwrap());
-    assert_eq!(user_version(&path), 1);
+    assert_eq!(user_version(&path), 2);
 }
 
 #[test]
@@ -519,6 +526,6 @@ fn long_client_names_are_cut_and_reports_include_unflushed_rows() {
             .iter()
             .map(|d| d.usd)
             .collect::<Vec<_>>(),
-        vec![0.25, 0.5]
+        vec![Usd::from_dollars_f64(0.25), Usd::from_dollars_f64(0.5)]
     );
 }

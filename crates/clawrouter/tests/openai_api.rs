@@ -411,9 +411,9 @@ async fn models_health_and_liveliness() {
     assert_eq!(ids[0], "auto");
     assert!(ids.contains(&"bedrock/claude-haiku-4-5"));
     let health: Value = s.get("/health").send().await.unwrap().json().await.unwrap();
-    assert_eq!(health["healthy_count"], 4, "{health}");
+    assert_eq!(health["healthy_count"], 9, "{health}");
     assert_eq!(health["unhealthy_count"], 0);
-    assert_eq!(health["healthy_endpoints"].as_array().unwrap().len(), 4);
+    assert_eq!(health["healthy_endpoints"].as_array().unwrap().len(), 9);
     let live = s
         .http
         .get(format!("{}/health/liveliness", s.url))

@@ -6,9 +6,9 @@ mod common;
 use common::{chat_body, stack, stack_with, streamed_text, user};
 use serde_json::{Value, json};
 
-const HAIKU_US: &str = "us.anthropic.claude-haiku-4-5-20251001-v1:0";
-const HAIKU_GLOBAL: &str = "global.anthropic.claude-haiku-4-5-20251001-v1:0";
-const OPUS_US: &str = "us.anthropic.claude-opus-4-6-v1";
+const HAIKU_US: &str = "us.anthropic.claude-haiku-5-5";
+const HAIKU_GLOBAL: &str = "global.anthropic.claude-haiku-5-5";
+const OPUS_US: &str = "us.anthropic.claude-opus-5-5";
 
 fn reply(body: &Value) -> &str {
     body["choices"][0]["message"]["content"]
@@ -24,7 +24,7 @@ async fn auto_picks_the_tier_by_category_and_says_so() {
         (
             "write a python function that reverses a linked list",
             "mid",
-            "us.anthropic.claude-sonnet-4-5",
+            "us.anthropic.claude-sonnet-5-5",
         ),
         (
             "prove that the square root of 2 is irrational",
@@ -40,7 +40,7 @@ async fn auto_picks_the_tier_by_category_and_says_so() {
         assert!(reply(&body).contains(model), "{text}: {}", reply(&body));
     }
     let (_, headers, _) = s
-        .chat(chat_body("bedrock/claude-haiku-4-5", "prove it"))
+        .chat(chat_body("bedrock/claude-haiku-5-5", "prove it"))
         .await;
     assert!(
         !headers.contains_key("x-clawrouter-tier"),
@@ -88,7 +88,7 @@ async fn tier_prefix_is_shown_when_switched_on() {
     );
     let (_, chunks) = s.chat_stream(chat_body("auto", "hi")).await;
     assert!(streamed_text(&chunks).starts_with("[low] Reply from"));
-    let (_, _, body) = s.chat(chat_body("bedrock/claude-haiku-4-5", "hi")).await;
+    let (_, _, body) = s.chat(chat_body("bedrock/claude-haiku-5-5", "hi")).await;
     assert!(
         reply(&body).starts_with("Reply from"),
         "named models get no prefix"
@@ -100,7 +100,7 @@ async fn throttled_regional_profile_falls_back_to_global() {
     let s = stack().await;
     for stream in [false, true] {
         let mut req = chat_body(
-            "bedrock/claude-haiku-4-5",
+            "bedrock/claude-haiku-5-5",
             "[[double:only=us.]] [[double:throttle]] hi",
         );
         req["stream"] = json!(stream);
@@ -126,11 +126,11 @@ async fn throttled_regional_profile_falls_back_to_global() {
 async fn a_failing_tier_candidate_hands_over_to_the_next_model() {
     let s = stack().await;
     let text =
-        "[[double:only=sonnet-4-5]] [[double:status=500]] write a rust function to parse json";
+        "[[double:only=sonnet-5-5]] [[double:status=500]] write a rust function to parse json";
     let (status, headers, body) = s.chat(chat_body("auto", text)).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(headers["x-clawrouter-tier"], "mid");
-    assert_eq!(headers["x-clawrouter-model"], "bedrock/claude-sonnet-4");
+    assert_eq!(headers["x-clawrouter-model"], "bedrock/claude-sonnet-4-6");
 }
 
 #[tokio::test]
@@ -138,7 +138,7 @@ async fn when_every_candidate_is_throttled_the_retry_after_is_passed_on() {
     let s = stack().await;
     let (status, headers, body) = s
         .chat(chat_body(
-            "bedrock/claude-haiku-4-5",
+            "bedrock/claude-haiku-5-5",
             "[[double:throttle]] [[double:retry-after=7]] hi",
         ))
         .await;
@@ -151,7 +151,7 @@ async fn no_fallback_once_the_stream_has_started() {
     let s = stack().await;
     let (status, chunks) = s
         .chat_stream(chat_body(
-            "bedrock/claude-haiku-4-5",
+            "bedrock/claude-haiku-5-5",
             "[[double:midstream=throttlingException]] go",
         ))
         .await;
@@ -171,7 +171,7 @@ async fn on_demand_errors_carry_the_profile_id_advice() {
     let s = stack().await;
     let (status, _, body) = s
         .chat(chat_body(
-            "bedrock/claude-sonnet-4",
+            "bedrock/claude-sonnet-4-5",
             "[[double:on-demand]] hi",
         ))
         .await;
@@ -200,7 +200,7 @@ async fn a_tool_loop_stays_on_the_model_that_made_the_call() {
             {"role": "tool", "tool_call_id": call["id"], "content": "sunny"}]}))
         .await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(headers["x-clawrouter-model"], "bedrock/claude-opus-4-6");
+    assert_eq!(headers["x-clawrouter-model"], "bedrock/claude-opus-5-5");
 }
 
 #[tokio::test]
@@ -208,17 +208,17 @@ async fn a_model_failing_repeatedly_is_skipped_until_it_answers_again() {
     let s = stack().await;
     let fail = "[[double:only=haiku]] [[double:status=503]] hi";
     for _ in 0..2 {
-        let (status, _, _) = s.chat(chat_body("bedrock/claude-haiku-4-5", fail)).await;
+        let (status, _, _) = s.chat(chat_body("bedrock/claude-haiku-5-5", fail)).await;
         assert_eq!(status, 503);
     }
     let (_, headers, _) = s.chat(chat_body("auto", "hi")).await;
     assert_ne!(
-        headers["x-clawrouter-model"], "bedrock/claude-haiku-4-5",
+        headers["x-clawrouter-model"], "bedrock/claude-haiku-5-5",
         "unhealthy model skipped"
     );
     // A named request still reaches it; its success makes it healthy again.
-    let (status, _, _) = s.chat(chat_body("bedrock/claude-haiku-4-5", "hi")).await;
+    let (status, _, _) = s.chat(chat_body("bedrock/claude-haiku-5-5", "hi")).await;
     assert_eq!(status, 200);
     let (_, headers, _) = s.chat(chat_body("auto", "hi")).await;
-    assert_eq!(headers["x-clawrouter-model"], "bedrock/claude-haiku-4-5");
+    assert_eq!(headers["x-clawrouter-model"], "bedrock/claude-haiku-5-5");
 }

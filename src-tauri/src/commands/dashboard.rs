@@ -1,7 +1,7 @@
 //! The dashboard: proxy status, per-model health and prices, tier routing,
 //! and trying a prompt against the router.
 
-use clawrouter::catalog::{Catalog, Category, Model, Price, Tier};
+use clawrouter::catalog::{Catalog, Category, Model, Rates, Tier};
 use clawrouter::health::{ModelHealth, Status};
 use clawrouter::ledger::{DaySpend, LedgerError, PeriodSpend, RequestRow, UsageSummary};
 use clawrouter::router::{Decision, RouteInput};
@@ -30,7 +30,7 @@ pub struct ModelRow {
     /// Tiers listing this model.
     pub tiers: Vec<Tier>,
     /// USD per million tokens on this profile (regional premium included).
-    pub price: Price,
+    pub price: Rates,
     pub health: ModelHealth,
 }
 
@@ -71,11 +71,8 @@ pub fn dashboard(shell: State<'_, Shell>) -> Dashboard {
             name: m.name.clone(),
             display: m.display.clone(),
             profile_id: m.profile_id.clone(),
-            tiers: Tier::ALL
-                .into_iter()
-                .filter(|t| catalog.tier_candidates(*t).any(|(_, c)| c.name == m.name))
-                .collect(),
-            price: m.price_for(&m.profile_id),
+            tiers: catalog.tiers_of(m),
+            price: m.rates_for(&m.profile_id),
             health: health.status(&m.profile_id),
         })
         .collect();

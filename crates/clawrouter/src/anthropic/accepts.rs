@@ -50,7 +50,7 @@ const CLAUDE_4: Models = Models::Only(&[
 /// - `metadata`: not a documented Bedrock field, and all Claude Code puts in
 ///   it is `user_id`, a tracking id that has no effect on the answer and
 ///   that Bedrock has no use for.
-/// - `output_config` (effort) outside the 4.6 models, `service_tier`,
+/// - `output_config` on models without effort levels (models.yaml), `service_tier`,
 ///   `container`, `mcp_servers` and other Anthropic-platform features.
 const BEDROCK_ACCEPTS: &[(Feature<'static>, Models)] = &[
     (Feature::Field("temperature"), Models::Any),
@@ -58,16 +58,8 @@ const BEDROCK_ACCEPTS: &[(Feature<'static>, Models)] = &[
     (Feature::Field("top_k"), Models::Any),
     (Feature::Field("tool_choice"), Models::Any),
     (Feature::Field("stop_sequences"), Models::Any),
-    // Effort is generally available on the 4.6 models.
-    (
-        Feature::Field("output_config"),
-        Models::Only(&["claude-opus-4-6", "claude-sonnet-4-6"]),
-    ),
-    // Adaptive thinking (`{"type": "adaptive"}`) arrived with the 4.6 models.
-    (
-        Feature::Field("thinking.adaptive"),
-        Models::Only(&["claude-opus-4-6", "claude-sonnet-4-6"]),
-    ),
+    // `output_config` (effort) and adaptive thinking follow each model's
+    // `thinking` in models.yaml, not this table (see `body::build`).
     // The 1-hour cache TTL ("5m" | "1h") arrived with the 4.5 models.
     (
         Feature::Field("cache_control.ttl"),

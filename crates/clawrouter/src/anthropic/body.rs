@@ -89,6 +89,9 @@ fn build(
                     .filter_map(Value::as_str),
             ),
             "anthropic_version" => {}
+            "output_config" if !model.thinking.efforts.is_empty() => {
+                out.insert(key.clone(), value.clone());
+            }
             _ if accepts(Feature::Field(key)) => {
                 out.insert(key.clone(), value.clone());
             }
@@ -119,7 +122,7 @@ fn build(
         out.insert("anthropic_beta".into(), json!(kept_betas));
     }
 
-    let adaptive_ok = accepts(Feature::Field("thinking.adaptive"));
+    let adaptive_ok = model.thinking.style.takes_adaptive();
     if let Some(thinking) = thinking_for(req.thinking.as_ref(), model, max_tokens, adaptive_ok) {
         out.insert("thinking".into(), thinking);
     }
@@ -399,16 +402,17 @@ mod tests {
         mid-conversation-system-2026-04-07,effort-2025-11-24";
 
     #[test]
-    fn claude_code_2_1_197_request_on_its_nearest_model() {
+    fn claude_code_2_1_197_request_on_opus_4_8() {
         let sent: Value = serde_json::from_str(FIXTURE_2_1_197).unwrap();
         let req: MessagesRequest = serde_json::from_value(sent.clone()).unwrap();
         assert_eq!(req.model, "claude-opus-4-8");
         let out = body_for(&req, Some(BETAS_2_1_197), &req.model);
         let keys = sorted_keys(&out);
+        // Interleaved thinking is built into adaptive thinking; Bedrock's
+        // beta list for Opus 4.8 has none of the betas sent.
         assert_eq!(
             keys,
             [
-                "anthropic_beta",
                 "anthropic_version",
                 "max_tokens",
                 "messages",
@@ -417,10 +421,6 @@ mod tests {
                 "thinking",
                 "tools"
             ]
-        );
-        assert_eq!(
-            out["anthropic_beta"],
-            json!(["interleaved-thinking-2025-05-14"])
         );
         assert_eq!(out["thinking"], json!({"type": "adaptive"}));
         assert_eq!(out["output_config"], sent["output_config"]);

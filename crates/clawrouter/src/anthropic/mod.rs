@@ -162,14 +162,19 @@ mod tests {
             name("claude-opus-4-6-latest"),
             Some("bedrock/claude-opus-4-6")
         );
-        assert_eq!(name("claude-opus-4-8"), Some("bedrock/claude-opus-4-6"));
+        assert_eq!(name("claude-opus-4-8"), Some("bedrock/claude-opus-4-8"));
+        assert_eq!(name("claude-opus-5-5"), Some("bedrock/claude-opus-5-5"));
         assert_eq!(
-            name("claude-sonnet-5[1m]"),
-            Some("bedrock/claude-sonnet-4-5")
+            name("claude-haiku-5-5[1m]"),
+            Some("bedrock/claude-haiku-5-5")
+        );
+        assert_eq!(
+            name("claude-sonnet-6[1m]"),
+            Some("bedrock/claude-sonnet-5-5")
         );
         assert_eq!(
             name("claude-haiku-9-20300101"),
-            Some("bedrock/claude-haiku-4-5")
+            Some("bedrock/claude-haiku-5-5")
         );
         assert_eq!(name("claude-3-opus-latest"), None);
         assert_eq!(name("claude-instant-1"), None);

@@ -236,6 +236,13 @@ fn merge_usage(usage: &mut TokenUsage, reported: &Value) {
             *slot = n;
         }
     }
+    // The split of cache writes by TTL: 1-hour writes cost more.
+    if let Some(n) = reported
+        .pointer("/cache_creation/ephemeral_1h_input_tokens")
+        .and_then(Value::as_u64)
+    {
+        usage.cache_write_1h = n;
+    }
 }
 
 /// Fills counts still zero from Bedrock's invocation metrics.
@@ -349,7 +356,8 @@ mod tests {
                 input: 12,
                 output: 42,
                 cache_read: 4000,
-                cache_write: 300
+                cache_write: 300,
+                cache_write_1h: 0
             }
         );
     }
@@ -369,7 +377,8 @@ mod tests {
                 input: 7,
                 output: 3,
                 cache_read: 5,
-                cache_write: 0
+                cache_write: 0,
+                cache_write_1h: 0
             }
         );
     }
@@ -416,7 +425,8 @@ mod tests {
                 input: 9,
                 output: 4,
                 cache_read: 2,
-                cache_write: 1
+                cache_write: 1,
+                cache_write_1h: 0
             }
         );
         assert!(relay_message(b"<html>", "m", None).is_err());

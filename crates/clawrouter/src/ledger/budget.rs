@@ -16,10 +16,12 @@ use serde::Serialize;
 
 use super::utc;
 use super::{Ledger, LedgerEvent};
+use crate::money::Usd;
 use crate::settings::Budgets;
 
-/// Fraction of a cap at which [`LedgerEvent::BudgetWarning`] is sent.
-pub const WARNING_FRACTION: f64 = 0.8;
+/// Fraction of a cap at which [`LedgerEvent::BudgetWarning`] is sent, as
+/// numerator / denominator so the comparison stays in exact integers.
+pub const WARNING_FRACTION: (i128, i128) = (4, 5);
 
 /// Days of per-day totals kept in memory: this month and last, at least.
 const DAYS_KEPT: i64 = 62;
@@ -36,16 +38,16 @@ pub enum BudgetPeriod {
 /// Spend so far in the periods budgets apply to.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct PeriodSpend {
-    pub today_usd: f64,
-    pub month_usd: f64,
+    pub today_usd: Usd,
+    pub month_usd: Usd,
 }
 
 /// Why a request was refused before it was sent upstream.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub struct BudgetExceeded {
     pub period: BudgetPeriod,
-    pub spent_usd: f64,
-    pub limit_usd: f64,
+    pub spent_usd: Usd,
+    pub limit_usd: Usd,
 }
 
 /// Checks requests against the caps in settings.
@@ -87,7 +89,8 @@ impl fmt::Display for BudgetExceeded {
             f,
             "{name} budget reached: ${:.2} spent {so_far} (UTC) of the ${:.2} limit; \
              raise budgets.{field} in settings (Settings window → Budgets) or wait until {reset}",
-            self.spent_usd, self.limit_usd
+            self.spent_usd.to_f64(),
+            self.limit_usd.to_f64()
         )
     }
 }
@@ -96,7 +99,7 @@ impl fmt::Display for BudgetExceeded {
 #[derive(Debug, Default)]
 pub(super) struct Accounts {
     /// UTC day → USD spent by requests started that day.
-    days: BTreeMap<i64, f64>,
+    days: BTreeMap<i64, Usd>,
     budgets: Budgets,
     daily: Announced,
     monthly: Announced,
@@ -118,7 +121,7 @@ enum Level {
 }
 
 impl Accounts {
-    pub(super) fn from_days(days: BTreeMap<i64, f64>) -> Self {
+    pub(super) fn from_days(days: BTreeMap<i64, Usd>) -> Self {
         Accounts {
             days,
             ..Accounts::default()
@@ -127,9 +130,9 @@ impl Accounts {
 
     /// Adds a row's cost and returns the budget events it causes: a period
     /// reaching 80% or 100% of its cap for the first time (per process).
-    pub(super) fn add(&mut self, at_ms: i64, cost_usd: f64) -> Vec<LedgerEvent> {
+    pub(super) fn add(&mut self, at_ms: i64, cost_usd: Usd) -> Vec<LedgerEvent> {
         let day = utc::day_of(at_ms);
-        *self.days.entry(day).or_insert(0.0) += cost_usd;
+        *self.days.entry(day).or_default() += cost_usd;
         if let Some(&newest) = self.days.keys().next_back()
             && self.days.len() > DAYS_KEPT as usize
         {
@@ -152,7 +155,9 @@ impl Accounts {
             ),
         ];
         for (period, limit, spent, key) in checks {
-            let Some(limit_usd) = limit else { continue };
+            let Some(limit_usd) = limit.map(Usd::from_dollars_f64) else {
+                continue;
+            };
             let announced = match period {
                 BudgetPeriod::Daily => &mut self.daily,
                 BudgetPeriod::Monthly => &mut self.monthly,
@@ -179,11 +184,11 @@ impl Accounts {
     pub(super) fn period_spend(&self, now_ms: i64) -> PeriodSpend {
         let today = utc::day_of(now_ms);
         PeriodSpend {
-            today_usd: self.days.get(&today).copied().unwrap_or(0.0),
+            today_usd: self.days.get(&today).copied().unwrap_or_default(),
             month_usd: self
                 .days
                 .range(utc::month_start(today)..=today)
-                .map(|(_, usd)| usd)
+                .map(|(_, usd)| *usd)
                 .sum(),
         }
     }
@@ -210,7 +215,7 @@ impl Accounts {
         ]
         .into_iter()
         .find_map(|(period, limit, spent_usd)| {
-            let limit_usd = limit?;
+            let limit_usd = Usd::from_dollars_f64(limit?);
             (level(spent_usd, limit_usd) == Level::Exceeded).then_some(BudgetExceeded {
                 period,
                 spent_usd,
@@ -240,10 +245,11 @@ impl Announced {
     }
 }
 
-fn level(spent: f64, limit: f64) -> Level {
+fn level(spent: Usd, limit: Usd) -> Level {
+    let (num, den) = WARNING_FRACTION;
     if spent >= limit {
         Level::Exceeded
-    } else if spent >= limit * WARNING_FRACTION {
+    } else if i128::from(spent.picodollars()) * den >= i128::from(limit.picodollars()) * num {
         Level::Warning
     } else {
         Level::Under
@@ -253,6 +259,10 @@ fn level(spent: f64, limit: f64) -> Level {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn usd(dollars: f64) -> Usd {
+        Usd::from_dollars_f64(dollars)
+    }
 
     /// 2025-01-31T12:00:00Z: the last day of a month.
     const JAN_31_NOON: i64 = 1_738_324_800_000;
@@ -270,30 +280,30 @@ mod tests {
     fn totals_roll_over_at_utc_midnight_and_on_the_first() {
         assert_eq!(utc::date(utc::day_of(JAN_31_NOON)), "2025-01-31");
         let mut a = Accounts::default();
-        a.add(JAN_31_NOON - utc::DAY_MS, 1.0); // Jan 30
-        a.add(JAN_31_NOON, 2.0);
+        a.add(JAN_31_NOON - utc::DAY_MS, usd(1.0)); // Jan 30
+        a.add(JAN_31_NOON, usd(2.0));
         let midnight = (utc::day_of(JAN_31_NOON) + 1) * utc::DAY_MS;
-        a.add(midnight - 1, 4.0); // 23:59:59.999 Jan 31
+        a.add(midnight - 1, usd(4.0)); // 23:59:59.999 Jan 31
         assert_eq!(
             a.period_spend(midnight - 1),
             PeriodSpend {
-                today_usd: 6.0,
-                month_usd: 7.0
+                today_usd: usd(6.0),
+                month_usd: usd(7.0)
             }
         );
         assert_eq!(
             a.period_spend(midnight),
             PeriodSpend {
-                today_usd: 0.0,
-                month_usd: 0.0
+                today_usd: usd(0.0),
+                month_usd: usd(0.0)
             }
         );
-        a.add(midnight, 8.0); // Feb 1
+        a.add(midnight, usd(8.0)); // Feb 1
         assert_eq!(
             a.period_spend(midnight),
             PeriodSpend {
-                today_usd: 8.0,
-                month_usd: 8.0
+                today_usd: usd(8.0),
+                month_usd: usd(8.0)
             }
         );
     }
@@ -301,30 +311,30 @@ mod tests {
     #[test]
     fn events_fire_once_per_level_and_again_in_the_next_period() {
         let mut a = caps(Some(10.0), None);
-        assert!(a.add(JAN_31_NOON, 7.9).is_empty());
+        assert!(a.add(JAN_31_NOON, usd(7.9)).is_empty());
         assert_eq!(
-            a.add(JAN_31_NOON, 0.1),
+            a.add(JAN_31_NOON, usd(0.1)),
             vec![LedgerEvent::BudgetWarning {
                 period: BudgetPeriod::Daily,
-                spent_usd: 8.0,
-                limit_usd: 10.0
+                spent_usd: usd(8.0),
+                limit_usd: usd(10.0)
             }]
         );
-        assert!(a.add(JAN_31_NOON, 1.0).is_empty());
+        assert!(a.add(JAN_31_NOON, usd(1.0)).is_empty());
         assert!(matches!(
-            a.add(JAN_31_NOON, 5.0)[..],
+            a.add(JAN_31_NOON, usd(5.0))[..],
             [LedgerEvent::BudgetExceeded {
                 period: BudgetPeriod::Daily,
                 ..
             }]
         ));
-        assert!(a.add(JAN_31_NOON, 5.0).is_empty());
+        assert!(a.add(JAN_31_NOON, usd(5.0)).is_empty());
         // A late row for yesterday does not re-arm today's announcements.
-        assert!(a.add(JAN_31_NOON - utc::DAY_MS, 20.0).is_empty());
+        assert!(a.add(JAN_31_NOON - utc::DAY_MS, usd(20.0)).is_empty());
         // Next day: a jump straight past the cap is one Exceeded, no Warning.
         let next_day = JAN_31_NOON + utc::DAY_MS;
         assert!(matches!(
-            a.add(next_day, 12.0)[..],
+            a.add(next_day, usd(12.0))[..],
             [LedgerEvent::BudgetExceeded { .. }]
         ));
     }
@@ -332,16 +342,16 @@ mod tests {
     #[test]
     fn raising_a_reached_cap_rearms_the_warning() {
         let mut a = caps(Some(10.0), None);
-        assert_eq!(a.add(JAN_31_NOON, 10.0).len(), 1);
+        assert_eq!(a.add(JAN_31_NOON, usd(10.0)).len(), 1);
         assert!(a.exceeded(JAN_31_NOON).is_some());
         a.set_budgets(&Budgets {
             daily_usd: Some(20.0),
             monthly_usd: None,
         });
         assert!(a.exceeded(JAN_31_NOON).is_none());
-        assert!(a.add(JAN_31_NOON, 5.0).is_empty()); // 75%
+        assert!(a.add(JAN_31_NOON, usd(5.0)).is_empty()); // 75%
         assert!(matches!(
-            a.add(JAN_31_NOON, 1.0)[..],
+            a.add(JAN_31_NOON, usd(1.0))[..],
             [LedgerEvent::BudgetWarning { .. }]
         ));
         // Saving unchanged caps does not re-announce.
@@ -349,16 +359,16 @@ mod tests {
             daily_usd: Some(20.0),
             monthly_usd: None,
         });
-        assert!(a.add(JAN_31_NOON, 0.5).is_empty());
+        assert!(a.add(JAN_31_NOON, usd(0.5)).is_empty());
     }
 
     #[test]
     fn monthly_cap_is_reported_before_daily() {
         let mut a = caps(Some(1.0), Some(5.0));
-        a.add(JAN_31_NOON - utc::DAY_MS, 4.5);
+        a.add(JAN_31_NOON - utc::DAY_MS, usd(4.5));
         let exceeded = a.exceeded(JAN_31_NOON);
         assert!(exceeded.is_none(), "{exceeded:?}");
-        a.add(JAN_31_NOON, 0.6);
+        a.add(JAN_31_NOON, usd(0.6));
         assert_eq!(
             a.exceeded(JAN_31_NOON).map(|e| e.period),
             Some(BudgetPeriod::Monthly)
@@ -371,8 +381,8 @@ mod tests {
     fn message_names_budget_spend_limit_and_remedy() {
         let daily = BudgetExceeded {
             period: BudgetPeriod::Daily,
-            spent_usd: 10.004,
-            limit_usd: 10.0,
+            spent_usd: usd(10.004),
+            limit_usd: usd(10.0),
         }
         .to_string();
         assert_eq!(
@@ -382,8 +392,8 @@ mod tests {
         );
         let monthly = BudgetExceeded {
             period: BudgetPeriod::Monthly,
-            spent_usd: 123.456,
-            limit_usd: 100.0,
+            spent_usd: usd(123.456),
+            limit_usd: usd(100.0),
         }
         .to_string();
         assert!(monthly.starts_with("monthly budget reached: $123.46 spent this month"));

@@ -23,6 +23,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
 use crate::catalog::{Category, Model, Tier, TokenUsage};
+use crate::money::Usd;
 
 mod budget;
 mod report;
@@ -52,8 +53,8 @@ pub struct RequestRow {
     /// The Bedrock inference profile id called.
     pub profile_id: String,
     pub usage: TokenUsage,
-    /// See [`RequestRow::priced`].
-    pub cost_usd: f64,
+    /// Exact; see [`RequestRow::priced`].
+    pub cost_usd: Usd,
     pub latency_ms: u64,
     /// Time to first token, for streams.
     pub ttft_ms: Option<u64>,
@@ -74,15 +75,15 @@ pub enum LedgerEvent {
     /// per period (per process, and again if the cap is changed).
     BudgetWarning {
         period: BudgetPeriod,
-        spent_usd: f64,
-        limit_usd: f64,
+        spent_usd: Usd,
+        limit_usd: Usd,
     },
     /// Spend in a period reached its cap; requests are now refused by
     /// [`BudgetGuard::check`]. Sent once per period, like the warning.
     BudgetExceeded {
         period: BudgetPeriod,
-        spent_usd: f64,
-        limit_usd: f64,
+        spent_usd: Usd,
+        limit_usd: Usd,
     },
     /// Rows were committed: summaries have changed. At most one per batch.
     Changed,
@@ -268,9 +269,9 @@ impl Ledger {
 
 impl RequestRow {
     /// Sets `cost_usd` to what `usage` costs on `profile_id` at `model`'s
-    /// price (regional premium included).
+    /// price (regional premium, long-context tier and 1-hour cache writes included).
     pub fn priced(mut self, model: &Model) -> Self {
-        self.cost_usd = model.cost_usd(&self.profile_id, self.usage);
+        self.cost_usd = model.cost(&self.profile_id, self.usage);
         self
     }
 }

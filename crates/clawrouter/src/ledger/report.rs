@@ -7,11 +7,13 @@
 use std::collections::BTreeMap;
 
 use rusqlite::{Connection, params};
+use rust_decimal::Decimal;
 use serde::Serialize;
 
 use super::schema::{self, ROW_COLUMNS};
 use super::{LedgerError, RequestRow, utc};
 use crate::catalog::Tier;
+use crate::money::Usd;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct UsageSummary {
@@ -22,14 +24,14 @@ pub struct UsageSummary {
     pub total: Spend,
     /// The month's spend at the recent pace: average spend per day from the
     /// first day with requests in the last 7 days (else 30) through today, × 30.
-    pub projected_monthly_usd: f64,
+    pub projected_monthly_usd: Usd,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
 pub struct Spend {
-    pub today_usd: f64,
-    pub last_7d_usd: f64,
-    pub last_30d_usd: f64,
+    pub today_usd: Usd,
+    pub last_7d_usd: Usd,
+    pub last_30d_usd: Usd,
     pub requests_30d: u64,
     /// Uncached input tokens, as Bedrock reports `inputTokens`.
     pub input_tokens_30d: u64,
@@ -58,7 +60,7 @@ pub struct TierSpend {
 pub struct DaySpend {
     /// UTC date, `YYYY-MM-DD`.
     pub date: String,
-    pub usd: f64,
+    pub usd: Usd,
     pub requests: u64,
 }
 
@@ -67,9 +69,9 @@ pub(super) fn summary(conn: &Connection, now_ms: i64) -> Result<UsageSummary, Le
     let (start, end) = window(today, 30);
     let mut stmt = conn.prepare_cached(
         "SELECT model, profile_id, tier,
-                total(CASE WHEN at_ms >= ?3 THEN cost_usd END),
-                total(CASE WHEN at_ms >= ?4 THEN cost_usd END),
-                total(cost_usd), count(*),
+                coalesce(sum(CASE WHEN at_ms >= ?3 THEN cost_pusd END), 0),
+                coalesce(sum(CASE WHEN at_ms >= ?4 THEN cost_pusd END), 0),
+                coalesce(sum(cost_pusd), 0), count(*),
                 sum(input_tokens), sum(output_tokens),
                 sum(cache_read_tokens), sum(cache_write_tokens)
          FROM requests WHERE at_ms >= ?1 AND at_ms < ?2
@@ -79,9 +81,9 @@ pub(super) fn summary(conn: &Connection, now_ms: i64) -> Result<UsageSummary, Le
         params![start, end, window(today, 1).0, window(today, 7).0],
         |r| {
             let spend = Spend {
-                today_usd: r.get(3)?,
-                last_7d_usd: r.get(4)?,
-                last_30d_usd: r.get(5)?,
+                today_usd: Usd::from_picodollars(r.get(3)?),
+                last_7d_usd: Usd::from_picodollars(r.get(4)?),
+                last_30d_usd: Usd::from_picodollars(r.get(5)?),
                 requests_30d: r.get(6)?,
                 input_tokens_30d: r.get(7)?,
                 output_tokens_30d: r.get(8)?,
@@ -119,7 +121,7 @@ pub(super) fn summary(conn: &Connection, now_ms: i64) -> Result<UsageSummary, Le
             spend,
         })
         .collect();
-    per_model.sort_by(|a, b| b.spend.last_30d_usd.total_cmp(&a.spend.last_30d_usd));
+    per_model.sort_by_key(|m| std::cmp::Reverse(m.spend.last_30d_usd));
     Ok(UsageSummary {
         per_model,
         per_tier: per_tier
@@ -141,12 +143,12 @@ pub(super) fn daily_spend(
     let today = utc::day_of(now_ms);
     let (start, end) = window(today, days);
     let mut stmt = conn.prepare_cached(
-        "SELECT at_ms / ?3, total(cost_usd), count(*) FROM requests
+        "SELECT at_ms / ?3, coalesce(sum(cost_pusd), 0), count(*) FROM requests
          WHERE at_ms >= ?1 AND at_ms < ?2 GROUP BY 1",
     )?;
-    let mut found: BTreeMap<i64, (f64, u64)> = BTreeMap::new();
+    let mut found: BTreeMap<i64, (Usd, u64)> = BTreeMap::new();
     for day in stmt.query_map(params![start, end, utc::DAY_MS], |r| {
-        Ok((r.get(0)?, (r.get(1)?, r.get(2)?)))
+        Ok((r.get(0)?, (Usd::from_picodollars(r.get(1)?), r.get(2)?)))
     })? {
         let (day, spend) = day?;
         found.insert(day, spend);
@@ -176,12 +178,12 @@ pub(super) fn recent(conn: &Connection, limit: usize) -> Result<Vec<RequestRow>,
 pub(super) fn day_totals(
     conn: &Connection,
     since_day: i64,
-) -> Result<BTreeMap<i64, f64>, LedgerError> {
+) -> Result<BTreeMap<i64, Usd>, LedgerError> {
     let mut stmt = conn.prepare_cached(
-        "SELECT at_ms / ?2, total(cost_usd) FROM requests WHERE at_ms >= ?1 GROUP BY 1",
+        "SELECT at_ms / ?2, coalesce(sum(cost_pusd), 0) FROM requests WHERE at_ms >= ?1 GROUP BY 1",
     )?;
     let rows = stmt.query_map(params![since_day * utc::DAY_MS, utc::DAY_MS], |r| {
-        Ok((r.get(0)?, r.get(1)?))
+        Ok((r.get(0)?, Usd::from_picodollars(r.get(1)?)))
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
@@ -193,14 +195,19 @@ pub(super) fn day_totals(
 /// averaged with days it did not exist). With no requests in 7 days, the same
 /// over 30 days; with none in 30, zero. Today counts as a whole day, so early
 /// in a UTC day the projection leans high.
-fn projected_monthly_usd(last_30_days: &[DaySpend]) -> f64 {
-    let pace = |days: &[DaySpend]| {
+fn projected_monthly_usd(last_30_days: &[DaySpend]) -> Usd {
+    let projection = |days: &[DaySpend]| {
         let first = days.iter().position(|d| d.requests > 0)?;
         let used = &days[first..];
-        Some(used.iter().map(|d| d.usd).sum::<f64>() / used.len() as f64)
+        let spent: Usd = used.iter().map(|d| d.usd).sum();
+        Some(Usd::from_decimal(
+            spent.to_decimal() * Decimal::from(30u32) / Decimal::from(used.len()),
+        ))
     };
     let last_7 = &last_30_days[last_30_days.len().saturating_sub(7)..];
-    pace(last_7).or_else(|| pace(last_30_days)).unwrap_or(0.0) * 30.0
+    projection(last_7)
+        .or_else(|| projection(last_30_days))
+        .unwrap_or_default()
 }
 
 /// `[start, end)` in unix ms of the `days` UTC days ending with `today`.
@@ -228,18 +235,22 @@ impl Spend {
 mod tests {
     use super::*;
 
+    fn usd(dollars: f64) -> Usd {
+        Usd::from_dollars_f64(dollars)
+    }
+
     fn days(spend: &[(f64, u64)]) -> Vec<DaySpend> {
         let mut out = vec![
             DaySpend {
                 date: String::new(),
-                usd: 0.0,
+                usd: Usd::ZERO,
                 requests: 0
             };
             30 - spend.len()
         ];
-        out.extend(spend.iter().map(|&(usd, requests)| DaySpend {
+        out.extend(spend.iter().map(|&(dollars, requests)| DaySpend {
             date: String::new(),
-            usd,
+            usd: usd(dollars),
             requests,
         }));
         out
@@ -247,23 +258,26 @@ mod tests {
 
     #[test]
     fn projection_averages_from_first_active_day_of_the_last_week() {
-        assert_eq!(projected_monthly_usd(&days(&[])), 0.0);
+        assert_eq!(projected_monthly_usd(&days(&[])), usd(0.0));
         // Only today: today's pace.
-        assert_eq!(projected_monthly_usd(&days(&[(2.0, 3)])), 60.0);
+        assert_eq!(projected_monthly_usd(&days(&[(2.0, 3)])), usd(60.0));
         // Active 3 days ago, idle since: averaged over 4 days.
         assert_eq!(
             projected_monthly_usd(&days(&[(4.0, 1), (0.0, 0), (0.0, 0), (0.0, 0)])),
-            30.0
+            usd(30.0)
         );
         // A $0 day with (failed) requests starts the span too.
-        assert_eq!(projected_monthly_usd(&days(&[(0.0, 5), (3.0, 1)])), 45.0);
+        assert_eq!(
+            projected_monthly_usd(&days(&[(0.0, 5), (3.0, 1)])),
+            usd(45.0)
+        );
         // Older activity only: the 30-day rule, from its first active day.
         let mut old = days(&[]);
         old[20] = DaySpend {
             date: String::new(),
-            usd: 10.0,
+            usd: usd(10.0),
             requests: 1,
         };
-        assert_eq!(projected_monthly_usd(&old), 10.0 / 10.0 * 30.0);
+        assert_eq!(projected_monthly_usd(&old), usd(30.0));
     }
 }

@@ -12,6 +12,7 @@ use rusqlite::{Connection, Transaction, TransactionBehavior, params};
 
 use super::{LedgerError, RequestRow};
 use crate::catalog::{Category, Tier, TokenUsage};
+use crate::money::Usd;
 
 pub(super) const MIGRATIONS: &[&str] = &[
     // v1: one row per request to a model.
@@ -36,12 +37,19 @@ pub(super) const MIGRATIONS: &[&str] = &[
         error_kind TEXT
     );
     CREATE INDEX requests_at_ms ON requests (at_ms);",
+    // v2: exact money. Cost in whole picodollars (INTEGER sums are exact;
+    // REAL ones are f64 sums), existing rows converted to the nearest
+    // picodollar; and the 1-hour part of cache writes, priced apart.
+    "ALTER TABLE requests ADD COLUMN cost_pusd INTEGER NOT NULL DEFAULT 0;
+    UPDATE requests SET cost_pusd = CAST(round(cost_usd * 1e12) AS INTEGER);
+    ALTER TABLE requests DROP COLUMN cost_usd;
+    ALTER TABLE requests ADD COLUMN cache_write_1h_tokens INTEGER NOT NULL DEFAULT 0;",
 ];
 
 /// The columns [`read_row`] expects, in its order.
 pub(super) const ROW_COLUMNS: &str = "at_ms, client, route, requested_model, tier, category, \
      model, profile_id, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, \
-     cost_usd, latency_ms, ttft_ms, status, error_kind";
+     cost_pusd, latency_ms, ttft_ms, status, error_kind, cache_write_1h_tokens";
 
 /// Opens (creating if needed) the ledger file and brings its schema up to date.
 pub(super) fn open(path: &Path) -> Result<Connection, LedgerError> {
@@ -106,7 +114,7 @@ pub(super) fn migrate(
 pub(super) fn insert(tx: &Transaction<'_>, row: &RequestRow) -> rusqlite::Result<()> {
     let mut insert = tx.prepare_cached(&format!(
         "INSERT INTO requests ({ROW_COLUMNS}) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
     ))?;
     insert.execute(params![
         row.at_ms,
@@ -121,11 +129,12 @@ pub(super) fn insert(tx: &Transaction<'_>, row: &RequestRow) -> rusqlite::Result
         saturating_i64(row.usage.output),
         saturating_i64(row.usage.cache_read),
         saturating_i64(row.usage.cache_write),
-        row.cost_usd,
+        row.cost_usd.picodollars(),
         saturating_i64(row.latency_ms),
         row.ttft_ms.map(saturating_i64),
         row.status,
         row.error_kind,
+        saturating_i64(row.usage.cache_write_1h),
     ])?;
     Ok(())
 }
@@ -149,8 +158,9 @@ pub(super) fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RequestRow> {
             output: r.get(9)?,
             cache_read: r.get(10)?,
             cache_write: r.get(11)?,
+            cache_write_1h: r.get(17)?,
         },
-        cost_usd: r.get(12)?,
+        cost_usd: Usd::from_picodollars(r.get(12)?),
         latency_ms: r.get(13)?,
         ttft_ms: r.get(14)?,
         status: r.get(15)?,
@@ -193,8 +203,9 @@ mod tests {
                 output: 2,
                 cache_read: 3,
                 cache_write: 4,
+                cache_write_1h: 1,
             },
-            cost_usd: 0.25,
+            cost_usd: Usd::from_picodollars(250_000_000_000),
             latency_ms: 5,
             ttft_ms: Some(6),
             status: 200,
@@ -253,6 +264,30 @@ mod tests {
         // Re-running is a no-op, not a second ALTER.
         migrate(&mut conn, &next, &path).unwrap();
         assert_eq!(version(&conn), MIGRATIONS.len() + 1);
+    }
+
+    #[test]
+    fn version_1_costs_become_exact_picodollars() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.sqlite3");
+        let mut conn = Connection::open(&path).unwrap();
+        migrate(&mut conn, &MIGRATIONS[..1], &path).unwrap();
+        conn.execute(
+            "INSERT INTO requests (at_ms, client, route, requested_model, model, profile_id,
+                input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost_usd,
+                latency_ms, status)
+             VALUES (1, 'c', '/v1/messages', 'auto', 'm', 'p', 1, 2, 3, 4, 0.00011, 5, 200)",
+            [],
+        )
+        .unwrap();
+        drop(conn);
+        let conn = open(&path).unwrap();
+        let mut stmt = conn
+            .prepare(&format!("SELECT {ROW_COLUMNS} FROM requests"))
+            .unwrap();
+        let back = stmt.query_row([], read_row).unwrap();
+        assert_eq!(back.cost_usd, Usd::from_picodollars(110_000_000));
+        assert_eq!(back.usage.cache_write_1h, 0);
     }
 
     #[test]

@@ -122,7 +122,11 @@ impl From<&TranslateError> for ErrorBody {
 #[cfg(test)]
 pub(crate) mod test_support {
     use super::{ChatCompletionRequest, ChatMessage};
-    use crate::catalog::{Capability, Model, Price, SamplingRule};
+    use rust_decimal::Decimal;
+
+    use crate::catalog::{
+        Capability, Lifecycle, LifecycleStatus, Model, Price, SamplingRule, Thinking,
+    };
 
     /// A request parsed from JSON, as the server would.
     pub fn request(v: serde_json::Value) -> ChatCompletionRequest {
@@ -134,19 +138,28 @@ pub(crate) mod test_support {
         serde_json::from_value(v).unwrap()
     }
 
-    /// A model with every capability, like the catalog's Sonnet entries.
+    /// A model with every capability and the budget thinking form, like the
+    /// catalog's Claude 4.5 entries.
     pub fn model() -> Model {
         Model {
             name: "bedrock/claude-test".into(),
             provider: "bedrock".into(),
             profile_id: "us.anthropic.claude-test-v1:0".into(),
             display: "Claude Test".into(),
+            geographies: Vec::new(),
+            lifecycle: Lifecycle {
+                status: LifecycleStatus::Active,
+                date: None,
+                replacement: None,
+            },
             price: Price {
-                input: 3.0,
-                output: 15.0,
-                cache_read: 0.3,
-                cache_write: 3.75,
-                regional_premium: 0.1,
+                input: Decimal::new(3, 0),
+                output: Decimal::new(15, 0),
+                cache_read: Decimal::new(3, 1),
+                cache_write: Decimal::new(375, 2),
+                cache_write_1h: None,
+                regional_premium: Decimal::new(1, 1),
+                long_context: None,
             },
             context_window: 200_000,
             max_output: 64_000,
@@ -156,7 +169,9 @@ pub(crate) mod test_support {
                 Capability::Thinking,
                 Capability::Caching,
             ],
+            thinking: Thinking::default(),
             sampling: SamplingRule::Any,
+            forced_tool_choice: true,
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Bedrock Converse output → a Chat Completions response.
 
 use aws_sdk_bedrockruntime::types::{
-    ContentBlock, ConverseOutput as OutputUnion, StopReason, TokenUsage as BedrockUsage,
+    CacheTtl, ContentBlock, ConverseOutput as OutputUnion, StopReason, TokenUsage as BedrockUsage,
     ToolUseBlock,
 };
 
@@ -58,7 +58,8 @@ pub fn from_converse(
 }
 
 /// Bedrock's token counts. `inputTokens` excludes cache reads and writes,
-/// which are reported (and priced) separately.
+/// which are reported (and priced) separately; `cacheDetails` splits the
+/// writes by TTL, and 1-hour writes cost more.
 pub fn token_usage(u: &BedrockUsage) -> TokenUsage {
     let count = |n: i32| u64::try_from(n).unwrap_or(0);
     TokenUsage {
@@ -66,6 +67,12 @@ pub fn token_usage(u: &BedrockUsage) -> TokenUsage {
         output: count(u.output_tokens),
         cache_read: u.cache_read_input_tokens.map_or(0, count),
         cache_write: u.cache_write_input_tokens.map_or(0, count),
+        cache_write_1h: u
+            .cache_details()
+            .iter()
+            .filter(|d| *d.ttl() == CacheTtl::OneHour)
+            .map(|d| count(d.input_tokens()))
+            .sum(),
     }
 }
 
@@ -253,7 +260,8 @@ pub(super) mod tests {
                 input: 7,
                 output: 3,
                 cache_read: 40,
-                cache_write: 9
+                cache_write: 9,
+                cache_write_1h: 0
             }
         );
         let openai = Usage::from(u);
@@ -281,7 +289,8 @@ pub(super) mod tests {
                 input: 2,
                 output: 1,
                 cache_read: 0,
-                cache_write: 0
+                cache_write: 0,
+                cache_write_1h: 0
             }
         );
     }

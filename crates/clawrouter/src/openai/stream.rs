@@ -347,7 +347,8 @@ mod tests {
                 input: 10,
                 output: 5,
                 cache_read: 100,
-                cache_write: 20
+                cache_write: 20,
+                cache_write_1h: 0
             }
         );
         assert!(t.finish().is_empty(), "finish emits once");

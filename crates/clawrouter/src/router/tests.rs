@@ -25,10 +25,10 @@ fn assert_category(texts: &[&str], category: Category, tier: Tier) {
     }
 }
 
-const OPUS: &str = "bedrock/claude-opus-4-6";
-const SONNET45: &str = "bedrock/claude-sonnet-4-5";
-const SONNET4: &str = "bedrock/claude-sonnet-4";
-const HAIKU: &str = "bedrock/claude-haiku-4-5";
+const OPUS: &str = "bedrock/claude-opus-5-5";
+const SONNET: &str = "bedrock/claude-sonnet-5-5";
+const SONNET_FALLBACK: &str = "bedrock/claude-sonnet-4-6";
+const HAIKU: &str = "bedrock/claude-haiku-5-5";
 
 #[test]
 fn router_can_be_shared_across_threads() {
@@ -425,32 +425,32 @@ fn candidates_follow_tier_order_each_with_its_global_profile() {
     assert_eq!(
         got,
         [
-            (SONNET45, "us.anthropic.claude-sonnet-4-5-20250929-v1:0"),
-            (SONNET45, "global.anthropic.claude-sonnet-4-5-20250929-v1:0"),
-            (SONNET4, "us.anthropic.claude-sonnet-4-20250514-v1:0"),
-            (SONNET4, "global.anthropic.claude-sonnet-4-20250514-v1:0"),
+            (SONNET, "us.anthropic.claude-sonnet-5-5"),
+            (SONNET, "global.anthropic.claude-sonnet-5-5"),
+            (SONNET_FALLBACK, "us.anthropic.claude-sonnet-4-6"),
+            (SONNET_FALLBACK, "global.anthropic.claude-sonnet-4-6"),
         ]
     );
-    assert_eq!(d.model, SONNET45);
-    assert_eq!(d.profile_id, "us.anthropic.claude-sonnet-4-5-20250929-v1:0");
+    assert_eq!(d.model, SONNET);
+    assert_eq!(d.profile_id, "us.anthropic.claude-sonnet-5-5");
 }
 
 #[test]
 fn unavailable_models_are_skipped_and_named() {
     let (catalog, router) = builtin();
-    let no_sonnet45 = |m: &Model| m.name != SONNET45;
+    let no_sonnet = |m: &Model| m.name != SONNET;
     let d = router
         .decide(
             &catalog,
             &RouteInput::from_text("fix the bug in main.rs"),
-            &no_sonnet45,
+            &no_sonnet,
         )
         .unwrap();
-    assert_eq!(d.model, SONNET4);
-    assert!(d.candidates.iter().all(|c| c.model == SONNET4));
+    assert_eq!(d.model, SONNET_FALLBACK);
+    assert!(d.candidates.iter().all(|c| c.model == SONNET_FALLBACK));
     assert!(
         d.why
-            .contains("skipped bedrock/claude-sonnet-4-5 (unavailable)"),
+            .contains("skipped bedrock/claude-sonnet-5-5 (unavailable)"),
         "{}",
         d.why
     );
@@ -460,7 +460,7 @@ fn unavailable_models_are_skipped_and_named() {
 fn empty_tier_goes_up_then_down() {
     let (catalog, router) = builtin();
     let input = RouteInput::from_text("fix the bug in main.rs");
-    let no_mid = |m: &Model| m.name != SONNET45 && m.name != SONNET4;
+    let no_mid = |m: &Model| m.name != SONNET && m.name != SONNET_FALLBACK;
     let d = router.decide(&catalog, &input, &no_mid).unwrap();
     assert_eq!((d.tier, d.model.as_str()), (Tier::Top, OPUS));
     assert!(
@@ -484,7 +484,7 @@ fn nothing_usable_is_an_error_naming_every_tier() {
         .to_string();
     assert!(err.starts_with("no usable model"), "{err}");
     for part in [
-        "low: bedrock/claude-haiku-4-5 (unavailable)",
+        "low: bedrock/claude-haiku-5-5 (unavailable)",
         "mid: ",
         "top: ",
     ] {
@@ -501,21 +501,25 @@ provider_models:
   bedrock:
     models:
       - name: bedrock/small
-        id: us.anthropic.claude-haiku-4-5-20251001-v1:0
+        id: us.anthropic.claude-small-1
+        lifecycle: active
         price: { input: 1, output: 5, cache_read: 0.1, cache_write: 1.25 }
         context_window: 100000
       - name: bedrock/mid-small
-        id: us.anthropic.claude-sonnet-4-5-20250929-v1:0
+        id: us.anthropic.claude-midsmall-1
+        lifecycle: active
         price: { input: 3, output: 15, cache_read: 0.3, cache_write: 3.75 }
         context_window: 100000
         max_output: 64000
       - name: bedrock/mid-big
-        id: us.anthropic.claude-sonnet-4-20250514-v1:0
+        id: us.anthropic.claude-midbig-1
+        lifecycle: active
         price: { input: 3, output: 15, cache_read: 0.3, cache_write: 3.75 }
         context_window: 1000000
         max_output: 64000
       - name: bedrock/top
-        id: us.anthropic.claude-opus-4-6-v1
+        id: us.anthropic.claude-top-1
+        lifecycle: active
         price: { input: 5, output: 25, cache_read: 0.5, cache_write: 6.25 }
         context_window: 200000
 tier_candidates:
@@ -590,7 +594,7 @@ fn tool_results_go_back_to_the_model_that_made_the_call() {
     assert_eq!(d.confidence, 0.95);
     assert!(
         d.why
-            .contains("continuing a tool loop on bedrock/claude-opus-4-6"),
+            .contains("continuing a tool loop on bedrock/claude-opus-5-5"),
         "{}",
         d.why
     );
@@ -606,7 +610,7 @@ fn tool_results_go_back_to_the_model_that_made_the_call() {
 #[test]
 fn sticky_model_falls_back_within_its_tier_when_unavailable() {
     let (catalog, router) = builtin();
-    router.remember_tool_calls(&["toolu_a"], SONNET45);
+    router.remember_tool_calls(&["toolu_a"], SONNET_FALLBACK);
     let input = RouteInput {
         tool_results_in_flight: true,
         tool_use_ids: vec!["toolu_a"],
@@ -614,14 +618,20 @@ fn sticky_model_falls_back_within_its_tier_when_unavailable() {
     };
     let d = router.decide(&catalog, &input, &AllAvailable).unwrap();
     let models: Vec<_> = d.candidates.iter().map(|c| c.model.as_str()).collect();
-    assert_eq!(models, [SONNET45, SONNET45, SONNET4, SONNET4]);
+    assert_eq!(
+        models,
+        [SONNET_FALLBACK, SONNET_FALLBACK, SONNET, SONNET],
+        "the sticky model first, then the rest of its tier"
+    );
 
-    let no_sonnet45 = |m: &Model| m.name != SONNET45;
-    let d = router.decide(&catalog, &input, &no_sonnet45).unwrap();
-    assert_eq!(d.model, SONNET4);
+    let no_sonnet_fallback = |m: &Model| m.name != SONNET_FALLBACK;
+    let d = router
+        .decide(&catalog, &input, &no_sonnet_fallback)
+        .unwrap();
+    assert_eq!(d.model, SONNET);
     assert!(
         d.why
-            .contains("tool loop was on bedrock/claude-sonnet-4-5, now unavailable"),
+            .contains("tool loop was on bedrock/claude-sonnet-4-6, now unavailable"),
         "{}",
         d.why
     );
@@ -664,10 +674,7 @@ fn decision_serializes_with_kebab_case_category_and_lowercase_tier() {
     assert_eq!(json["category"], "simple-chat");
     assert_eq!(json["tier"], "low");
     assert_eq!(json["model"], HAIKU);
-    assert_eq!(
-        json["profile_id"],
-        "us.anthropic.claude-haiku-4-5-20251001-v1:0"
-    );
+    assert_eq!(json["profile_id"], "us.anthropic.claude-haiku-5-5");
     assert_eq!(json["confidence"], serde_json::json!(0.7));
     assert!(json["why"].as_str().unwrap().contains("greeting"));
     assert!(
@@ -677,7 +684,7 @@ fn decision_serializes_with_kebab_case_category_and_lowercase_tier() {
     );
     assert_eq!(
         json["candidates"][1]["profile_id"],
-        "global.anthropic.claude-haiku-4-5-20251001-v1:0"
+        "global.anthropic.claude-haiku-5-5"
     );
     assert_eq!(json["tag"], serde_json::Value::Null);
 }

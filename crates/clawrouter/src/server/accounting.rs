@@ -158,7 +158,7 @@ impl Ticket {
             model: model.name.clone(),
             profile_id: attempt.profile_id.clone(),
             usage: outcome.usage,
-            cost_usd: 0.0,
+            cost_usd: crate::money::Usd::ZERO,
             latency_ms: millis(self.started.elapsed()),
             ttft_ms: outcome.ttft.map(millis),
             status: outcome.status,
@@ -219,6 +219,7 @@ mod tests {
             output: 1,
             cache_read: 5,
             cache_write: 0,
+            cache_write_1h: 0,
         };
         let usage = with_estimates(reported, 120, 41);
         assert_eq!(
@@ -227,7 +228,8 @@ mod tests {
                 input: 120,
                 output: 11,
                 cache_read: 5,
-                cache_write: 0
+                cache_write: 0,
+                cache_write_1h: 0
             }
         );
         let complete = TokenUsage {

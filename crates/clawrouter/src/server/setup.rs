@@ -98,7 +98,7 @@ pub struct ModelCheck {
     pub profile_id: String,
     pub health: ModelHealth,
     /// What the paid probe cost, when one was asked for.
-    pub paid_probe_usd: Option<f64>,
+    pub paid_probe_usd: Option<crate::money::Usd>,
 }
 
 /// Checks credentials and probes every model: for free, or with a minimal

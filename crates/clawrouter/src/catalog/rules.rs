@@ -1,0 +1,144 @@
+//! The request rules a model enforces, as `models.yaml` states them: which
+//! thinking form it takes, which sampling parameters, whether it accepts a
+//! forced tool choice. Translation asks these; it knows no model by name.
+
+use serde::{Deserialize, Serialize};
+
+/// How a model takes extended thinking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ThinkingStyle {
+    /// Only `{"type":"enabled","budget_tokens":N}` (Claude 4.5 and earlier).
+    #[default]
+    Budget,
+    /// `{"type":"adaptive"}` with `output_config.effort`, or the budget form
+    /// (deprecated but accepted: Claude 4.6).
+    AdaptiveOrBudget,
+    /// Only adaptive; the budget form is a 400. Thinking may be turned off.
+    Adaptive,
+    /// Only adaptive, and `{"type":"disabled"}` is a 400 too.
+    AlwaysOn,
+}
+
+impl ThinkingStyle {
+    pub fn takes_budget(self) -> bool {
+        matches!(
+            self,
+            ThinkingStyle::Budget | ThinkingStyle::AdaptiveOrBudget
+        )
+    }
+
+    pub fn takes_adaptive(self) -> bool {
+        !matches!(self, ThinkingStyle::Budget)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ThinkingStyle::Budget => "budget",
+            ThinkingStyle::AdaptiveOrBudget => "adaptive_or_budget",
+            ThinkingStyle::Adaptive => "adaptive",
+            ThinkingStyle::AlwaysOn => "always_on",
+        }
+    }
+}
+
+/// `output_config.effort` levels, least to most.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Effort {
+    Low,
+    Medium,
+    High,
+    Xhigh,
+    Max,
+}
+
+impl Effort {
+    pub const ALL: [Effort; 5] = [
+        Effort::Low,
+        Effort::Medium,
+        Effort::High,
+        Effort::Xhigh,
+        Effort::Max,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Effort::Low => "low",
+            Effort::Medium => "medium",
+            Effort::High => "high",
+            Effort::Xhigh => "xhigh",
+            Effort::Max => "max",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Effort> {
+        Self::ALL.into_iter().find(|e| e.as_str() == s)
+    }
+}
+
+/// Which sampling parameters (`temperature`, `top_p`, `top_k`) the model accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum SamplingRule {
+    /// `temperature` and `top_p` may both be sent.
+    #[default]
+    Any,
+    /// Only one of `temperature` / `top_p` (Sonnet 4.5, Haiku 4.5 and later 4.x).
+    TemperatureOrTopP,
+    /// None may be set to a custom value (Claude Opus 4.7 and later, the 5.x family).
+    Rejected,
+}
+
+/// Thinking as the model takes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Thinking {
+    #[serde(default)]
+    pub style: ThinkingStyle,
+    /// The `output_config.effort` levels accepted; empty when the model has
+    /// no effort parameter.
+    #[serde(default)]
+    pub efforts: Vec<Effort>,
+}
+
+impl Default for Thinking {
+    fn default() -> Self {
+        Thinking {
+            style: ThinkingStyle::Budget,
+            efforts: Vec::new(),
+        }
+    }
+}
+
+impl Thinking {
+    /// The accepted effort nearest to `wanted` (ties go to the higher one:
+    /// a client asking for more thought than exists gets the most there is).
+    pub fn nearest_effort(&self, wanted: Effort) -> Option<Effort> {
+        self.efforts
+            .iter()
+            .copied()
+            .min_by_key(|e| ((*e as i8 - wanted as i8).abs(), std::cmp::Reverse(*e)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nearest_effort_prefers_exact_then_higher() {
+        let t = Thinking {
+            style: ThinkingStyle::Adaptive,
+            efforts: vec![Effort::Low, Effort::Medium, Effort::High],
+        };
+        assert_eq!(t.nearest_effort(Effort::Medium), Some(Effort::Medium));
+        assert_eq!(t.nearest_effort(Effort::Max), Some(Effort::High));
+        let sparse = Thinking {
+            style: ThinkingStyle::Adaptive,
+            efforts: vec![Effort::Low, Effort::High],
+        };
+        assert_eq!(sparse.nearest_effort(Effort::Medium), Some(Effort::High));
+        assert_eq!(Thinking::default().nearest_effort(Effort::High), None);
+    }
+}
