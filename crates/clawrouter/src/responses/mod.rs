@@ -1,0 +1,23 @@
+//! The OpenAI Responses API (stateless), for Codex CLI and the openai SDKs'
+//! `responses` methods: wire types, and pure translation to and from Bedrock
+//! Converse (no I/O here; `server` does HTTP and SSE framing).
+//!
+//! Request → [`to_converse`] → Bedrock → [`from_converse`] (or one
+//! [`StreamTranslator`] per streamed response) → response. Translation
+//! shares the conversation builder, tool rules and generation settings of
+//! Chat Completions, and so its [`TranslateError`], answered as an
+//! OpenAI-shaped 400.
+
+mod reasoning;
+mod request;
+mod response;
+mod stream;
+mod tools;
+mod wire;
+
+pub use crate::openai::TranslateError;
+pub use request::to_converse;
+pub use response::{ResponseContext, from_converse};
+pub use stream::StreamTranslator;
+pub use tools::ToolIndex;
+pub use wire::*;
