@@ -11,13 +11,15 @@
 mod reasoning;
 mod request;
 mod response;
+mod routing;
 mod stream;
 mod tools;
 mod wire;
 
 pub use crate::openai::TranslateError;
-pub use request::to_converse;
+pub use request::{Prepared, to_converse};
 pub use response::{ResponseContext, from_converse};
+pub use routing::{route_input, strip_override_tag};
 pub use stream::StreamTranslator;
 pub use tools::ToolIndex;
 pub use wire::*;

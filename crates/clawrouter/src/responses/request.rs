@@ -16,17 +16,31 @@ use crate::openai::{
     tool_plan, tool_use,
 };
 
-/// Translates a request for `model`, to be sent to `profile_id`, with the
-/// index that maps the tools Bedrock calls back to the client's.
+/// A request checked for what a stateless proxy cannot serve, with its
+/// tools indexed (to translate calls back into the client's terms).
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub request: ResponsesRequest,
+    pub tools: ToolIndex,
+}
+
+impl Prepared {
+    pub fn new(request: ResponsesRequest) -> Result<Self, TranslateError> {
+        if let Some(id) = &request.previous_response_id {
+            return Err(TranslateError::PreviousResponse { id: id.clone() });
+        }
+        let tools = ToolIndex::of(request.tools.as_deref().unwrap_or_default())?;
+        Ok(Prepared { request, tools })
+    }
+}
+
+/// Translates a request for `model`, to be sent to `profile_id`.
 pub fn to_converse(
-    req: &ResponsesRequest,
+    prepared: &Prepared,
     model: &Model,
     profile_id: &str,
-) -> Result<(ConverseRequest, ToolIndex), TranslateError> {
-    if let Some(id) = &req.previous_response_id {
-        return Err(TranslateError::PreviousResponse { id: id.clone() });
-    }
-    let tools = ToolIndex::of(req.tools.as_deref().unwrap_or_default())?;
+) -> Result<ConverseRequest, TranslateError> {
+    let (req, tools) = (&prepared.request, &prepared.tools);
     let mut conversation = Conversation::default();
     if let Some(instructions) = req.instructions.as_deref().and_then(non_blank) {
         conversation.system(instructions);
@@ -70,8 +84,7 @@ pub fn to_converse(
         stream: req.wants_stream(),
     };
     // `parallel_tool_calls: false` has no Converse equivalent; Claude decides.
-    let converse = assemble(&generation, model, profile_id, system, messages, plan)?;
-    Ok((converse, tools))
+    assemble(&generation, model, profile_id, system, messages, plan)
 }
 
 fn add_item(
@@ -265,8 +278,9 @@ mod tests {
     use serde_json::{Value, json};
 
     fn convert(v: Value) -> Result<(ConverseRequest, ToolIndex), TranslateError> {
-        let req: ResponsesRequest = serde_json::from_value(v).unwrap();
-        to_converse(&req, &model(), "global.anthropic.claude-test-v1:0")
+        let prepared = Prepared::new(serde_json::from_value(v).unwrap())?;
+        let converse = to_converse(&prepared, &model(), "global.anthropic.claude-test-v1:0")?;
+        Ok((converse, prepared.tools))
     }
 
     fn blocks_of(r: &ConverseRequest) -> Vec<Vec<&'static str>> {

@@ -36,6 +36,8 @@ pub struct StreamTranslator {
     reasoning_chars: usize,
     /// Characters of text and tool input sent, for estimates if the stream breaks.
     output_chars: usize,
+    /// Goes before the first text (the `[low] ` tier tag), then is spent.
+    prefix: Option<String>,
     finished: bool,
 }
 
@@ -64,8 +66,9 @@ enum OpenItem {
 }
 
 impl StreamTranslator {
-    pub fn new(ctx: ResponseContext) -> Self {
+    pub fn new(ctx: ResponseContext, prefix: Option<&str>) -> Self {
         StreamTranslator {
+            prefix: prefix.map(str::to_owned),
             ctx,
             sequence: 0,
             output: Vec::new(),
@@ -195,18 +198,24 @@ impl StreamTranslator {
         events
     }
 
-    /// The event that ends a broken stream: `response.failed` with `error`.
-    pub fn fail(&mut self, error: ResponseError) -> Vec<StreamEvent> {
-        if std::mem::replace(&mut self.finished, true) {
-            return Vec::new();
-        }
+    /// Whether Bedrock ended the answer (messageStop); a stream that closes
+    /// without it was cut short.
+    pub fn stopped(&self) -> bool {
+        self.stop.is_some()
+    }
+
+    /// The last event of a broken stream: `response.failed` with `error`.
+    pub fn fail(&self, error: ResponseError) -> StreamEvent {
         let usage = usage(self.usage, self.reasoning_chars);
         let response = self
             .ctx
             .response(Status::Failed, self.items(), Some(usage), Some(error));
-        vec![self.event(EventKind::Failed {
-            response: Box::new(response),
-        })]
+        StreamEvent {
+            kind: EventKind::Failed {
+                response: Box::new(response),
+            },
+            sequence_number: self.sequence,
+        }
     }
 
     /// The token counts reported so far (zero until the metadata event).
@@ -277,15 +286,19 @@ impl StreamTranslator {
                 },
             );
         }
+        let delta = match self.prefix.take() {
+            Some(prefix) => format!("{prefix}{delta}"),
+            None => delta.to_owned(),
+        };
         if let Some(OpenItem::Text { index, id, text }) = self.open.get_mut(&block) {
-            text.push_str(delta);
+            text.push_str(&delta);
             self.output_chars += delta.len();
             let (output_index, item_id) = (*index, id.clone());
             events.push(self.event(EventKind::OutputTextDelta {
                 item_id,
                 output_index,
                 content_index: 0,
-                delta: delta.to_owned(),
+                delta,
                 logprobs: Vec::new(),
             }));
         }
@@ -609,9 +622,12 @@ mod tests {
 
     #[test]
     fn thinking_then_text_streams_as_codex_expects() {
-        let mut t = StreamTranslator::new(context(
-            json!({"model": "auto", "input": "x", "reasoning": {"effort": "low", "summary": "auto"}}),
-        ));
+        let mut t = StreamTranslator::new(
+            context(
+                json!({"model": "auto", "input": "x", "reasoning": {"effort": "low", "summary": "auto"}}),
+            ),
+            Some("[low] "),
+        );
         let events = run(
             &mut t,
             &[
@@ -669,7 +685,12 @@ mod tests {
             carried,
             Some(super::super::response::tests::thinking("hmm"))
         );
-        assert_eq!(events[14]["item"]["content"][0]["text"], "Hello");
+        assert_eq!(
+            events[10]["delta"], "[low] Hel",
+            "the tier tag goes first, once"
+        );
+        assert_eq!(events[11]["delta"], "lo");
+        assert_eq!(events[14]["item"]["content"][0]["text"], "[low] Hello");
         let done = &events[15]["response"];
         assert_eq!(done["status"], "completed");
         assert_eq!(done["output"].as_array().unwrap().len(), 2);
@@ -683,10 +704,11 @@ mod tests {
 
     #[test]
     fn function_and_custom_calls_stream_their_input() {
-        let mut t = StreamTranslator::new(context(
-            json!({"model": "auto", "input": "x", "tools": [
-            {"type": "function", "name": "exec_command"}, {"type": "custom", "name": "apply_patch"}]}),
-        ));
+        let mut t = StreamTranslator::new(
+            context(json!({"model": "auto", "input": "x", "tools": [
+            {"type": "function", "name": "exec_command"}, {"type": "custom", "name": "apply_patch"}]})),
+            None,
+        );
         let events = run(
             &mut t,
             &[
@@ -737,7 +759,7 @@ mod tests {
 
     #[test]
     fn a_cut_stream_is_incomplete_and_a_broken_one_failed() {
-        let mut t = StreamTranslator::new(context(json!({"model": "auto", "input": "x"})));
+        let mut t = StreamTranslator::new(context(json!({"model": "auto", "input": "x"})), None);
         let events = run(
             &mut t,
             &[
@@ -755,24 +777,21 @@ mod tests {
             types(&events)[events.len() - 2],
             "response.output_item.done"
         );
-        assert!(t.fail(error()).is_empty(), "the stream already ended");
+        assert!(t.stopped());
 
-        let mut t = StreamTranslator::new(context(json!({"model": "auto", "input": "x"})));
-        t.start();
-        t.on_event(&delta(0, ContentBlockDelta::Text("par".into())));
-        let failed: Vec<Value> = t
-            .fail(error())
-            .iter()
-            .map(|e| serde_json::to_value(e).unwrap())
-            .collect();
-        assert_eq!(failed.len(), 1);
-        assert_eq!(failed[0]["type"], "response.failed");
-        assert_eq!(failed[0]["response"]["status"], "failed");
+        let mut t = StreamTranslator::new(context(json!({"model": "auto", "input": "x"})), None);
+        let sent = t.start().len()
+            + t.on_event(&delta(0, ContentBlockDelta::Text("par".into())))
+                .len();
+        assert!(!t.stopped());
+        let failed = serde_json::to_value(t.fail(error())).unwrap();
+        assert_eq!(failed["type"], "response.failed");
+        assert_eq!(failed["sequence_number"], sent);
+        assert_eq!(failed["response"]["status"], "failed");
         assert_eq!(
-            failed[0]["response"]["error"],
+            failed["response"]["error"],
             json!({"code": "rate_limit_exceeded", "message": "slow down; try again in 2s"})
         );
-        assert!(t.finish().is_empty());
         assert_eq!(t.output_chars(), 3);
     }
 

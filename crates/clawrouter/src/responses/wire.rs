@@ -48,30 +48,39 @@ pub struct ResponsesRequest {
 }
 
 /// `input`: a user prompt as one string, or a list of items.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum Input {
     Text(String),
-    Items(#[serde(deserialize_with = "items_typed_as_messages")] Vec<InputItem>),
+    Items(Vec<InputItem>),
 }
 
-/// A message item may omit `type` (the API's "easy input message"); it is
-/// filled in before the items are read by their tag.
-fn items_typed_as_messages<'de, D: Deserializer<'de>>(
-    deserializer: D,
-) -> Result<Vec<InputItem>, D::Error> {
-    let mut items = Vec::<Value>::deserialize(deserializer)?;
-    for item in &mut items {
-        if let Some(object) = item.as_object_mut() {
-            object
-                .entry("type")
-                .or_insert_with(|| Value::String("message".to_owned()));
+/// Read by hand so a bad item is reported by its index, and so a message
+/// may omit `type` (the API's "easy input message").
+impl<'de> Deserialize<'de> for Input {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        match Value::deserialize(deserializer)? {
+            Value::String(text) => Ok(Input::Text(text)),
+            Value::Array(items) => items
+                .into_iter()
+                .enumerate()
+                .map(|(i, mut item)| {
+                    if let Some(object) = item.as_object_mut() {
+                        object
+                            .entry("type")
+                            .or_insert_with(|| Value::String("message".to_owned()));
+                    }
+                    InputItem::deserialize(item)
+                        .map_err(|e| D::Error::custom(format!("input[{i}]: {e}")))
+                })
+                .collect::<Result<_, _>>()
+                .map(Input::Items),
+            _ => Err(D::Error::custom(
+                "input must be a string or a list of items",
+            )),
         }
     }
-    items
-        .into_iter()
-        .map(|item| InputItem::deserialize(item).map_err(serde::de::Error::custom))
-        .collect()
 }
 
 impl Default for Input {
@@ -630,8 +639,13 @@ mod tests {
         let req: ResponsesRequest =
             serde_json::from_value(json!({"model": "m", "input": "hello"})).unwrap();
         assert_eq!(req.user_text(), "hello");
-        let robot = json!({"model": "m", "input": [{"role": "robot", "content": "x"}]});
-        assert!(serde_json::from_value::<ResponsesRequest>(robot).is_err());
+        let robot = json!({"model": "m", "input": [{"role": "user", "content": "x"}, {"role": "robot", "content": "x"}]});
+        let err = serde_json::from_value::<ResponsesRequest>(robot).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("input[1]: unknown variant `robot`"),
+            "{err}"
+        );
     }
 
     #[test]
