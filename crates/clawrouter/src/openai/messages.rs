@@ -15,7 +15,7 @@ use base64::Engine as _;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 
 use super::tools::{MAX_JSON_DEPTH, is_valid_tool_name};
-use super::{ChatMessage, ContentPart, MessageContent, ToolCall, TranslateError};
+use super::{ChatMessage, ContentPart, MessageContent, TranslateError};
 use crate::bedrock::json_to_document;
 
 /// Bedrock's per-request image limit.
@@ -42,128 +42,175 @@ const BASE64: GeneralPurpose = GeneralPurpose::new(
 pub(super) fn translate(
     messages: &[ChatMessage],
 ) -> Result<(Vec<SystemContentBlock>, Vec<Message>), TranslateError> {
-    let mut system = Vec::new();
-    let mut turns: Vec<Turn> = Vec::new();
-    let mut images = 0;
-    // Ids of the tool calls of the latest assistant turn (consecutive
-    // assistant messages form one turn), which tool messages answer.
-    let mut open_calls: Vec<&str> = Vec::new();
-    let mut after_assistant = false;
-
+    let mut conversation = Conversation::default();
     for (i, message) in messages.iter().enumerate() {
         let at = format!("messages[{i}]");
-        let (role, blocks) = match message {
+        match message {
             ChatMessage::System { content, .. } | ChatMessage::Developer { content, .. } => {
                 for text in text_only(content, &at)? {
-                    system.push(SystemContentBlock::Text(text));
+                    conversation.system(text);
                 }
-                continue;
             }
-            ChatMessage::User { content, .. } => (
-                ConversationRole::User,
-                user_blocks(content, &at, &mut images)?,
-            ),
+            ChatMessage::User { content, .. } => {
+                conversation.push(ConversationRole::User, user_blocks(content, &at)?, &at);
+            }
             ChatMessage::Assistant {
                 content,
                 tool_calls,
                 ..
             } => {
-                let mut blocks = match content {
+                let mut blocks: Vec<ContentBlock> = match content {
                     Some(c) => text_only(c, &at)?
                         .into_iter()
                         .map(ContentBlock::Text)
                         .collect(),
                     None => Vec::new(),
                 };
-                let calls = tool_calls.as_deref().unwrap_or_default();
-                for (j, call) in calls.iter().enumerate() {
-                    blocks.push(tool_use(call, &format!("{at}.tool_calls[{j}]"))?);
+                for (j, call) in tool_calls.iter().flatten().enumerate() {
+                    let at = format!("{at}.tool_calls[{j}]");
+                    check_tool_call_id(&call.id, &format!("{at}.id"))?;
+                    blocks.push(tool_use(
+                        &call.id,
+                        &call.function.name,
+                        &call.function.arguments,
+                        &format!("{at}.function"),
+                    )?);
                 }
-                if !after_assistant {
-                    open_calls.clear();
-                }
-                open_calls.extend(calls.iter().map(|c| c.id.as_str()));
-                (ConversationRole::Assistant, blocks)
+                conversation.push(ConversationRole::Assistant, blocks, &at);
             }
             ChatMessage::Tool {
                 content,
                 tool_call_id,
             } => {
-                let param = format!("{at}.tool_call_id");
-                check_tool_call_id(tool_call_id, &param)?;
-                if !open_calls.contains(&tool_call_id.as_str()) {
-                    return Err(TranslateError::UnknownToolCall {
-                        param,
-                        id: tool_call_id.clone(),
-                    });
-                }
-                let text = text_only(content, &at)?.join("\n");
-                let text = if text.is_empty() {
-                    EMPTY_TOOL_RESULT.to_owned()
-                } else {
-                    text
-                };
-                // Sent as text even when it is JSON: faithful to what the tool said.
-                let result = ToolResultBlock::builder()
-                    .tool_use_id(tool_call_id)
-                    .content(ToolResultContentBlock::Text(text))
-                    .build()?;
-                (
-                    ConversationRole::User,
-                    vec![ContentBlock::ToolResult(result)],
-                )
+                let result = conversation.tool_result(
+                    tool_call_id,
+                    text_only(content, &at)?.join("\n"),
+                    &format!("{at}.tool_call_id"),
+                )?;
+                conversation.push(ConversationRole::User, vec![result], &at);
             }
-        };
-        after_assistant = role == ConversationRole::Assistant;
-        if blocks.is_empty() {
-            continue;
         }
-        match turns.last_mut() {
+    }
+    conversation.finish()
+}
+
+/// A conversation being assembled into Bedrock's shape, whichever OpenAI
+/// format it comes from: system blocks hoisted, same-role turns merged,
+/// tool results checked against the calls of the latest assistant turn.
+#[derive(Debug, Default)]
+pub(crate) struct Conversation {
+    system: Vec<SystemContentBlock>,
+    turns: Vec<Turn>,
+    /// Ids of the tool calls of the latest assistant turn (consecutive
+    /// assistant messages form one turn), which tool results answer.
+    open_calls: Vec<String>,
+    after_assistant: bool,
+}
+
+impl Conversation {
+    pub(crate) fn system(&mut self, text: String) {
+        self.system.push(SystemContentBlock::Text(text));
+    }
+
+    /// Adds one message's blocks; `at` names the message for errors.
+    pub(crate) fn push(&mut self, role: ConversationRole, blocks: Vec<ContentBlock>, at: &str) {
+        let assistant = role == ConversationRole::Assistant;
+        if assistant {
+            if !self.after_assistant {
+                self.open_calls.clear();
+            }
+            self.open_calls
+                .extend(blocks.iter().filter_map(|b| match b {
+                    ContentBlock::ToolUse(u) => Some(u.tool_use_id.clone()),
+                    _ => None,
+                }));
+        }
+        self.after_assistant = assistant;
+        if blocks.is_empty() {
+            return;
+        }
+        match self.turns.last_mut() {
             Some(last) if last.role == role => last.blocks.extend(blocks),
-            _ => turns.push(Turn {
+            _ => self.turns.push(Turn {
                 role,
                 blocks,
-                first_index: i,
+                first_param: at.to_owned(),
             }),
         }
     }
 
-    if images > MAX_IMAGES {
-        return Err(TranslateError::TooManyImages { count: images });
-    }
-    match turns.first() {
-        None => return Err(TranslateError::NoMessages),
-        Some(t) if t.role != ConversationRole::User => {
-            return Err(TranslateError::FirstNotUser {
-                param: format!("messages[{}]", t.first_index),
+    /// A toolResult block answering call `id` of the latest assistant turn.
+    /// Sent as text even when it is JSON: faithful to what the tool said.
+    pub(crate) fn tool_result(
+        &self,
+        id: &str,
+        text: String,
+        param: &str,
+    ) -> Result<ContentBlock, TranslateError> {
+        check_tool_call_id(id, param)?;
+        if !self.open_calls.iter().any(|c| c == id) {
+            return Err(TranslateError::UnknownToolCall {
+                param: param.to_owned(),
+                id: id.to_owned(),
             });
         }
-        Some(_) => {}
+        let text = if text.is_empty() {
+            EMPTY_TOOL_RESULT.to_owned()
+        } else {
+            text
+        };
+        let result = ToolResultBlock::builder()
+            .tool_use_id(id)
+            .content(ToolResultContentBlock::Text(text))
+            .build()?;
+        Ok(ContentBlock::ToolResult(result))
     }
-    trim_final_assistant_text(&mut turns);
-    let messages = turns
-        .into_iter()
-        .map(|t| {
-            let mut blocks = t.blocks;
-            if t.role == ConversationRole::User {
-                // Stable: tool results first, then the user's own content.
-                blocks.sort_by_key(|b| !matches!(b, ContentBlock::ToolResult(_)));
+
+    pub(crate) fn finish(self) -> Result<(Vec<SystemContentBlock>, Vec<Message>), TranslateError> {
+        let mut turns = self.turns;
+        let images = turns
+            .iter()
+            .flat_map(|t| &t.blocks)
+            .filter(|b| matches!(b, ContentBlock::Image(_)))
+            .count();
+        if images > MAX_IMAGES {
+            return Err(TranslateError::TooManyImages { count: images });
+        }
+        match turns.first() {
+            None => return Err(TranslateError::NoMessages),
+            Some(t) if t.role != ConversationRole::User => {
+                return Err(TranslateError::FirstNotUser {
+                    param: t.first_param.clone(),
+                });
             }
-            Message::builder()
-                .role(t.role)
-                .set_content(Some(blocks))
-                .build()
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok((system, messages))
+            Some(_) => {}
+        }
+        trim_final_assistant_text(&mut turns);
+        let messages = turns
+            .into_iter()
+            .map(|t| {
+                let mut blocks = t.blocks;
+                if t.role == ConversationRole::User {
+                    // Stable: tool results first, then the user's own content.
+                    blocks.sort_by_key(|b| !matches!(b, ContentBlock::ToolResult(_)));
+                }
+                Message::builder()
+                    .role(t.role)
+                    .set_content(Some(blocks))
+                    .build()
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((self.system, messages))
+    }
 }
 
-/// One Bedrock turn being assembled, with the index of the OpenAI message
-/// that started it (for error messages).
+/// One Bedrock turn being assembled, with the field of the message that
+/// started it (for error messages).
+#[derive(Debug)]
 struct Turn {
     role: ConversationRole,
     blocks: Vec<ContentBlock>,
-    first_index: usize,
+    first_param: String,
 }
 
 /// Claude rejects a final (prefilled) assistant turn that ends in whitespace.
@@ -201,11 +248,7 @@ fn text_only(content: &MessageContent, at: &str) -> Result<Vec<String>, Translat
     }
 }
 
-fn user_blocks(
-    content: &MessageContent,
-    at: &str,
-    images: &mut usize,
-) -> Result<Vec<ContentBlock>, TranslateError> {
+fn user_blocks(content: &MessageContent, at: &str) -> Result<Vec<ContentBlock>, TranslateError> {
     let parts = match content {
         MessageContent::Text(t) => {
             return Ok(non_blank(t).map(ContentBlock::Text).into_iter().collect());
@@ -218,7 +261,6 @@ fn user_blocks(
         match part {
             ContentPart::Text { text } => blocks.extend(non_blank(text).map(ContentBlock::Text)),
             ContentPart::ImageUrl { image_url } => {
-                *images += 1;
                 blocks.push(image(&image_url.url, format!("{param}.image_url.url"))?);
             }
             ContentPart::Unsupported => return Err(unsupported_part(param)),
@@ -228,7 +270,7 @@ fn user_blocks(
 }
 
 /// Bedrock rejects blank text blocks, so whitespace-only text is dropped.
-fn non_blank(text: &str) -> Option<String> {
+pub(crate) fn non_blank(text: &str) -> Option<String> {
     (!text.trim().is_empty()).then(|| text.to_owned())
 }
 
@@ -240,7 +282,7 @@ fn unsupported_part(param: String) -> TranslateError {
 }
 
 /// A `data:image/<fmt>;base64,<data>` URL → image block with the bytes.
-fn image(url: &str, param: String) -> Result<ContentBlock, TranslateError> {
+pub(crate) fn image(url: &str, param: String) -> Result<ContentBlock, TranslateError> {
     let scheme = url.split_once(':').map(|(s, _)| s.to_ascii_lowercase());
     if matches!(scheme.as_deref(), Some("http" | "https")) {
         return Err(TranslateError::ImageUrl { param });
@@ -299,32 +341,36 @@ fn image(url: &str, param: String) -> Result<ContentBlock, TranslateError> {
     Ok(ContentBlock::Image(block))
 }
 
-/// An assistant tool call → toolUse block; arguments must be a JSON object.
-fn tool_use(call: &ToolCall, at: &str) -> Result<ContentBlock, TranslateError> {
-    check_tool_call_id(&call.id, &format!("{at}.id"))?;
-    let name = &call.function.name;
+/// An assistant tool call → toolUse block; `at` names the object holding
+/// `name` and `arguments`, which must be a JSON object serialized to a string.
+pub(crate) fn tool_use(
+    id: &str,
+    name: &str,
+    arguments: &str,
+    at: &str,
+) -> Result<ContentBlock, TranslateError> {
     if !is_valid_tool_name(name) {
         return Err(TranslateError::ToolName {
-            param: format!("{at}.function.name"),
-            name: name.clone(),
+            param: format!("{at}.name"),
+            name: name.to_owned(),
         });
     }
-    let param = format!("{at}.function.arguments");
-    let arguments = call.function.arguments.trim();
+    let param = format!("{at}.arguments");
+    let arguments = arguments.trim();
     // Some clients send "" for a call without arguments.
     let value = if arguments.is_empty() {
         serde_json::Value::Object(serde_json::Map::new())
     } else {
         serde_json::from_str(arguments).map_err(|e| TranslateError::ToolArguments {
             param: param.clone(),
-            id: call.id.clone(),
+            id: id.to_owned(),
             reason: e.to_string(),
         })?
     };
     if !value.is_object() {
         return Err(TranslateError::ToolArguments {
             param,
-            id: call.id.clone(),
+            id: id.to_owned(),
             reason: "expected an object".into(),
         });
     }
@@ -333,7 +379,7 @@ fn tool_use(call: &ToolCall, at: &str) -> Result<ContentBlock, TranslateError> {
         limit: e.limit,
     })?;
     let block = ToolUseBlock::builder()
-        .tool_use_id(&call.id)
+        .tool_use_id(id)
         .name(name)
         .input(input)
         .build()?;
@@ -341,7 +387,7 @@ fn tool_use(call: &ToolCall, at: &str) -> Result<ContentBlock, TranslateError> {
 }
 
 /// Bedrock's `toolUseId` pattern: `[a-zA-Z0-9_.:-]{1,64}`.
-fn check_tool_call_id(id: &str, param: &str) -> Result<(), TranslateError> {
+pub(crate) fn check_tool_call_id(id: &str, param: &str) -> Result<(), TranslateError> {
     let valid = (1..=64).contains(&id.len())
         && id
             .bytes()

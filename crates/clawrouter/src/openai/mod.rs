@@ -14,10 +14,13 @@ mod stream;
 mod tools;
 mod wire;
 
+pub(crate) use messages::{Conversation, check_tool_call_id, image, non_blank, tool_use};
 pub use request::{DEFAULT_MAX_TOKENS, to_converse};
+pub(crate) use request::{Generation, assemble};
 pub use response::{from_converse, token_usage};
 pub use routing::{route_input, strip_override_tag};
 pub use stream::StreamTranslator;
+pub(crate) use tools::translate as tool_plan;
 pub use wire::*;
 
 use aws_smithy_types::error::operation::BuildError;
@@ -62,6 +65,12 @@ pub enum TranslateError {
         "'{param}': tool_call_id {id:?} does not match any tool call of the preceding assistant message"
     )]
     UnknownToolCall { param: String, id: String },
+    /// A stateless proxy keeps no responses to continue from.
+    #[error(
+        "previous response {id:?} not found: ClawRouter keeps no responses (store is \
+         always false); send the whole conversation in 'input' instead"
+    )]
+    PreviousResponse { id: String },
     #[error("'{param}': JSON is nested deeper than {limit} levels")]
     TooDeep { param: String, limit: usize },
     /// A required SDK field left unset: a translator bug, not reachable from input.
@@ -84,6 +93,7 @@ impl TranslateError {
             | TranslateError::UnknownToolCall { param, .. }
             | TranslateError::TooDeep { param, .. } => Some(param),
             TranslateError::TooManyImages { .. } | TranslateError::NoMessages => Some("messages"),
+            TranslateError::PreviousResponse { .. } => Some("previous_response_id"),
             TranslateError::Build(_) => None,
         }
     }
@@ -103,6 +113,7 @@ impl TranslateError {
             TranslateError::ToolArguments { .. } => "invalid_tool_arguments",
             TranslateError::UnknownToolCall { .. } => "unknown_tool_call_id",
             TranslateError::TooDeep { .. } => "json_too_deep",
+            TranslateError::PreviousResponse { .. } => "previous_response_not_found",
             TranslateError::Build(_) => "invalid_request",
         }
     }

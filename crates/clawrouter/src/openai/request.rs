@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use aws_sdk_bedrockruntime::types::{
-    ContentBlock, ConversationRole, InferenceConfiguration, Message,
+    ContentBlock, ConversationRole, InferenceConfiguration, Message, SystemContentBlock,
 };
 use aws_smithy_types::Document;
 
@@ -40,15 +40,57 @@ pub fn to_converse(
     check_n(req.n)?;
     let (system, messages) = messages::translate(&req.messages)?;
     let tool_plan = tools::translate(req.tools.as_deref(), req.tool_choice.as_ref(), &messages)?;
-    let effort_budget = effort_budget(req.reasoning_effort.as_deref())?;
+    let generation = Generation {
+        max_tokens: match (req.max_completion_tokens, req.max_tokens) {
+            (Some(n), _) => Some(("max_completion_tokens", n)),
+            (None, Some(n)) => Some(("max_tokens", n)),
+            (None, None) => None,
+        },
+        temperature: req.temperature,
+        top_p: req.top_p,
+        stop: req.stop.as_ref(),
+        reasoning_effort: req
+            .reasoning_effort
+            .as_deref()
+            .map(|e| ("reasoning_effort", e)),
+        stream: req.wants_stream(),
+    };
+    assemble(&generation, model, profile_id, system, messages, tool_plan)
+}
+
+/// The generation settings both OpenAI formats share, each with the name of
+/// the request field it came from (for errors).
+#[derive(Debug, Default)]
+pub(crate) struct Generation<'a> {
+    pub max_tokens: Option<(&'static str, u32)>,
+    pub temperature: Option<f32>,
+    pub top_p: Option<f32>,
+    pub stop: Option<&'a StopSequences>,
+    pub reasoning_effort: Option<(&'static str, &'a str)>,
+    pub stream: bool,
+}
+
+/// The Converse request for translated messages and tools, with the
+/// inference settings (token cap, sampling, stop, thinking) mapped.
+pub(crate) fn assemble(
+    generation: &Generation,
+    model: &Model,
+    profile_id: &str,
+    system: Vec<SystemContentBlock>,
+    messages: Vec<Message>,
+    tool_plan: tools::ToolPlan,
+) -> Result<ConverseRequest, TranslateError> {
+    let effort_budget = effort_budget(generation.reasoning_effort)?;
     // Thinking is skipped where Claude would reject it: models without it,
     // forced tool use, and a tool loop whose previous assistant turn carries
-    // no thinking block (OpenAI responses cannot return one to us).
+    // no thinking block (Chat Completions cannot return one to us).
     let thinking_budget = effort_budget.filter(|_| {
-        model.supports(Capability::Thinking) && !tool_plan.forced && !continues_tool_loop(&messages)
+        model.supports(Capability::Thinking)
+            && !tool_plan.forced
+            && !continues_tool_loop_without_thinking(&messages)
     });
-    let (max_tokens, thinking_budget) = output_budget(req, model, thinking_budget)?;
-    let inference = inference_config(req, model, max_tokens, thinking_budget.is_some())?;
+    let (max_tokens, thinking_budget) = output_budget(generation, model, thinking_budget)?;
+    let inference = inference_config(generation, model, max_tokens, thinking_budget.is_some())?;
     Ok(ConverseRequest {
         model_id: profile_id.to_owned(),
         messages,
@@ -76,51 +118,55 @@ fn check_n(n: Option<u32>) -> Result<(), TranslateError> {
 
 /// `reasoning_effort` → thinking budget. `none` and `minimal` mean no
 /// thinking: Claude's smallest budget (1024) is more than "minimal".
-fn effort_budget(effort: Option<&str>) -> Result<Option<u32>, TranslateError> {
+fn effort_budget(effort: Option<(&str, &str)>) -> Result<Option<u32>, TranslateError> {
     Ok(match effort {
-        None | Some("none" | "minimal") => None,
-        Some("low") => Some(1024),
-        Some("medium") => Some(4096),
-        Some("high") => Some(16_384),
-        Some(other) => {
+        None | Some((_, "none" | "minimal")) => None,
+        Some((_, "low")) => Some(1024),
+        Some((_, "medium")) => Some(4096),
+        Some((_, "high")) => Some(16_384),
+        Some((param, other)) => {
             return Err(TranslateError::Invalid {
-                param: "reasoning_effort".into(),
+                param: param.into(),
                 message: format!("{other:?} is not one of none, minimal, low, medium, high"),
             });
         }
     })
 }
 
-/// The request ends with tool results answering the previous assistant turn.
-fn continues_tool_loop(messages: &[Message]) -> bool {
-    messages.last().is_some_and(|m| {
-        m.role == ConversationRole::User
-            && m.content
-                .iter()
-                .any(|b| matches!(b, ContentBlock::ToolResult(_)))
-    })
+/// The request ends with tool results answering an assistant turn that
+/// carries no thinking block: Claude rejects thinking in such a loop.
+fn continues_tool_loop_without_thinking(messages: &[Message]) -> bool {
+    let [.., assistant, last] = messages else {
+        return false;
+    };
+    last.role == ConversationRole::User
+        && last
+            .content
+            .iter()
+            .any(|b| matches!(b, ContentBlock::ToolResult(_)))
+        && !assistant
+            .content
+            .iter()
+            .any(|b| matches!(b, ContentBlock::ReasoningContent(_)))
 }
 
 /// The output cap and, if thinking survives, its budget (always below the cap).
 ///
-/// `max_completion_tokens` wins over the deprecated `max_tokens`. A cap above
+/// The client's cap (on chat, `max_completion_tokens` wins over the deprecated
+/// `max_tokens`; see `to_converse`). A cap above
 /// the model's maximum is clamped rather than refused: clients often send a
 /// large fixed number, and the cap bounds what a request can cost. Without a
 /// cap, [`DEFAULT_MAX_TOKENS`] plus the thinking budget is used. The thinking
 /// budget is shrunk to leave [`ANSWER_RESERVE`] tokens for the answer, and
 /// thinking is dropped if less than Claude's minimum budget remains.
 fn output_budget(
-    req: &ChatCompletionRequest,
+    generation: &Generation,
     model: &Model,
     thinking_budget: Option<u32>,
 ) -> Result<(u32, Option<u32>), TranslateError> {
-    let requested = match (req.max_completion_tokens, req.max_tokens) {
-        (Some(n), _) => Some(("max_completion_tokens", n)),
-        (None, Some(n)) => Some(("max_tokens", n)),
-        (None, None) => None,
-    };
+    let requested = generation.max_tokens;
     let mut ceiling = model.max_output;
-    if thinking_budget.is_some() && !req.wants_stream() {
+    if thinking_budget.is_some() && !generation.stream {
         ceiling = ceiling.min(MAX_NON_STREAMING_THINKING_TOKENS);
     }
     let max_tokens = match requested {
@@ -142,7 +188,7 @@ fn output_budget(
 }
 
 fn inference_config(
-    req: &ChatCompletionRequest,
+    req: &Generation,
     model: &Model,
     max_tokens: u32,
     thinking: bool,
@@ -171,7 +217,7 @@ fn inference_config(
         .max_tokens(i32::try_from(max_tokens).unwrap_or(i32::MAX))
         .set_temperature(temperature)
         .set_top_p(top_p)
-        .set_stop_sequences(stop_sequences(req.stop.as_ref())?)
+        .set_stop_sequences(stop_sequences(req.stop)?)
         .build())
 }
 

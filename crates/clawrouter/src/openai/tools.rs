@@ -21,7 +21,7 @@ pub(super) const MAX_JSON_DEPTH: usize = 64;
 
 /// The tool part of a Converse request.
 #[derive(Debug, Default)]
-pub(super) struct ToolPlan {
+pub(crate) struct ToolPlan {
     pub config: Option<ToolConfiguration>,
     /// The client forces a tool call (`required` or a named function);
     /// extended thinking cannot be combined with that.
@@ -36,7 +36,7 @@ pub(super) struct ToolPlan {
 /// When the client sends no tools but the history has tool calls (e.g. a
 /// summarising turn), placeholder specs named after those calls are sent for
 /// the same reason.
-pub(super) fn translate(
+pub(crate) fn translate(
     tools: Option<&[Tool]>,
     choice: Option<&ToolChoice>,
     history: &[Message],

@@ -4,6 +4,7 @@
 //!
 //! Routes (everything but `/health/liveliness` needs the client key):
 //! - `POST /v1/chat/completions`, `GET /v1/models` — OpenAI shape
+//! - `POST /v1/responses` — OpenAI Responses shape (stateless), for Codex
 //! - `POST /v1/messages`, `POST /v1/messages/count_tokens` — Anthropic shape
 //! - `GET /health` (LiteLLM shape), `GET /health/liveliness`
 
@@ -15,6 +16,7 @@ mod guard;
 mod listen;
 mod openai_routes;
 mod pipeline;
+mod responses_routes;
 mod setup;
 mod sse;
 mod status_routes;
@@ -156,6 +158,8 @@ pub fn routes(state: Arc<AppState>) -> HttpRouter {
             post(openai_routes::chat_completions),
         )
         .route("/chat/completions", post(openai_routes::chat_completions))
+        .route("/v1/responses", post(responses_routes::responses))
+        .route("/responses", post(responses_routes::responses))
         .route("/v1/messages", post(anthropic_routes::messages))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -306,6 +306,7 @@ async fn complete<F: WireFormat>(
     remember_tool_calls(state, &reply.tool_call_ids, model);
     let mut response = reply.response;
     decision_headers(&mut response, plan, model, &answer.attempt.profile_id);
+    format_headers(&mut response, F::response_headers(req));
     Ok(Answered::Whole(
         response,
         Completed {
@@ -338,6 +339,7 @@ async fn open_stream<F: WireFormat>(
     let model = &answer.attempt.model;
     let (tx, mut response) = sse::channel();
     decision_headers(&mut response, plan, model, &answer.attempt.profile_id);
+    format_headers(&mut response, F::response_headers(req));
     let prefix = tier_prefix(state, plan);
     let ctx = ReplyContext {
         catalog: &state.catalog,
@@ -482,6 +484,15 @@ fn decision_headers(response: &mut Response, plan: &Plan, model: &Model, profile
     if let Some((category, tier)) = plan.routed {
         set("x-clawrouter-tier", tier.as_str());
         set("x-clawrouter-category", category.as_str());
+    }
+}
+
+/// Adds a format's own headers; values that are not valid header text are left out.
+fn format_headers(response: &mut Response, headers: Vec<(&'static str, String)>) {
+    for (name, value) in headers {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            response.headers_mut().insert(name, v);
+        }
     }
 }
 

@@ -70,6 +70,11 @@ pub trait WireFormat: Send + Sync + 'static {
     ) -> Result<WholeReply, ApiError>;
     /// The adapter for one streamed answer.
     fn adapt_stream(req: &Self::Request, ctx: &ReplyContext<'_>) -> Self::Stream;
+    /// Headers of the format's own for every answer, whole or streamed
+    /// (e.g. which requested features were dropped).
+    fn response_headers(_req: &Self::Request) -> Vec<(&'static str, String)> {
+        Vec::new()
+    }
 }
 
 /// What adapting an answer may depend on besides the request.

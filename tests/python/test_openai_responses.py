@@ -1,0 +1,178 @@
+"""The official `openai` Python client's Responses API (`client.responses`)
+against ClawRouter's stateless `POST /v1/responses`, with the bedrock double upstream."""
+
+import json
+import sqlite3
+import time
+
+import openai
+import pytest
+
+SONNET = "bedrock/claude-sonnet-4-5"
+SONNET_PROFILE = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+WEATHER = [
+    {
+        "type": "function",
+        "name": "get_weather",
+        "description": "Weather for a city",
+        "parameters": {
+            "type": "object",
+            "properties": {"location": {"type": "string"}},
+            "required": ["location"],
+        },
+    }
+]
+
+
+@pytest.fixture()
+def client(proxy):
+    return openai.OpenAI(base_url=proxy.url + "/v1", api_key=proxy.key, max_retries=0)
+
+
+def ledger_routes(proxy, at_least):
+    """The ledger's route column, polled until `at_least` rows are written."""
+    deadline = time.monotonic() + 10
+    while True:
+        with sqlite3.connect(proxy.home / "ledger.sqlite3") as db:
+            rows = [r[0] for r in db.execute("SELECT route FROM requests ORDER BY id")]
+        if len(rows) >= at_least or time.monotonic() > deadline:
+            return rows
+        time.sleep(0.05)
+
+
+def test_create_answers_with_text_and_usage(client, proxy):
+    r = client.responses.create(
+        model=SONNET, instructions="Be brief.", input="Hello from responses.create"
+    )
+    assert r.status == "completed"
+    assert r.model == SONNET
+    assert SONNET_PROFILE in r.output_text
+    assert "Hello from responses.create" in r.output_text
+    assert r.usage.input_tokens > 0 and r.usage.output_tokens > 0
+    assert r.usage.total_tokens == r.usage.input_tokens + r.usage.output_tokens
+    assert r.usage.input_tokens_details.cached_tokens == 0
+    assert "/v1/responses" in ledger_routes(proxy, 1)
+
+
+def test_stream_events_rebuild_the_whole_answer(client):
+    whole = client.responses.create(model=SONNET, input="stream this please").output_text
+    with client.responses.stream(model=SONNET, input="stream this please") as stream:
+        events = list(stream)
+        final = stream.get_final_response()
+    types = [e.type for e in events]
+    assert types[0] == "response.created"
+    assert types[-1] == "response.completed"
+    assert "response.output_item.added" in types and "response.output_item.done" in types
+    deltas = "".join(e.delta for e in events if e.type == "response.output_text.delta")
+    assert deltas == whole == final.output_text
+    assert [e.sequence_number for e in events] == list(range(len(events)))
+    assert final.usage.output_tokens > 0
+
+
+def test_function_calling_over_two_turns(client):
+    first = client.responses.create(
+        model=SONNET, input="[[double:tool=get_weather]] weather in Paris?", tools=WEATHER
+    )
+    calls = [item for item in first.output if item.type == "function_call"]
+    assert len(calls) == 1
+    call = calls[0]
+    assert call.name == "get_weather"
+    assert isinstance(json.loads(call.arguments)["location"], str)
+    second = client.responses.create(
+        model=SONNET,
+        tools=WEATHER,
+        input=[
+            {"role": "user", "content": "[[double:tool=get_weather]] weather in Paris?"},
+            *[item.model_dump(exclude_none=True) for item in first.output],
+            {"type": "function_call_output", "call_id": call.call_id, "output": '{"temp_c": 21}'},
+        ],
+    )
+    assert second.status == "completed"
+    assert [item.type for item in second.output] == ["message"]
+    assert SONNET_PROFILE in second.output_text
+
+
+def test_streamed_function_call_arguments(client):
+    with client.responses.stream(
+        model=SONNET, input="[[double:tool=get_weather]] weather?", tools=WEATHER, tool_choice="required"
+    ) as stream:
+        events = list(stream)
+        final = stream.get_final_response()
+    args = "".join(e.delta for e in events if e.type == "response.function_call_arguments.delta")
+    done = [e for e in events if e.type == "response.function_call_arguments.done"]
+    assert len(done) == 1 and done[0].arguments == args
+    assert isinstance(json.loads(args)["location"], str)
+    call = next(item for item in final.output if item.type == "function_call")
+    assert call.arguments == args and call.name == "get_weather"
+
+
+def test_reasoning_is_carried_into_the_next_turn(client):
+    """Claude's signed thinking goes out in `encrypted_content` and comes back
+    in the next turn's input. Thinking can stay on in a tool loop only when
+    the previous turn's thinking is sent back (Bedrock rejects it otherwise,
+    and the proxy then turns thinking off), so the second answer reasons
+    again exactly when the item was carried."""
+    ask = "[[double:tool=get_weather]] weather in Oslo?"
+    reasoning = {"effort": "low", "summary": "auto"}
+    with client.responses.stream(model=SONNET, input=ask, tools=WEATHER, reasoning=reasoning) as stream:
+        summary = "".join(e.delta for e in stream if e.type == "response.reasoning_summary_text.delta")
+        first = stream.get_final_response()
+    kinds = [item.type for item in first.output]
+    assert kinds[0] == "reasoning" and "function_call" in kinds
+    thought = first.output[0]
+    assert thought.encrypted_content
+    assert summary.startswith("Thinking about:") and thought.summary[0].text == summary
+    assert first.usage.output_tokens_details.reasoning_tokens > 0
+    call = next(item for item in first.output if item.type == "function_call")
+    result = {"type": "function_call_output", "call_id": call.call_id, "output": "sunny"}
+
+    def next_turn(history):
+        return client.responses.create(
+            model=SONNET,
+            tools=WEATHER,
+            reasoning=reasoning,
+            stream=False,
+            input=[{"role": "user", "content": ask}, *history, result],
+        )
+
+    carried = next_turn([item.model_dump(exclude_none=True) for item in first.output])
+    assert [item.type for item in carried.output] == ["reasoning", "message"]
+    dropped = next_turn([item.model_dump(exclude_none=True) for item in first.output[1:]])
+    assert [item.type for item in dropped.output] == ["message"]
+
+
+def test_hosted_tools_are_dropped_and_said_so(client):
+    raw = client.responses.with_raw_response.create(
+        model=SONNET, input="find news", tools=[{"type": "web_search"}, *WEATHER]
+    )
+    assert raw.headers["x-clawrouter-dropped-tools"] == "web_search"
+    assert raw.parse().status == "completed"
+
+
+def test_auto_routes_and_says_where(client):
+    raw = client.responses.with_raw_response.create(
+        model="auto", input="prove that the square root of 2 is irrational"
+    )
+    assert raw.headers["x-clawrouter-tier"] == "top"
+    assert "opus" in raw.parse().output_text
+
+
+def test_what_a_stateless_proxy_cannot_do_is_a_clear_400(client):
+    with pytest.raises(openai.BadRequestError) as e:
+        client.responses.create(model=SONNET, input="go on", previous_response_id="resp_123")
+    assert e.value.code == "previous_response_not_found"
+    assert e.value.param == "previous_response_id"
+    assert "send the whole conversation" in e.value.message
+
+
+def test_failures_mid_stream_end_in_response_failed(client):
+    with pytest.raises(openai.RateLimitError):
+        client.responses.create(model=SONNET, input="[[double:throttle]] hi")
+    with client.responses.stream(model=SONNET, input="[[double:midstream]] go") as stream:
+        events = list(stream)
+    assert events[0].type == "response.created"
+    assert any(e.type == "response.output_text.delta" for e in events)
+    failed = events[-1]
+    assert failed.type == "response.failed"
+    assert failed.response.status == "failed"
+    assert failed.response.error.code and failed.response.error.message
