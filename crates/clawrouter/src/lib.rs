@@ -17,6 +17,7 @@ pub mod credentials;
 pub mod health;
 pub mod ledger;
 pub mod openai;
+mod private_files;
 pub mod router;
 pub mod server;
 pub mod settings;
