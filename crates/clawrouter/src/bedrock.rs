@@ -355,7 +355,64 @@ impl ConverseEvents {
         self.receiver
             .recv()
             .await
-            .map_err(|e| from_sdk_error(&e, &self.model_id))
+            .map_err(|e| from_stream_error(&e, &self.model_id))
+    }
+}
+
+/// An exception in the middle of a stream carries its type only in the
+/// event's `:exception-type` header, which the SDK turns into the variant;
+/// its payload (`{"message": ...}`) has no code, so `code()` is `None`.
+/// The variant names the code instead.
+/// <https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_ResponseStream.html>
+trait StreamFaultCode {
+    fn variant_code(&self) -> Option<&'static str>;
+}
+
+impl StreamFaultCode for ResponseStreamError {
+    fn variant_code(&self) -> Option<&'static str> {
+        Some(match self {
+            Self::InternalServerException(_) => "internalServerException",
+            Self::ModelStreamErrorException(_) => "modelStreamErrorException",
+            Self::ValidationException(_) => "validationException",
+            Self::ThrottlingException(_) => "throttlingException",
+            Self::ModelTimeoutException(_) => "modelTimeoutException",
+            Self::ServiceUnavailableException(_) => "serviceUnavailableException",
+            _ => return None,
+        })
+    }
+}
+
+impl StreamFaultCode for ConverseStreamOutputError {
+    fn variant_code(&self) -> Option<&'static str> {
+        Some(match self {
+            Self::InternalServerException(_) => "internalServerException",
+            Self::ModelStreamErrorException(_) => "modelStreamErrorException",
+            Self::ValidationException(_) => "validationException",
+            Self::ThrottlingException(_) => "throttlingException",
+            Self::ServiceUnavailableException(_) => "serviceUnavailableException",
+            _ => return None,
+        })
+    }
+}
+
+/// A failure while reading a stream that has already started.
+fn from_stream_error<E, R>(err: &SdkError<E, R>, model_id: &str) -> UpstreamError
+where
+    E: ProvideErrorMetadata + StreamFaultCode + std::error::Error + 'static,
+    R: std::fmt::Debug + 'static,
+{
+    match err {
+        SdkError::ServiceError(ctx) => {
+            let e = ctx.err();
+            classify(
+                e.code().or_else(|| e.variant_code()).unwrap_or("Unknown"),
+                e.message().unwrap_or("(no message)"),
+                None,
+                None,
+                model_id,
+            )
+        }
+        other => from_sdk_error(other, model_id),
     }
 }
 
@@ -371,7 +428,7 @@ impl InvokeEvents {
                 }
                 Ok(Some(_unknown)) => continue,
                 Ok(None) => return Ok(None),
-                Err(e) => return Err(from_sdk_error(&e, &self.model_id)),
+                Err(e) => return Err(from_stream_error(&e, &self.model_id)),
             }
         }
     }
@@ -473,8 +530,14 @@ fn classify(
             }
         }
         _ => match status {
-            Some(s) if s >= 500 => UpstreamError::Unavailable { status: s, message },
-            _ => UpstreamError::Validation {
+            Some(s) if s < 500 => UpstreamError::Validation {
+                message: format!("{code}: {message}"),
+            },
+            Some(s) => UpstreamError::Unavailable { status: s, message },
+            // No status: an exception after the stream started, which the
+            // request's own content cannot cause (it was accepted).
+            None => UpstreamError::Unavailable {
+                status: 502,
                 message: format!("{code}: {message}"),
             },
         },
@@ -517,7 +580,7 @@ mod tests {
     fn codes_map_to_kinds() {
         let c = |code, status| classify(code, "m", status, None, "us.x");
         type Case = (&'static str, Option<u16>, fn(&UpstreamError) -> bool);
-        let cases: [Case; 9] = [
+        let cases: [Case; 11] = [
             ("ThrottlingException", Some(429), |e| {
                 matches!(e, UpstreamError::Throttled { .. })
             }),
@@ -544,6 +607,12 @@ mod tests {
             }),
             ("SomethingNew", Some(502), |e| {
                 matches!(e, UpstreamError::Unavailable { status: 502, .. })
+            }),
+            ("SomethingNew", None, |e| {
+                matches!(e, UpstreamError::Unavailable { status: 502, .. })
+            }),
+            ("SomethingNew", Some(400), |e| {
+                matches!(e, UpstreamError::Validation { .. })
             }),
         ];
         for (code, status, expected) in cases {

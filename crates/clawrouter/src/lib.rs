@@ -19,6 +19,7 @@ pub mod health;
 pub mod ledger;
 pub mod money;
 pub mod openai;
+mod private_files;
 pub mod responses;
 pub mod router;
 pub mod server;

@@ -337,9 +337,9 @@ async fn upstream_faults_map_to_statuses() {
         ("[[double:status=403]]", 403, "permission_error"),
         ("[[double:status=404]]", 404, "invalid_request_error"),
         ("[[double:status=408]]", 504, "timeout_error"),
-        ("[[double:status=424]]", 502, "api_error"),
-        ("[[double:status=500]]", 502, "api_error"),
-        ("[[double:status=503]]", 503, "api_error"),
+        ("[[double:status=424]]", 502, "server_error"),
+        ("[[double:status=500]]", 502, "server_error"),
+        ("[[double:status=503]]", 503, "server_error"),
     ];
     for (directive, status, kind) in cases {
         for stream in [false, true] {

@@ -141,7 +141,6 @@ fn build(
             }
         }
     }
-    out.insert("messages".into(), json!(messages));
     if !req.tools.is_empty() {
         let mut tools = req.tools.clone();
         for tool in &mut tools {
@@ -149,9 +148,22 @@ fn build(
         }
         out.insert("tools".into(), Value::Array(tools));
     }
-    serde_json::to_vec(&out)
-        .map(Bytes::from)
-        .map_err(|e| invalid(&format!("cannot encode the request: {e}")))
+    // The messages are written straight from their parsed form: as a JSON
+    // value tree (a map per message) they would cost many times the body.
+    serde_json::to_vec(&Outgoing {
+        fields: &out,
+        messages: &messages,
+    })
+    .map(Bytes::from)
+    .map_err(|e| invalid(&format!("cannot encode the request: {e}")))
+}
+
+/// The body sent: the fields built above, then the messages.
+#[derive(serde::Serialize)]
+struct Outgoing<'a> {
+    #[serde(flatten)]
+    fields: &'a Map<String, Value>,
+    messages: &'a [Message],
 }
 
 /// The `thinking` to send: dropped for models that cannot think; `adaptive`

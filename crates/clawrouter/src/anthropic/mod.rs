@@ -32,24 +32,80 @@ use serde_json::{Map, Value};
 use crate::catalog::{Catalog, Model};
 
 /// A Messages API request, parsed only as far as the proxy needs it.
-#[derive(Debug, Clone, Deserialize)]
+///
+/// Deserialized field by field (see the impl below), not with
+/// `#[serde(flatten)]` for [`MessagesRequest::rest`]: flatten first buffers
+/// the whole document in serde's generic content tree, which for a body of
+/// many small messages costs some 25 times the body in memory.
+#[derive(Debug, Clone)]
 pub struct MessagesRequest {
     pub model: String,
     /// Chooses InvokeModel or InvokeModelWithResponseStream; never sent on.
-    #[serde(default)]
     pub stream: bool,
     /// Required by `/v1/messages`, absent from `count_tokens` requests.
     pub max_tokens: Option<u32>,
     pub messages: Vec<Message>,
     /// A string or a list of text blocks.
     pub system: Option<Value>,
-    #[serde(default)]
     pub tools: Vec<Value>,
     /// `{"type": "enabled", "budget_tokens": N}`, `{"type": "adaptive"}` or `{"type": "disabled"}`.
     pub thinking: Option<Value>,
     /// Every other field, as sent (filtered by [`bedrock_body`]).
-    #[serde(flatten)]
     pub rest: Map<String, Value>,
+}
+
+impl<'de> Deserialize<'de> for MessagesRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(RequestVisitor)
+    }
+}
+
+struct RequestVisitor;
+
+impl<'de> serde::de::Visitor<'de> for RequestVisitor {
+    type Value = MessagesRequest;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a Messages API request object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        use serde::de::Error;
+        fn once<T, E: Error>(slot: &mut Option<T>, value: T, name: &'static str) -> Result<(), E> {
+            match slot.replace(value) {
+                Some(_) => Err(E::duplicate_field(name)),
+                None => Ok(()),
+            }
+        }
+        let (mut model, mut stream, mut max_tokens, mut messages) = (None, None, None, None);
+        let (mut system, mut tools, mut thinking) = (None, None, None);
+        let mut rest = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "model" => once(&mut model, map.next_value()?, "model")?,
+                "stream" => once(&mut stream, map.next_value()?, "stream")?,
+                "max_tokens" => once(&mut max_tokens, map.next_value()?, "max_tokens")?,
+                "messages" => once(&mut messages, map.next_value()?, "messages")?,
+                "system" => once(&mut system, map.next_value()?, "system")?,
+                "tools" => once(&mut tools, map.next_value()?, "tools")?,
+                "thinking" => once(&mut thinking, map.next_value()?, "thinking")?,
+                _ => {
+                    let value = map.next_value()?;
+                    rest.insert(key, value);
+                }
+            }
+        }
+        Ok(MessagesRequest {
+            model: model.ok_or_else(|| A::Error::missing_field("model"))?,
+            stream: stream.unwrap_or_default(),
+            max_tokens: max_tokens.flatten(),
+            messages: messages.ok_or_else(|| A::Error::missing_field("messages"))?,
+            system: system.flatten(),
+            tools: tools.unwrap_or_default(),
+            thinking: thinking.flatten(),
+            rest,
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -195,6 +251,38 @@ mod tests {
             panic!("blocks expected");
         };
         assert_eq!(blocks[0]["x"]["y"], 1);
+    }
+
+    #[test]
+    fn fields_parse_as_the_derived_form_did() {
+        let req: MessagesRequest = serde_json::from_str(
+            r#"{"model":"m","max_tokens":null,"system":"s","tools":[{"name":"t"}],
+                "thinking":{"type":"adaptive"},"stream":true,"metadata":{"user_id":"u"},
+                "messages":[{"role":"user","content":"hi"}]}"#,
+        )
+        .unwrap();
+        assert!(req.stream);
+        assert_eq!(req.max_tokens, None);
+        assert_eq!(req.system, Some(Value::from("s")));
+        assert_eq!(req.tools.len(), 1);
+        assert_eq!(req.thinking.unwrap()["type"], "adaptive");
+        assert_eq!(req.rest.keys().collect::<Vec<_>>(), ["metadata"]);
+        for (bad, why) in [
+            (r#"{"messages":[]}"#, "missing field `model`"),
+            (r#"{"model":"m"}"#, "missing field `messages`"),
+            (
+                r#"{"model":"m","model":"n","messages":[]}"#,
+                "duplicate field `model`",
+            ),
+            (
+                r#"{"model":"m","messages":[],"stream":"yes"}"#,
+                "invalid type",
+            ),
+            (r#"[1]"#, "a Messages API request object"),
+        ] {
+            let e = serde_json::from_str::<MessagesRequest>(bad).unwrap_err();
+            assert!(e.to_string().contains(why), "{bad}: {e}");
+        }
     }
 
     #[test]

@@ -96,6 +96,11 @@ pub enum LedgerError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("{}: cannot create the usage ledger user-only: {source}", path.display())]
+    CreateFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{}: cannot open the usage ledger: {source}", path.display())]
     Open {
         path: PathBuf,
@@ -150,13 +155,21 @@ const EVENT_CAPACITY: usize = 64;
 impl Ledger {
     /// Opens the ledger at `path` (creating it and its folder), migrating an
     /// older schema, and starts its writer thread.
+    ///
+    /// What was asked and spent is the user's business only: the folder is
+    /// made 0700 and the files 0600 on unix (SQLite gives its `-wal` and
+    /// `-shm` files the database file's mode), older files included.
     pub fn open(path: &Path) -> Result<Ledger, LedgerError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| LedgerError::CreateDir {
+            crate::private_files::create_dir(dir).map_err(|source| LedgerError::CreateDir {
                 path: dir.to_owned(),
                 source,
             })?;
         }
+        crate::private_files::create_file(path).map_err(|source| LedgerError::CreateFile {
+            path: path.to_owned(),
+            source,
+        })?;
         Self::start(schema::open(path)?)
     }
 
@@ -186,7 +199,22 @@ impl Ledger {
 
     /// Queues `row` for the writer thread and updates the budget totals at
     /// once. Never waits for the disk.
-    pub fn record(&self, mut row: RequestRow) {
+    pub fn record(&self, row: RequestRow) {
+        self.queue(row, None);
+    }
+
+    /// Like [`Ledger::record`], and resolves once the row is committed (in
+    /// the writer's next batch, so concurrent callers share one commit). A
+    /// committed row survives the process being killed: hold back the last
+    /// byte of an answer until then, and a client that has the whole answer
+    /// always finds it in the ledger.
+    pub async fn record_committed(&self, row: RequestRow) -> Result<(), LedgerError> {
+        let (committed, wait) = tokio::sync::oneshot::channel();
+        self.queue(row, Some(committed));
+        wait.await.map_err(|_| LedgerError::WriterStopped)
+    }
+
+    fn queue(&self, mut row: RequestRow, committed: Option<tokio::sync::oneshot::Sender<()>>) {
         if let Some((cut, _)) = row.client.char_indices().nth(CLIENT_MAX_CHARS) {
             row.client.truncate(cut);
         }
@@ -198,7 +226,7 @@ impl Ledger {
         if self
             .inner
             .commands
-            .send(writer::Command::Record(row))
+            .send(writer::Command::Record(row, committed))
             .is_err()
         {
             // Only if the writer thread panicked; it has no panicking code.

@@ -16,7 +16,7 @@ use std::sync::mpsc::{Receiver, SyncSender};
 use std::thread::JoinHandle;
 
 use rusqlite::Connection;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, oneshot};
 
 use super::{LedgerError, LedgerEvent, RequestRow, schema};
 
@@ -28,7 +28,8 @@ const MAX_BATCH: usize = 512;
     reason = "nearly every command is a Record; boxing it would allocate per row for nothing"
 )]
 pub(super) enum Command {
-    Record(RequestRow),
+    /// A row, and who to tell once it is committed (if anyone waits).
+    Record(RequestRow, Option<oneshot::Sender<()>>),
     /// Commit everything queued before this, then answer.
     Flush(SyncSender<Result<(), LedgerError>>),
     /// Commit everything queued before this, then run the query.
@@ -45,6 +46,7 @@ pub(super) fn spawn(
     let writer = Writer {
         conn,
         pending: Vec::new(),
+        waiting: Vec::new(),
         events,
     };
     std::thread::Builder::new()
@@ -60,6 +62,8 @@ struct Writer {
     /// rows are never dropped, and a transaction that failed wrote nothing,
     /// so a retry cannot duplicate.
     pending: Vec<RequestRow>,
+    /// Told when the rows queued with them are committed.
+    waiting: Vec<oneshot::Sender<()>>,
     events: broadcast::Sender<LedgerEvent>,
 }
 
@@ -69,7 +73,10 @@ impl Writer {
             let mut next = Some(first);
             while let Some(command) = next {
                 match command {
-                    Command::Record(row) => self.pending.push(row),
+                    Command::Record(row, committed) => {
+                        self.pending.push(row);
+                        self.waiting.extend(committed);
+                    }
                     Command::Flush(done) => {
                         // The flusher may have given up waiting; nothing to do then.
                         let _ = done.send(self.commit());
@@ -109,6 +116,10 @@ impl Writer {
         match saved {
             Ok(()) => {
                 self.pending.clear();
+                for waiter in self.waiting.drain(..) {
+                    // The waiter may have given up; the row is saved all the same.
+                    let _ = waiter.send(());
+                }
                 // No subscriber is fine: nobody is looking at the dashboard.
                 let _ = self.events.send(LedgerEvent::Changed);
                 Ok(())

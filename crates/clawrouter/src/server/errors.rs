@@ -32,6 +32,10 @@ pub enum ApiError {
     UnsupportedMediaType,
     #[error("request body is larger than the {limit} byte limit")]
     PayloadTooLarge { limit: usize },
+    #[error(
+        "the request body did not arrive within {after:?}; send it faster or in a smaller request"
+    )]
+    BodyTimeout { after: Duration },
     #[error("the model `{requested}` does not exist; available: {}", available.join(", "))]
     ModelNotFound {
         requested: String,
@@ -45,11 +49,13 @@ pub enum ApiError {
     BudgetExceeded { message: String },
     #[error("not found")]
     RouteNotFound,
+    #[error("method {0} is not allowed on this path")]
+    MethodNotAllowed(String),
     #[error("forbidden: {0}")]
     Forbidden(&'static str),
     /// Load shedding: the concurrency limit is reached; retry shortly.
-    #[error("the proxy is busy ({limit} requests in flight); retry shortly")]
-    Overloaded { limit: usize },
+    #[error("the proxy is busy ({0}); retry shortly")]
+    Overloaded(&'static str),
     /// A handler panicked; deliberately says nothing about the request.
     #[error("internal error")]
     Internal,
@@ -70,11 +76,13 @@ impl ApiError {
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::BodyTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             ApiError::ModelNotFound { .. } | ApiError::RouteNotFound => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::NoCandidate(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::BudgetExceeded { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
-            ApiError::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Overloaded(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::Upstream(e) => match e {
                 UpstreamError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -100,7 +108,7 @@ impl ApiError {
     fn retry_after(&self) -> Option<Duration> {
         match self {
             ApiError::Upstream(UpstreamError::Throttled { retry_after, .. }) => *retry_after,
-            ApiError::Overloaded { .. } => Some(Duration::from_secs(1)),
+            ApiError::Overloaded(_) => Some(Duration::from_secs(1)),
             _ => None,
         }
     }
@@ -112,13 +120,17 @@ impl ApiError {
             ApiError::BadRequest { code, .. } => ("invalid_request_error", *code),
             ApiError::UnsupportedMediaType => ("invalid_request_error", "unsupported_media_type"),
             ApiError::PayloadTooLarge { .. } => ("invalid_request_error", "request_too_large"),
+            ApiError::BodyTimeout { .. } => ("invalid_request_error", "request_timeout"),
             ApiError::ModelNotFound { .. } => ("invalid_request_error", "model_not_found"),
             ApiError::RouteNotFound => ("invalid_request_error", "not_found"),
+            ApiError::MethodNotAllowed(_) => ("invalid_request_error", "method_not_allowed"),
             ApiError::Forbidden(_) => ("permission_error", "forbidden"),
             ApiError::BudgetExceeded { .. } => ("insufficient_quota", "budget_exceeded"),
-            ApiError::NoCandidate(_) => ("api_error", "no_candidate"),
-            ApiError::Overloaded { .. } => ("api_error", "overloaded"),
-            ApiError::Internal => ("api_error", "internal_error"),
+            // OpenAI's own type for its 5xx answers, e.g. openai/openai-node#1730:
+            // `{"type": "server_error", "code": "server_error", ...}`.
+            ApiError::NoCandidate(_) => ("server_error", "no_candidate"),
+            ApiError::Overloaded(_) => ("server_error", "overloaded"),
+            ApiError::Internal => ("server_error", "internal_error"),
             ApiError::Upstream(e) => match e {
                 UpstreamError::Throttled { .. } => ("rate_limit_error", "rate_limit_exceeded"),
                 UpstreamError::Validation { .. } => {
@@ -130,9 +142,9 @@ impl ApiError {
                 UpstreamError::Credentials { .. } => ("permission_error", "upstream_credentials"),
                 UpstreamError::NotFound { .. } => ("invalid_request_error", "upstream_not_found"),
                 UpstreamError::Timeout { .. } => ("timeout_error", "upstream_timeout"),
-                UpstreamError::ModelError { .. } => ("api_error", "upstream_model_error"),
-                UpstreamError::Unavailable { .. } => ("api_error", "upstream_unavailable"),
-                UpstreamError::Connect { .. } => ("api_error", "upstream_unreachable"),
+                UpstreamError::ModelError { .. } => ("server_error", "upstream_model_error"),
+                UpstreamError::Unavailable { .. } => ("server_error", "upstream_unavailable"),
+                UpstreamError::Connect { .. } => ("server_error", "upstream_unreachable"),
             },
         }
     }
@@ -147,7 +159,7 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => "request_too_large",
             ApiError::ModelNotFound { .. } | ApiError::RouteNotFound => "not_found_error",
             ApiError::BudgetExceeded { .. } => "rate_limit_error",
-            ApiError::Upstream(UpstreamError::Throttled { .. }) | ApiError::Overloaded { .. } => {
+            ApiError::Upstream(UpstreamError::Throttled { .. }) | ApiError::Overloaded(_) => {
                 return ("overloaded_error", overloaded());
             }
             ApiError::Upstream(

@@ -9,10 +9,16 @@
 //!    Origin, a browser's `Sec-Fetch-Site: cross-site` is refused too.
 //! 3. CORS preflights (`OPTIONS`) are never approved and no response carries
 //!    an `Access-Control-Allow-*` header.
-//! 4. At most `max_concurrent_requests` requests (streams until their last
-//!    byte) run at once; the next one is shed at once with 503/529.
-//! 5. A panicking handler becomes a generic 500, never a dropped connection
+//! 4. A panicking handler becomes a generic 500, never a dropped connection
 //!    or a message with request data.
+//!
+//! Once the key is checked ([`hold_resources`], inside authentication, so an
+//! unauthenticated request holds nothing shared):
+//!
+//! 5. The body is read whole before anything else, within `body_timeout`,
+//!    under a cap on the bytes of all bodies in flight together.
+//! 6. At most `max_concurrent_requests` requests (streams until their last
+//!    byte) run at once; the next one is shed at once with 503/529.
 //!
 //! Refusals are rendered in the client's protocol shape like every error.
 
@@ -20,6 +26,7 @@ use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use axum::Router as HttpRouter;
 use axum::body::{Body, HttpBody};
@@ -27,8 +34,9 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method, header};
 use axum::middleware::Next;
 use axum::response::Response;
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use futures_util::FutureExt;
+use http_body_util::BodyExt;
 use hyper::body::{Frame, SizeHint};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
@@ -86,22 +94,34 @@ pub fn origin_allowed(value: &[u8], allowed: &[String]) -> bool {
     !value.eq_ignore_ascii_case("null") && allowed.iter().any(|a| a.eq_ignore_ascii_case(value))
 }
 
-/// What the admission checks need: the bound port, the origin allow-list
-/// and the concurrency slots.
+/// What the admission checks need: the bound port, the origin allow-list,
+/// the request-body budget and the concurrency slots.
 pub struct Admission {
     port: u16,
     allowed_origins: Vec<String>,
     slots: Arc<Semaphore>,
     max_concurrent: usize,
+    /// One permit per byte of request body held.
+    body_bytes: Arc<Semaphore>,
+    max_body_bytes: usize,
+    body_timeout: Duration,
 }
 
 impl Admission {
     pub fn new(port: u16, config: &ServerConfig) -> Self {
+        // Semaphore permits are u32-sized; a largest body must always fit.
+        let in_flight = config
+            .max_body_bytes_in_flight
+            .max(config.max_body_bytes)
+            .min(u32::MAX as usize);
         Self {
             port,
             allowed_origins: config.allowed_origins.clone(),
             slots: Arc::new(Semaphore::new(config.max_concurrent_requests)),
             max_concurrent: config.max_concurrent_requests,
+            body_bytes: Arc::new(Semaphore::new(in_flight)),
+            max_body_bytes: config.max_body_bytes.min(in_flight),
+            body_timeout: config.body_timeout,
         }
     }
 
@@ -119,23 +139,112 @@ async fn admit(State(admission): State<Arc<Admission>>, request: Request, next: 
     if let Err(refusal) = check(&admission, &request) {
         return refusal.into_response_for(protocol);
     }
-    let Ok(slot) = admission.slots.clone().try_acquire_owned() else {
-        tracing::warn!(
-            limit = admission.max_concurrent,
-            "shedding a request: concurrency limit reached"
-        );
-        return ApiError::Overloaded {
-            limit: admission.max_concurrent,
-        }
-        .into_response_for(protocol);
-    };
     match AssertUnwindSafe(next.run(request)).catch_unwind().await {
-        Ok(response) => response.map(|body| Body::new(HoldsSlot { body, _slot: slot })),
+        Ok(response) => response,
         Err(_) => {
             tracing::error!("a request handler panicked");
             ApiError::Internal.into_response_for(protocol)
         }
     }
+}
+
+/// For an authenticated request: its body, read whole (within the body
+/// timeout and the in-flight byte budget), then a concurrency slot held
+/// until the answer's last byte.
+pub async fn hold_resources(
+    State(admission): State<Arc<Admission>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let protocol = auth::protocol_of(request.uri().path());
+    let (request, body_budget) = match read_body(&admission, request).await {
+        Ok(read) => read,
+        Err(refusal) => return refusal.into_response_for(protocol),
+    };
+    let Ok(slot) = admission.slots.clone().try_acquire_owned() else {
+        tracing::warn!(
+            limit = admission.max_concurrent,
+            "shedding a request: concurrency limit reached"
+        );
+        return ApiError::Overloaded("the concurrent request limit is reached")
+            .into_response_for(protocol);
+    };
+    let response = next.run(request).await;
+    // The handler has parsed and sent on what it needs of the body.
+    drop(body_budget);
+    response.map(|body| Body::new(HoldsSlot { body, _slot: slot }))
+}
+
+/// The request with its body in memory, and the budget that memory holds.
+/// A declared length is reserved up front (waiting for room until the body
+/// timeout); a chunked body takes room per chunk and is refused when there
+/// is none, so half-read bodies never wait on each other.
+async fn read_body(
+    admission: &Admission,
+    request: Request,
+) -> Result<(Request, Vec<OwnedSemaphorePermit>), ApiError> {
+    let limit = admission.max_body_bytes;
+    let too_large = || ApiError::PayloadTooLarge { limit };
+    let busy = || ApiError::Overloaded("too many large request bodies in flight");
+    let deadline = tokio::time::Instant::now() + admission.body_timeout;
+    let late = || ApiError::BodyTimeout {
+        after: admission.body_timeout,
+    };
+    let (parts, mut body) = request.into_parts();
+    let declared = body.size_hint().exact();
+    let mut budget = Vec::new();
+    if let Some(length) = declared {
+        let length = usize::try_from(length).map_err(|_| too_large())?;
+        if length > limit {
+            return Err(too_large());
+        }
+        if length > 0 {
+            let permits = u32::try_from(length).map_err(|_| too_large())?;
+            let reserved = tokio::time::timeout_at(
+                deadline,
+                admission.body_bytes.clone().acquire_many_owned(permits),
+            )
+            .await
+            .map_err(|_| busy())?
+            .map_err(|_| busy())?;
+            budget.push(reserved);
+        }
+    }
+    let mut bytes = BytesMut::with_capacity(declared.map_or(0, |n| n as usize));
+    loop {
+        let frame = match tokio::time::timeout_at(deadline, body.frame()).await {
+            Err(_) => return Err(late()),
+            Ok(None) => break,
+            Ok(Some(Err(e))) => {
+                return Err(ApiError::bad_request(format!(
+                    "cannot read the request body: {}",
+                    std::error::Error::source(&e)
+                        .map_or_else(|| e.to_string(), ToString::to_string)
+                )));
+            }
+            Ok(Some(Ok(frame))) => frame,
+        };
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        if bytes.len() + data.len() > limit {
+            return Err(too_large());
+        }
+        if declared.is_none() && !data.is_empty() {
+            let permits = u32::try_from(data.len()).map_err(|_| too_large())?;
+            let room = admission
+                .body_bytes
+                .clone()
+                .try_acquire_many_owned(permits)
+                .map_err(|_| busy())?;
+            budget.push(room);
+        }
+        bytes.extend_from_slice(&data);
+    }
+    Ok((
+        Request::from_parts(parts, Body::from(bytes.freeze())),
+        budget,
+    ))
 }
 
 fn check(admission: &Admission, request: &Request) -> Result<(), ApiError> {

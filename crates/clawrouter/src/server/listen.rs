@@ -25,6 +25,21 @@ pub async fn bind_loopback(port: u16) -> io::Result<TcpListener> {
     TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await
 }
 
+/// Raises the soft `RLIMIT_NOFILE` to the hard limit (the default soft limit
+/// of 1024 is a few hundred clients), once per process, and returns the soft
+/// limit now in force. The `rlimit` crate makes the `setrlimit` call: this
+/// workspace has no unsafe code of its own.
+pub fn raise_descriptor_limit() -> u64 {
+    static LIMIT: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *LIMIT.get_or_init(|| match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => limit,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot raise the open file limit; assuming 1024");
+            1024
+        }
+    })
+}
+
 /// The address the listener is on, which must be loopback.
 pub fn loopback_addr(listener: &TcpListener) -> io::Result<SocketAddr> {
     let addr = listener.local_addr()?;

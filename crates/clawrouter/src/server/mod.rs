@@ -11,6 +11,7 @@
 mod accounting;
 mod anthropic_routes;
 mod auth;
+mod connections;
 mod errors;
 mod guard;
 mod listen;
@@ -31,18 +32,18 @@ use axum::Router as HttpRouter;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
-use hyper_util::service::TowerToHyperService;
 use secrecy::SecretString;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::bedrock::BedrockClient;
 use crate::catalog::Catalog;
 use crate::health::Health;
 use crate::ledger::{BudgetGuard, Ledger};
 use crate::router::Router;
+use connections::{Activity, Admitted, ConnectionLimits, Gate, Verdict};
 
 pub use errors::{ApiError, Protocol};
 pub use guard::{host_allowed, origin_allowed};
@@ -71,6 +72,19 @@ pub struct ServerConfig {
     pub allowed_origins: Vec<String>,
     /// Requests (streams until their last byte) served at once; more are shed.
     pub max_concurrent_requests: usize,
+    /// Client connections open at once, in total and from one peer address
+    /// (lowered further to fit `RLIMIT_NOFILE`); more are closed at once.
+    pub max_connections: usize,
+    pub max_connections_per_peer: usize,
+    /// Keep-alive: a connection with nothing in flight is closed after this.
+    pub idle_timeout: Duration,
+    /// A ready part of an answer the client does not take within this gets
+    /// its connection closed (a zero HTTP/2 window, a client that stopped reading).
+    pub send_timeout: Duration,
+    /// A request body must have arrived whole within this.
+    pub body_timeout: Duration,
+    /// Bytes of request bodies held at once, all requests together.
+    pub max_body_bytes_in_flight: usize,
 }
 
 impl ServerConfig {
@@ -85,7 +99,27 @@ impl ServerConfig {
             header_read_timeout: Duration::from_secs(10),
             allowed_origins: Vec::new(),
             max_concurrent_requests: 256,
+            max_connections: 1024,
+            max_connections_per_peer: 512,
+            idle_timeout: Duration::from_secs(60),
+            send_timeout: Duration::from_secs(30),
+            body_timeout: Duration::from_secs(60),
+            max_body_bytes_in_flight: 128 * 1024 * 1024,
         }
+    }
+
+    fn connection_limits(&self) -> ConnectionLimits {
+        ConnectionLimits {
+            max_total: self.max_connections,
+            max_per_peer: self.max_connections_per_peer,
+            first_request_timeout: self.header_read_timeout,
+            idle_timeout: self.idle_timeout,
+            send_timeout: self.send_timeout,
+        }
+        .within_descriptors(
+            listen::raise_descriptor_limit(),
+            self.max_concurrent_requests,
+        )
     }
 }
 
@@ -107,6 +141,7 @@ pub struct RunningProxy {
     shutdown: CancellationToken,
     task: JoinHandle<()>,
     admission: Arc<guard::Admission>,
+    gate: Arc<Gate>,
 }
 
 impl RunningProxy {
@@ -118,6 +153,11 @@ impl RunningProxy {
     /// Requests currently being served, open streams included.
     pub fn in_flight(&self) -> usize {
         self.admission.in_flight()
+    }
+
+    /// Client connections open now.
+    pub fn connections(&self) -> usize {
+        self.gate.open()
     }
 
     /// Stops accepting, drains in-flight requests (bounded by the drain
@@ -138,19 +178,21 @@ pub async fn start(state: AppState, port: u16) -> std::io::Result<RunningProxy> 
     let config = state.config.clone();
     // The Host check needs the port actually bound, known only now.
     let admission = Arc::new(guard::Admission::new(addr.port(), &config));
-    let app = guard::protect(routes(Arc::new(state)), admission.clone());
+    let app = guard::protect(routes(Arc::new(state), &admission), admission.clone());
+    let gate = Gate::new(config.connection_limits());
     let shutdown = CancellationToken::new();
-    let task = tokio::spawn(serve(listener, app, config, shutdown.clone()));
+    let task = tokio::spawn(serve(listener, app, config, gate.clone(), shutdown.clone()));
     Ok(RunningProxy {
         addr,
         shutdown,
         task,
         admission,
+        gate,
     })
 }
 
 /// The route table: one place to see the whole HTTP surface.
-pub fn routes(state: Arc<AppState>) -> HttpRouter {
+fn routes(state: Arc<AppState>, admission: &Arc<guard::Admission>) -> HttpRouter {
     // Routes that call a model: refused before any upstream call once a budget is spent.
     let model_routes = HttpRouter::new()
         .route(
@@ -175,6 +217,12 @@ pub fn routes(state: Arc<AppState>) -> HttpRouter {
         .route("/v1/models", get(status_routes::models))
         .route("/models", get(status_routes::models))
         .route("/health", get(status_routes::health))
+        // Only an authenticated request may hold request-body memory and a
+        // concurrency slot: the key is checked first.
+        .route_layer(axum::middleware::from_fn_with_state(
+            admission.clone(),
+            guard::hold_resources,
+        ))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::require_api_key,
@@ -183,6 +231,7 @@ pub fn routes(state: Arc<AppState>) -> HttpRouter {
         .route("/health/liveliness", get(status_routes::liveliness))
         .merge(authenticated)
         .fallback(status_routes::not_found)
+        .method_not_allowed_fallback(status_routes::method_not_allowed)
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .with_state(state)
 }
@@ -191,8 +240,10 @@ async fn serve(
     listener: TcpListener,
     app: HttpRouter,
     config: ServerConfig,
+    gate: Arc<Gate>,
     shutdown: CancellationToken,
 ) {
+    let limits = *gate.limits();
     let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
     // hyper applies the header read timeout only with a timer installed.
     builder
@@ -201,14 +252,25 @@ async fn serve(
         .header_read_timeout(config.header_read_timeout)
         .max_headers(100)
         .max_buf_size(64 * 1024);
-    builder.http2().timer(TokioTimer::new());
-    let graceful = GracefulShutdown::new();
+    // Pings find peers that vanished; the watchdog closes the ones that stay
+    // but send nothing. 100 streams: Envoy's edge best practice.
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(H2_KEEP_ALIVE)
+        .keep_alive_timeout(H2_KEEP_ALIVE)
+        .max_concurrent_streams(100);
+    let connections = TaskTracker::new();
+    // Cancelled when the drain timeout is over: the rest are dropped.
+    let abandon = CancellationToken::new();
+    let mut last_refusal_warning: Option<std::time::Instant> = None;
     loop {
-        let (stream, _peer) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(conn) => conn,
                 Err(e) => {
-                    // Typically EMFILE; keep serving the connections we have.
+                    // EMFILE/ENFILE: the connection cap keeps us under the
+                    // limit, so this is another process's doing; back off.
                     tracing::warn!(error = %e, "accept failed");
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
@@ -216,28 +278,129 @@ async fn serve(
             },
             () = shutdown.cancelled() => break,
         };
+        let Some(admitted) = gate.admit(peer.ip()) else {
+            // A flood would otherwise write a line per refused socket.
+            if last_refusal_warning.is_none_or(|at| at.elapsed() > REFUSAL_WARNING_EVERY) {
+                tracing::warn!(%peer, open = gate.open(), "refusing connections: too many open");
+                last_refusal_warning = Some(std::time::Instant::now());
+            }
+            continue;
+        };
         // SSE events are small writes; with Nagle's algorithm each one after
         // the first waits for the client's delayed ACK (40 ms on Linux), so a
         // stream's first token would arrive 40 ms late.
         if let Err(e) = stream.set_nodelay(true) {
             tracing::debug!(error = %e, "cannot set TCP_NODELAY");
         }
-        let service = TowerToHyperService::new(app.clone());
+        let activity = Activity::new();
+        let service = Tracked {
+            app: app.clone(),
+            activity: activity.clone(),
+        };
         let conn = builder
             .serve_connection_with_upgrades(TokioIo::new(stream), service)
             .into_owned();
-        let conn = graceful.watch(conn);
-        tokio::spawn(async move {
-            if let Err(e) = conn.await {
-                tracing::debug!(error = %e, "connection ended with an error");
-            }
-        });
+        connections.spawn(watch_connection(
+            conn,
+            activity,
+            limits,
+            shutdown.clone(),
+            abandon.clone(),
+            admitted,
+        ));
     }
     drop(listener);
-    if tokio::time::timeout(config.drain_timeout, graceful.shutdown())
+    connections.close();
+    if tokio::time::timeout(config.drain_timeout, connections.wait())
         .await
         .is_err()
     {
         tracing::warn!("in-flight requests did not finish within the drain timeout");
+        abandon.cancel();
+        connections.wait().await;
+    }
+}
+
+/// At most one warning per this while connections are being refused.
+const REFUSAL_WARNING_EVERY: Duration = Duration::from_secs(10);
+
+/// HTTP/2 keep-alive ping interval, and how long a ping may go unanswered.
+const H2_KEEP_ALIVE: Duration = Duration::from_secs(20);
+
+type Connection = hyper_util::server::conn::auto::UpgradeableConnection<
+    'static,
+    TokioIo<TcpStream>,
+    Tracked,
+    TokioExecutor,
+>;
+
+/// Serves one connection until it ends, is found idle or not reading (see
+/// [`connections`]), or the server stops.
+async fn watch_connection(
+    conn: Connection,
+    activity: Arc<Activity>,
+    limits: ConnectionLimits,
+    shutdown: CancellationToken,
+    abandon: CancellationToken,
+    _admitted: Admitted,
+) {
+    let mut conn = std::pin::pin!(conn);
+    let mut ticks = tokio::time::interval(limits.tick());
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut closing = false;
+    loop {
+        tokio::select! {
+            ended = conn.as_mut() => {
+                if let Err(e) = ended {
+                    tracing::debug!(error = %e, "connection ended with an error");
+                }
+                return;
+            }
+            () = shutdown.cancelled(), if !closing => {
+                conn.as_mut().graceful_shutdown();
+                closing = true;
+            }
+            () = abandon.cancelled() => return,
+            _ = ticks.tick() => match activity.verdict(&limits, std::time::Instant::now()) {
+                Verdict::Keep => {}
+                // Closed politely once (HTTP/2 GOAWAY); dropped if still open a tick later.
+                Verdict::Idle if !closing => {
+                    conn.as_mut().graceful_shutdown();
+                    closing = true;
+                }
+                Verdict::Idle => return,
+                Verdict::NotReading => {
+                    tracing::debug!("closing a connection whose client does not take its answer");
+                    return;
+                }
+            },
+        }
+    }
+}
+
+/// The app as one connection's service: every request and its answer are
+/// counted as that connection's activity.
+#[derive(Clone)]
+struct Tracked {
+    app: HttpRouter,
+    activity: Arc<Activity>,
+}
+
+impl hyper::service::Service<hyper::Request<hyper::body::Incoming>> for Tracked {
+    type Response = axum::response::Response;
+    type Error = std::convert::Infallible;
+    type Future = std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<Self::Response, Self::Error>> + Send>,
+    >;
+
+    fn call(&self, request: hyper::Request<hyper::body::Incoming>) -> Self::Future {
+        use tower::ServiceExt;
+        let app = self.app.clone();
+        let activity = self.activity.clone();
+        Box::pin(async move {
+            let in_flight = activity.begin();
+            let response = app.oneshot(request.map(axum::body::Body::new)).await?;
+            Ok(response.map(|body| activity.watch(body, in_flight)))
+        })
     }
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::Uri;
+use axum::http::{Method, Uri};
 use axum::response::Response;
 use serde_json::{Value, json};
 
@@ -72,4 +72,8 @@ pub async fn liveliness() -> Json<&'static str> {
 
 pub async fn not_found(uri: Uri) -> Response {
     ApiError::RouteNotFound.into_response_for(auth::protocol_of(uri.path()))
+}
+
+pub async fn method_not_allowed(method: Method, uri: Uri) -> Response {
+    ApiError::MethodNotAllowed(method.to_string()).into_response_for(auth::protocol_of(uri.path()))
 }

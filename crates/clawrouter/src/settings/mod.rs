@@ -45,6 +45,9 @@ pub struct Settings {
     pub max_body_bytes: usize,
     pub upstream_timeout_secs: u64,
     pub stream_idle_timeout_secs: u64,
+    /// A client must send a whole request head within this, and a new
+    /// connection its first request; otherwise the connection is closed.
+    pub client_timeout_secs: u64,
 }
 
 /// Spending limits in US dollars; `None` means no limit.
@@ -103,6 +106,7 @@ impl Default for Settings {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             upstream_timeout_secs: 300,
             stream_idle_timeout_secs: 60,
+            client_timeout_secs: 10,
         }
     }
 }
@@ -175,17 +179,13 @@ fn join(errors: &[FieldError]) -> String {
 }
 
 /// Temp file in the same folder (so rename is atomic), 0600 from creation,
-/// fsynced, renamed over `path`; the folder is created 0700 if missing.
+/// fsynced, renamed over `path`; the folder is made 0700.
 pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let dir = path
         .parent()
         .ok_or_else(|| io::Error::other("settings path has no folder"))?;
-    let mut builder = fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(dir)?;
+    crate::private_files::create_dir(dir)?;
 
     let name = path.file_name().unwrap_or_default().to_string_lossy();
     let tmp = dir.join(format!(

@@ -52,6 +52,7 @@ impl Settings {
                 "stream_idle_timeout_secs",
                 self.stream_idle_timeout_secs == 0,
             ),
+            ("client_timeout_secs", self.client_timeout_secs == 0),
         ] {
             if zero {
                 fail(field.into(), "must be greater than 0");

@@ -154,3 +154,92 @@ pub fn streamed_text(chunks: &[Value]) -> String {
         .filter_map(|c| c["choices"][0]["delta"]["content"].as_str())
         .collect()
 }
+
+/// The real `clawrouter serve` as a child process in front of `double`, with
+/// its own home folder (settings from `settings_json`) and the key [`KEY`].
+/// `wrapper` runs it through another program, e.g. `prlimit --nofile=256:256`.
+pub struct ProxyProcess {
+    pub child: tokio::process::Child,
+    pub url: String,
+    pub home: tempfile::TempDir,
+}
+
+impl ProxyProcess {
+    pub async fn start(double_url: &str, settings_json: &str, wrapper: &[&str]) -> Self {
+        let home = tempfile::tempdir().unwrap();
+        Self::start_in(home, double_url, settings_json, wrapper).await
+    }
+
+    /// Like [`ProxyProcess::start`], in an existing home folder (a restart).
+    pub async fn start_in(
+        home: tempfile::TempDir,
+        double_url: &str,
+        settings_json: &str,
+        wrapper: &[&str],
+    ) -> Self {
+        use tokio::io::AsyncBufReadExt;
+        std::fs::write(home.path().join("settings.json"), settings_json).unwrap();
+        let bin = env!("CARGO_BIN_EXE_clawrouter");
+        let mut command = match wrapper.split_first() {
+            Some((program, args)) => {
+                let mut c = tokio::process::Command::new(program);
+                c.args(args).arg(bin);
+                c
+            }
+            None => tokio::process::Command::new(bin),
+        };
+        command
+            .args(["serve", "--port", "0"])
+            .env("RUST_LOG", "warn")
+            .env("CLAWROUTER_HOME", home.path())
+            .env("CLAWROUTER_API_KEY", KEY)
+            .env("AWS_ACCESS_KEY_ID", bedrock_double::TEST_ACCESS_KEY_ID)
+            .env(
+                "AWS_SECRET_ACCESS_KEY",
+                bedrock_double::TEST_SECRET_ACCESS_KEY,
+            )
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", double_url)
+            // No keychain: credentials come from the environment above.
+            .env_remove("DBUS_SESSION_BUS_ADDRESS")
+            .env_remove("AWS_PROFILE")
+            .env_remove("AWS_SESSION_TOKEN")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::inherit())
+            .kill_on_drop(true);
+        let mut child = command.spawn().unwrap();
+        let mut stdout = tokio::io::BufReader::new(child.stdout.take().unwrap());
+        let mut first_line = String::new();
+        tokio::time::timeout(Duration::from_secs(30), stdout.read_line(&mut first_line))
+            .await
+            .expect("the proxy did not start within 30 s")
+            .unwrap();
+        let url = first_line
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("serve did not start: {first_line:?}"))
+            .trim()
+            .to_owned();
+        Self { child, url, home }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id().unwrap()
+    }
+
+    /// A line of `/proc/PID/status` in kB, e.g. `VmHWM` (peak RSS) or `VmRSS`.
+    pub fn status_kb(&self, field: &str) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {field} in /proc status"))
+    }
+
+    /// SIGKILL, and wait until it is gone.
+    pub async fn kill9(mut self) -> tempfile::TempDir {
+        self.child.kill().await.unwrap();
+        self.home
+    }
+}
