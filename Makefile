@@ -84,3 +84,11 @@ bench-profile: bench-build
 	BENCH_TARGET_DIR=$(BENCH_TARGET_DIR) PROFILE_CONCURRENCY=64 bench/profile.sh
 	BENCH_TARGET_DIR=$(BENCH_TARGET_DIR) PROFILE_CONCURRENCY=1 PROFILE_STREAM=1 bench/profile.sh
 # ------------------------------------------------------------- end of bench
+
+# ---- routing (issue 15) --------------------------------------------------
+# `make route-eval`: the labelled prompts in crates/clawrouter/tests/route-eval
+# through the router; prints accuracy per tier and the confusion matrix per
+# file and in total, and fails if the goals are not met.
+.PHONY: route-eval
+route-eval:
+	cargo test -q -p clawrouter --test route_eval -- --nocapture

@@ -17,6 +17,8 @@ use std::collections::BTreeMap;
 
 use regex::{RegexSet, RegexSetBuilder};
 
+use super::scope::{Scope, ScopeSignals};
+use super::shape::{Shape, ShapeRules};
 use super::tags::{find_override_tag, user_own_text};
 use super::{Classification, RouteInput, RouterError};
 use crate::catalog::{Catalog, Category, Tier};
@@ -31,6 +33,9 @@ const LONG_CONTEXT_TOKENS: usize = 50_000;
 /// User text this long, or with this many questions, is a deep multi-part ask.
 const LONG_ASK_CHARS: usize = 2_000;
 const MANY_QUESTIONS: usize = 3;
+/// An ask longer than this that matches no category is not small talk: when
+/// unsure, it goes to mid rather than low.
+const UNSURE_ASK_CHARS: usize = 80;
 
 /// Tie-break order when two categories score the same: most specific first.
 const PRIORITY: [Category; 9] = [
@@ -49,6 +54,8 @@ pub(super) struct Classifier {
     custom: RegexSet,
     custom_rules: Vec<(String, Category)>,
     builtin: RegexSet,
+    scope: ScopeSignals,
+    shape: ShapeRules,
     tiers: BTreeMap<Category, Tier>,
 }
 
@@ -59,6 +66,10 @@ struct TextVerdict {
     evidence: String,
     /// No pattern matched (or there were no words): other signals may decide.
     unclear: bool,
+    /// A custom pattern from the catalog decided: scope and shape do not apply.
+    custom: bool,
+    /// A category that scored close to the winner and maps to a higher tier.
+    higher_rival: Option<Category>,
 }
 
 impl Classifier {
@@ -71,17 +82,20 @@ impl Classifier {
                 pattern: first_invalid(rules.iter().map(|p| p.pattern.as_str())),
                 source,
             })?;
-        // ASCII word boundaries keep the lazy DFA usable on non-ASCII text
-        // (a Unicode `\b` forces the much slower NFA there).
-        let builtin =
-            RegexSetBuilder::new(RULES.iter().map(|r| r.pattern.replace(r"\b", r"(?-u:\b)")))
-                .case_insensitive(true)
-                .build()
-                .map_err(|source| RouterError::InvalidPattern {
-                    pattern: first_invalid(RULES.iter().map(|r| r.pattern)),
-                    source,
-                })?;
+        let builtin = RegexSetBuilder::new(RULES.iter().map(|r| ascii_word_boundaries(r.pattern)))
+            .case_insensitive(true)
+            .build()
+            .map_err(|source| RouterError::InvalidPattern {
+                pattern: first_invalid(RULES.iter().map(|r| r.pattern)),
+                source,
+            })?;
+        let internal = |source| RouterError::InvalidPattern {
+            pattern: "built-in scope or shape signals".to_owned(),
+            source,
+        };
         Ok(Self {
+            scope: ScopeSignals::new().map_err(internal)?,
+            shape: ShapeRules::new().map_err(internal)?,
             custom,
             custom_rules: rules
                 .iter()
@@ -119,7 +133,7 @@ impl Classifier {
                 ),
                 tag,
             },
-            None => self.apply_signals(verdict, input, words.len(), &window),
+            None => self.apply_signals(verdict, input, words, &window),
         }
     }
 
@@ -130,6 +144,8 @@ impl Classifier {
                 confidence: 0.9,
                 evidence: "empty message".to_owned(),
                 unclear: true,
+                custom: false,
+                higher_rival: None,
             };
         }
         if let Some((pattern, category)) = self
@@ -144,6 +160,8 @@ impl Classifier {
                 confidence: 0.9,
                 evidence: format!("custom pattern `{pattern}`"),
                 unclear: false,
+                custom: true,
+                higher_rival: None,
             };
         }
         let mut scores: BTreeMap<Category, (f32, Vec<&'static str>)> = BTreeMap::new();
@@ -177,6 +195,8 @@ impl Classifier {
                 confidence: 0.4,
                 evidence: "no pattern matched (default)".to_owned(),
                 unclear: true,
+                custom: false,
+                higher_rival: None,
             };
         };
         let mut verdict = TextVerdict {
@@ -184,12 +204,17 @@ impl Classifier {
             confidence: score,
             evidence: format!("matched {}", evidence.join(", ")),
             unclear: false,
+            custom: false,
+            higher_rival: None,
         };
         // A close runner-up that would route elsewhere makes us less sure.
         if let Some((rival, _)) = ranked
             .find(|(c, (s, _))| self.tier_of(*c) != self.tier_of(category) && *s >= score - 0.1)
         {
             verdict.confidence -= 0.1;
+            if self.tier_of(rival) > self.tier_of(category) {
+                verdict.higher_rival = Some(rival);
+            }
             verdict
                 .evidence
                 .push_str(&format!(" (also looks like {rival})"));
@@ -197,29 +222,109 @@ impl Classifier {
         verdict
     }
 
+    /// What the text says beyond its category: the scope of the task (which
+    /// can lift it to top) and the shape of the ask (a question of fact or a
+    /// mechanical edit, which can bring a coding-looking ask down to low).
+    /// Only a clear shape with no sign of scope goes down; when unsure, up.
+    fn apply_scope_and_shape(
+        &self,
+        verdict: &mut TextVerdict,
+        words: &str,
+        window: &str,
+        why: &mut Vec<String>,
+    ) -> Tier {
+        let tier = self.tier_of(verdict.category);
+        if verdict.custom || words.is_empty() {
+            return tier;
+        }
+        // Translating or summarising a text about a migration is not a migration.
+        let scope = match verdict.category {
+            Category::Translation | Category::Summarization => Scope::default(),
+            _ => self.scope.measure(window),
+        };
+        if scope.is_top() {
+            if !matches!(
+                verdict.category,
+                Category::Coding | Category::Reasoning | Category::Analysis
+            ) {
+                verdict.category = Category::Analysis;
+            }
+            verdict.confidence = verdict.confidence.max(0.6 + scope.weight / 10.0).min(0.9);
+            why.push(format!("scope: {}", scope.evidence.join(", ")));
+            return Tier::Top;
+        }
+        let no_scope = scope.weight < 0.5;
+        let lowerable =
+            matches!(verdict.category, Category::Coding | Category::Lookup) || verdict.unclear;
+        let shape = self.shape.shape(window);
+        match shape {
+            Shape::FactQuestion if no_scope && lowerable => {
+                if verdict.category != Category::Lookup {
+                    why.push("a question of fact, not work".to_owned());
+                }
+                verdict.category = Category::Lookup;
+                verdict.confidence = verdict.confidence.max(0.7);
+                verdict.unclear = false;
+                return Tier::Low;
+            }
+            Shape::TrivialEdit if no_scope && verdict.category == Category::Coding => {
+                why.push("a mechanical edit".to_owned());
+                return Tier::Low;
+            }
+            _ => {}
+        }
+        if !scope.is_empty() {
+            why.push(format!("some scope ({})", scope.evidence.join(", ")));
+        }
+        if let Some(rival) = verdict.higher_rival {
+            let up = self.tier_of(rival);
+            why.push(format!("close to {rival} → {up} (when unsure, up)"));
+            verdict.category = rival;
+            return up;
+        }
+        let chars = words.chars().count();
+        if verdict.unclear
+            && tier == Tier::Low
+            && (chars > UNSURE_ASK_CHARS || shape == Shape::Work)
+        {
+            why.push(format!(
+                "no category for a {chars}-char ask that reads as work → mid (when unsure, up)"
+            ));
+            return Tier::Mid;
+        }
+        tier
+    }
+
     /// Request signals on top of the text: agent loops, images, thinking, long
     /// context and long multi-part asks.
     fn apply_signals(
         &self,
-        verdict: TextVerdict,
+        mut verdict: TextVerdict,
         input: &RouteInput,
-        ask_len: usize,
+        words: &str,
         window: &str,
     ) -> Classification {
-        let mut category = verdict.category;
-        let mut confidence = verdict.confidence;
-        let mut why = vec![format!("{category}: {}", verdict.evidence)];
+        let ask_len = words.len();
         if input.tool_results_in_flight && verdict.unclear {
-            category = Category::Coding;
-            confidence = 0.7;
-            why = vec![format!(
-                "coding: tool results in flight, no clear ask ({})",
-                verdict.evidence
-            )];
+            verdict = TextVerdict {
+                category: Category::Coding,
+                confidence: 0.7,
+                evidence: format!(
+                    "tool results in flight, no clear ask ({})",
+                    verdict.evidence
+                ),
+                unclear: false,
+                custom: false,
+                higher_rival: None,
+            };
         }
-        let mut tier = self.tier_of(category);
+        let mut why = Vec::new();
+        let mut tier = self.apply_scope_and_shape(&mut verdict, words, window, &mut why);
+        let category = verdict.category;
+        let mut confidence = verdict.confidence;
+        why.insert(0, format!("{category}: {}", verdict.evidence));
 
-        let questions = window.matches('?').count();
+        let questions = window.matches(['?', '？']).count();
         if (ask_len > LONG_ASK_CHARS || questions >= MANY_QUESTIONS)
             && let Some(up) = tier_above(tier)
         {
@@ -311,6 +416,12 @@ fn ceil_boundary(s: &str, mut at: usize) -> usize {
     at
 }
 
+/// `pattern` with each `\b` made an ASCII word boundary, which keeps the lazy
+/// DFA usable on non-ASCII text (a Unicode `\b` forces the much slower NFA).
+pub(super) fn ascii_word_boundaries(pattern: &str) -> String {
+    pattern.replace(r"\b", r"(?-u:\b)")
+}
+
 /// The first pattern that does not compile on its own, for the error message.
 fn first_invalid<'a>(mut patterns: impl Iterator<Item = &'a str>) -> String {
     patterns
@@ -354,7 +465,7 @@ const RULES: &[Rule] = &[
         Heartbeat,
         0.95,
         "liveness probe",
-        r#"\A[\s!?.,:;'"()-]*(?:ping|pong|hi|test(?:ing)?|status|health ?check|are you (?:there|alive|up|awake|working)|you there|still there|alive)[\s!?.,:;'"()-]*\z"#
+        r#"\A[\s!?.,:;'"()-]*(?:ping|pong|hi|test(?:ing)?(?:[\s,]*\d+)*|status|health ?check|are you (?:there|alive|up|awake|working)|you there|still there|alive)[\s!?.,:;'"()-]*\z"#
     ),
     // simple-chat: short greetings, thanks, small talk
     rule!(
@@ -374,6 +485,12 @@ const RULES: &[Rule] = &[
         0.8,
         "small talk",
         r"\A\W*(?:how are you|how's it going|how is it going|what's up|whats up|who are you|what are you|what can you do|nice to meet you|how have you been|tell me about yourself)\b[^\n]{0,40}\z"
+    ),
+    rule!(
+        SimpleChat,
+        0.7,
+        "greeting or thanks",
+        r"\A[\W]*(?:你好|您好|嗨|谢谢|多谢|好的|こんにちは|こんばんは|おはよう|ありがとう|了解|hallo|servus|moin|danke|hola|gracias|buenos d[ií]as|bonjour|salut|merci|привет|здравствуй|спасибо|ol[aá]|oi|obrigad|valeu)[^\n]{0,40}\z"
     ),
     // lookup: short factual questions
     rule!(
@@ -418,12 +535,24 @@ const RULES: &[Rule] = &[
         "ends with 'in <language>'",
         concat!(r"\bin (?:", languages!(), r")\W*\z")
     ),
+    rule!(
+        Translation,
+        0.9,
+        "translate (other languages)",
+        r"翻译|翻訳|übersetz|tradu(?:ce|z|zir|cir|is|ire|ção|cción)\b|перевед|перевод"
+    ),
     // summarization
     rule!(
         Summarization,
         0.85,
         "summary request",
         r"\b(?:summari[sz](?:e|es|ed|ing)|summary|summarization|tl;?dr|key (?:points|takeaways)|main (?:points|ideas)|gist|condense|recap|in a nutshell|executive summary)\b"
+    ),
+    rule!(
+        Summarization,
+        0.85,
+        "summary request (other languages)",
+        r"总结|概括|摘要|要約|要点|zusammenfass|resume (?:este|esta|esse|essa)|resumen|resumo|resuma|resumir|résum|кратко|резюм|суммир|перескажи"
     ),
     // coding
     rule!(Coding, 0.9, "code block", r"```"),
@@ -433,9 +562,11 @@ const RULES: &[Rule] = &[
         "file name",
         r"\b[\w./-]+\.(?:rs|py|js|mjs|ts|tsx|jsx|go|java|kt|c|cc|cpp|h|hpp|cs|rb|php|swift|scala|sh|sql|toml|ya?ml|json|lock|css|scss|html|vue|svelte|ipynb|gradle|tf)\b"
     ),
+    // A language or product name alone is weak evidence: "who wrote the rust
+    // book?" is a lookup, "compare React and Vue" an analysis.
     rule!(
         Coding,
-        0.8,
+        0.6,
         "programming language",
         r"\b(?:python|rust|rustc|javascript|typescript|java|kotlin|swift|golang|ruby|php|scala|haskell|elixir|erlang|clojure|ocaml|lua|perl|bash|zsh|powershell|html|css|react|vue|angular|svelte|django|flask|fastapi|rails|nodejs|node\.js|deno|sql|postgres(?:ql)?|mysql|sqlite|graphql|terraform|kubernetes|docker(?:file)?|webassembly|wasm)\b|(?:\A|\W)(?:c\+\+|c#|f#)"
     ),
@@ -463,18 +594,24 @@ const RULES: &[Rule] = &[
         "code change request",
         r"\A\W*(?:add|implement|fix|rename|migrate|wire up|hook up|set up|deploy|install|configure|run)\b[^\n]{0,200}\b(?:page|button|toggle|component|module|endpoint|handler|route|field|column|table|schema|tests?|config|feature|flag|screen|view|service|server|build|ci|pipeline|lint|types?)\b"
     ),
+    rule!(
+        Coding,
+        0.8,
+        "programming term (other languages)",
+        r"函数|代码|报错|接口|中间件|類型|类型|関数|コード|エラー|テスト|バリデーション|docstring|Funktion|Fehler|Klasse|Unit-Test|funci[oó]n\b|error al|formulario|validaci[oó]n|fonction|bouton|erreur|функци|ошибк|обработчик|логировани|fun[cç][aã]o|\berro\b|\btestes\b"
+    ),
     // creative
     rule!(
         Creative,
         0.9,
         "asks for a creative piece",
-        r"\b(?:write|compose|create|make up|come up with|draft|give me|generate)\b[^\n]{0,60}?\b(?:poems?|poetry|haiku|limerick|sonnet|ode|verse|story|stories|short story|fable|fairy ?tale|tale|lyrics|song|rap|ballad|jingle|slogans?|taglines?|motto|screenplay|monologue|jokes?|puns?|riddle|toast|wedding speech|eulogy|names? for)\b"
+        r"\b(?:write|compose|create|make up|come up with|draft|give me|generate)\b[^\n]{0,60}?\b(?:poems?|poetry|haiku|limerick|sonnet|ode|verse|story|stories|short story|fable|fairy ?tale|tale|lyrics|song|rap|ballad|jingle|slogans?|taglines?|motto|screenplay|monologue|jokes?|puns?|riddle|toast|wedding speech|eulogy|names? for|name ideas|ideas for)\b"
     ),
     rule!(
         Creative,
         0.75,
         "creative form",
-        r"\b(?:poem|poetry|limerick|lyrics|slogan|tagline|jingle|fairy ?tale|bedtime story|short story|fan ?fiction|screenplay|rhymes?|brainstorm)\b"
+        r"\b(?:poem|limerick|lyrics|slogan|tagline|jingle|fairy ?tale|bedtime story|short story|fan ?fiction|screenplay|rhymes?|brainstorm)\b"
     ),
     rule!(
         Creative,
@@ -482,18 +619,24 @@ const RULES: &[Rule] = &[
         "writing request",
         r"\b(?:write|draft|compose)\b[^\n]{0,40}?\b(?:email|e-mail|letter|cover letter|essay|blog post|article|speech|bio|product description|tweet|newsletter)\b"
     ),
+    rule!(
+        Creative,
+        0.8,
+        "creative piece (other languages)",
+        r"诗|詩|Gedicht|poema|po[eè]me|стихотворени|eslogan|Absage|mensagem de boas-vindas|сказк|histoire|cuento|hist[oó]ria"
+    ),
     // reasoning
     rule!(
         Reasoning,
         0.9,
         "proof or derivation",
-        r"\b(?:prove|proof|disprove|derive|derivation|theorem|lemma|corollary|show that|demonstrate that|by induction|contradiction)\b"
+        r"\b(?:prove|proof|disprove|derive|derivation|theorem|lemma|corollary|show that|demonstrate that|by induction|contradiction|counterexample|justify (?:it |this |your answer )?formally|syllogism|(?:is|are) (?:this|these|the following) arguments? valid)\b"
     ),
     rule!(
         Reasoning,
         0.85,
         "step-by-step reasoning",
-        r"\b(?:step[- ]by[- ]step|think (?:hard|harder|carefully|deeply|it through)|ultrathink|reason (?:through|about|carefully)|chain of thought|logic(?:al)? puzzle|puzzle|brain ?teaser|paradox|dilemma)\b"
+        r"\b(?:step[- ]by[- ]step|think (?:hard|harder|carefully|deeply|it through)|ultrathink|reason (?:through|about|carefully|it (?:out|through))|explain carefully|chain of thought|logic(?:al)? puzzle|puzzle|brain ?teaser|paradox|dilemma)\b"
     ),
     rule!(
         Reasoning,
@@ -508,6 +651,12 @@ const RULES: &[Rule] = &[
         "why-question",
         r"\bwhy (?:does|do|is|are|did|would|can't|cannot|doesn't|don't|isn't|aren't)\b"
     ),
+    rule!(
+        Reasoning,
+        0.9,
+        "proof (other languages)",
+        r"证明|証明|beweise|demuestra|demostrar|d[ée]montre|prouve|докажи|доказать|demonstre|prove que"
+    ),
     // analysis
     rule!(
         Analysis,
@@ -519,12 +668,24 @@ const RULES: &[Rule] = &[
         Analysis,
         0.75,
         "comparison",
-        r"\b(?:compare|comparing|comparison|contrast|versus|vs|better than|differences? between|which (?:is|one is) better|should (?:i|we) (?:use|choose|pick))\b"
+        r"\b(?:compare|comparing|comparison|contrast|versus|vs\.?\s+(?:[^c\s]|c[^o]|co[^d])|better than|differences? between|which (?:is|one is) better|should (?:i|we) (?:use|choose|pick))\b"
     ),
     rule!(
         Analysis,
         0.85,
         "architecture or strategy",
         r"\b(?:architecture|architectural|system design|design (?:a|the|our) (?:system|service|platform)|scalab(?:le|ility)|strategy|strategic|roadmap|business plan|market (?:analysis|research)|due diligence)\b"
+    ),
+    rule!(
+        Analysis,
+        0.75,
+        "comparison (other languages)",
+        r"比较|对比|比較|vergleiche|compara|сравни"
+    ),
+    rule!(
+        Analysis,
+        0.85,
+        "analysis request (other languages)",
+        r"分析|评估|評価|analysier|bewerte|analiza|[ée]value|analyse|проанализ|оцени|analise|avalie"
     ),
 ];

@@ -36,6 +36,8 @@
 
 mod candidates;
 mod classify;
+mod scope;
+mod shape;
 mod sticky;
 mod tags;
 

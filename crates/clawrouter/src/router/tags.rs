@@ -2,7 +2,9 @@
 //! (`[low]`, `[med]`, `[high]`, …) at their start.
 //!
 //! IDE agents put their own text before the user's: Claude Code adds
-//! `<system-reminder>…</system-reminder>` blocks, Cline wraps the ask in
+//! `<system-reminder>…</system-reminder>` blocks, Codex `<environment_context>`
+//! and `# AGENTS.md instructions for …` followed by an `<INSTRUCTIONS>` block
+//! (the prefixes Codex itself strips when it shows a turn), Cline wraps the ask in
 //! `<task>…</task>` followed by `<environment_details>`, Cursor uses
 //! `<user_query>`. Classifying the preamble instead of the ask would route
 //! every request the same way, and a tag is only a tag at the start of the
@@ -16,6 +18,8 @@ use crate::catalog::Tier;
 /// Leading blocks that are agent context, never the user's words: skipped whole.
 const PREAMBLE_TAGS: &[&str] = &[
     "system-reminder",
+    "environment_context",
+    "INSTRUCTIONS",
     "context",
     "environment_details",
     "environment",
@@ -32,6 +36,9 @@ const PREAMBLE_TAGS: &[&str] = &[
     "open_files",
     "current_file",
 ];
+
+/// The line before Codex's `<INSTRUCTIONS>` block.
+const AGENTS_MD_HEADER: &str = "# AGENTS.md instructions for ";
 
 /// Leading blocks whose content *is* the user's words (Cline, Cursor).
 const USER_WORD_TAGS: &[&str] = &["task", "user_query", "user_message", "user_request"];
@@ -99,6 +106,16 @@ fn own_text_range(text: &str) -> Range<usize> {
     loop {
         let rest = &text[at..];
         at += rest.len() - rest.trim_start().len();
+        // Codex heads the AGENTS.md block with a line of its own.
+        if let Some(after) = text[at..].strip_prefix(AGENTS_MD_HEADER)
+            && let Some(line_end) = after.find('\n')
+        {
+            let next = &after[line_end..];
+            if next.trim_start().starts_with("<INSTRUCTIONS>") {
+                at += AGENTS_MD_HEADER.len() + line_end;
+                continue;
+            }
+        }
         let Some(block) = leading_block(&text[at..]) else {
             break;
         };
@@ -218,6 +235,19 @@ mod tests {
     fn own_text_skips_several_preamble_blocks() {
         let text = "<system-reminder>a</system-reminder>\n<context name=\"x\">b\n</context>\n  <environment_details>c</environment_details>\nfix the bug";
         assert_eq!(user_own_text(text), "fix the bug");
+    }
+
+    #[test]
+    fn own_text_skips_codex_environment_and_agents_md() {
+        let text = "<environment_context>\n  <cwd>/home/a/x</cwd>\n</environment_context>\n# AGENTS.md instructions for /home/a/x\n\n<INSTRUCTIONS>\n- be brief\n</INSTRUCTIONS>\n[low] which file holds the lock?";
+        assert_eq!(user_own_text(text), "[low] which file holds the lock?");
+        assert_eq!(
+            find_override_tag(text).map(|(tier, _)| tier),
+            Some(Tier::Low)
+        );
+        // A header without its block is the user's own words.
+        let text = "# AGENTS.md instructions for you\nwrite them";
+        assert_eq!(user_own_text(text), text);
     }
 
     #[test]
