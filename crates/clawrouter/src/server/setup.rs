@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::{AppState, ServerConfig};
 use crate::bedrock::{BedrockClient, ClientOptions};
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, ModelAvailability};
 use crate::credentials::{self, ApiKeySource, CredentialSource, CredentialsError, SecretStore};
 use crate::health::{Health, ModelHealth, Status};
 use crate::ledger::{BudgetGuard, Ledger, LedgerError};
@@ -53,6 +53,7 @@ pub async fn assemble(
     config.show_tier_prefix = settings.show_tier_prefix;
     config.allowed_origins = settings.allowed_origins.clone();
     Ok(AppState {
+        availability: ModelAvailability::from_catalog(&catalog),
         catalog: Arc::new(catalog),
         router: Arc::new(router),
         bedrock,
