@@ -334,12 +334,14 @@ async fn upstream_faults_map_to_statuses() {
     let cases = [
         ("[[double:throttle]]", 429, "rate_limit_error"),
         ("[[double:status=400]]", 400, "invalid_request_error"),
-        ("[[double:status=403]]", 403, "permission_error"),
         ("[[double:status=404]]", 404, "invalid_request_error"),
         ("[[double:status=408]]", 504, "timeout_error"),
         ("[[double:status=424]]", 502, "api_error"),
         ("[[double:status=500]]", 502, "api_error"),
         ("[[double:status=503]]", 503, "api_error"),
+        // Last: an access denial marks the model unavailable, so it stays
+        // refused (403) from then on.
+        ("[[double:status=403]]", 403, "permission_error"),
     ];
     for (directive, status, kind) in cases {
         for stream in [false, true] {

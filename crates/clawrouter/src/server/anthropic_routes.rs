@@ -122,7 +122,7 @@ fn parse_and_plan(
     Ok((req, plan))
 }
 
-/// The named model (in any spelling [`anthropic::resolve_model`] takes), or
+/// The named model (in any spelling the catalog resolves), or
 /// the router's choice for `auto`, with the override tag cut from the text.
 fn plan(state: &AppState, req: &mut MessagesRequest) -> Result<Plan, ApiError> {
     if req.model == "auto" {
@@ -131,9 +131,7 @@ fn plan(state: &AppState, req: &mut MessagesRequest) -> Result<Plan, ApiError> {
         anthropic::strip_override_tag(req);
         Ok(plan)
     } else {
-        let name = anthropic::resolve_model(&state.catalog, &req.model)
-            .map_or(req.model.as_str(), |m| m.name.as_str());
-        dispatch::plan_named(state, name)
+        dispatch::plan_named(state, &req.model)
     }
 }
 

@@ -15,7 +15,7 @@ use serde::de::DeserializeOwned;
 
 use super::{ApiError, AppState};
 use crate::bedrock::UpstreamError;
-use crate::catalog::{Category, Model, Tier};
+use crate::catalog::{Category, Model, NameError, Tier};
 use crate::router::{Availability, RouteInput};
 
 /// The models that may answer one request, best first.
@@ -24,6 +24,9 @@ pub struct Plan {
     pub candidates: Vec<Attempt>,
     /// Set when the router chose (model `auto`).
     pub routed: Option<(Category, Tier)>,
+    /// The name the client asked for, when the catalog serves it with another
+    /// model (an unknown newer name of a family).
+    pub substituted_for: Option<String>,
 }
 
 /// One model to try: its catalog index and the profile id to call it on.
@@ -68,34 +71,48 @@ pub fn parse_json<T: DeserializeOwned>(
     })
 }
 
-/// The plan for a named model: the model itself, then its `global.` profile
-/// (another capacity pool) when Bedrock offers one.
+/// The plan for a named model (any spelling [`crate::catalog::Catalog::resolve`]
+/// takes): the model on the profile named or its own, then its `global.`
+/// profile (another capacity pool) when Bedrock offers one. A model that is
+/// unavailable is refused here, saying why and what to use instead.
 pub fn plan_named(state: &AppState, requested: &str) -> Result<Plan, ApiError> {
     let catalog = &state.catalog;
-    let index = catalog
-        .models()
-        .iter()
-        .position(|m| Some(m) == catalog.model(requested))
-        .ok_or_else(|| ApiError::ModelNotFound {
+    let resolved = catalog.resolve(requested).map_err(|e| match e {
+        NameError::Unknown => ApiError::ModelNotFound {
             requested: requested.to_owned(),
             available: std::iter::once("auto".to_owned())
                 .chain(catalog.models().iter().map(|m| m.name.clone()))
                 .collect(),
-        })?;
-    let model = &catalog.models()[index];
+        },
+        NameError::UseInstead(advice) => ApiError::BadRequest {
+            message: format!("model: {advice}"),
+            param: Some("model".to_owned()),
+            code: "invalid_model_id",
+        },
+    })?;
+    let model = resolved.model;
+    if let Some(why) = state.availability.reason(&model.name) {
+        return Err(ApiError::ModelUnavailable {
+            requested: requested.to_owned(),
+            why,
+        });
+    }
     let mut candidates = vec![Attempt {
-        model: index,
-        profile_id: model.profile_id.clone(),
+        model: resolved.index,
+        profile_id: resolved.profile_id.clone(),
     }];
-    if let Some(global) = model.global_profile_id() {
+    if resolved.profile_id == model.profile_id
+        && let Some(global) = model.global_profile_id()
+    {
         candidates.push(Attempt {
-            model: index,
+            model: resolved.index,
             profile_id: global,
         });
     }
     Ok(Plan {
         candidates,
         routed: None,
+        substituted_for: resolved.substituted.then(|| requested.trim().to_owned()),
     })
 }
 
@@ -123,6 +140,7 @@ pub fn plan_routed(state: &AppState, input: &RouteInput) -> Result<Plan, ApiErro
     Ok(Plan {
         candidates,
         routed: Some((decision.category, decision.tier)),
+        substituted_for: None,
     })
 }
 
@@ -164,6 +182,10 @@ where
             }
             Err(e) => {
                 state.health.record_failure(&attempt.profile_id, &e);
+                if let UpstreamError::AccessDenied { message } = &e {
+                    // `auto` stops routing to it; naming it says why.
+                    state.availability.mark_access_denied(&model.name, message);
+                }
                 if !e.is_retryable_elsewhere() {
                     return Err(e.into());
                 }
@@ -213,6 +235,10 @@ pub fn decision_headers(response: &mut Response, plan: &Plan, model: &Model, pro
     };
     set("x-clawrouter-model", &model.name);
     set("x-clawrouter-profile", profile_id);
+    if let Some(requested) = &plan.substituted_for {
+        // The client named a model the catalog does not have.
+        set("x-clawrouter-substituted-for", requested);
+    }
     if let Some((category, tier)) = plan.routed {
         set("x-clawrouter-tier", tier.as_str());
         set("x-clawrouter-category", category.as_str());
@@ -249,6 +275,6 @@ struct HealthAvailability<'a>(&'a AppState);
 
 impl Availability for HealthAvailability<'_> {
     fn usable(&self, model: &Model) -> bool {
-        self.0.health.is_usable(&model.profile_id)
+        self.0.availability.is_available(&model.name) && self.0.health.is_usable(&model.profile_id)
     }
 }

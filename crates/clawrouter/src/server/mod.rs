@@ -36,7 +36,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::bedrock::BedrockClient;
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, ModelAvailability};
 use crate::health::Health;
 use crate::ledger::{BudgetGuard, Ledger};
 use crate::router::Router;
@@ -89,6 +89,9 @@ impl ServerConfig {
 /// Everything a request handler reads.
 pub struct AppState {
     pub catalog: Arc<Catalog>,
+    /// Catalog models that cannot be called now, and why (shared: discovery
+    /// and access denials update it while the proxy runs).
+    pub availability: ModelAvailability,
     pub router: Arc<Router>,
     pub bedrock: BedrockClient,
     pub health: Arc<Health>,

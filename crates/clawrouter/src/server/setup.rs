@@ -53,6 +53,7 @@ pub async fn assemble(
     config.show_tier_prefix = settings.show_tier_prefix;
     config.allowed_origins = settings.allowed_origins.clone();
     Ok(AppState {
+        availability: ModelAvailability::from_catalog(&catalog),
         catalog: Arc::new(catalog),
         router: Arc::new(router),
         bedrock,
