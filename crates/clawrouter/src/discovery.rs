@@ -20,7 +20,9 @@ use aws_smithy_types::DateTime;
 use aws_smithy_types::date_time::Format;
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::Catalog;
+use std::sync::Arc;
+
+use crate::catalog::{Catalog, LifecycleStatus, ModelAvailability};
 
 /// Bedrock model ids of Claude start with this.
 const CLAUDE: &str = "anthropic.claude-";
@@ -77,6 +79,15 @@ pub struct OfferedModel {
 pub enum Lifecycle {
     Active,
     Legacy,
+}
+
+impl Lifecycle {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Lifecycle::Active => "active",
+            Lifecycle::Legacy => "legacy",
+        }
+    }
 }
 
 /// Why a catalog model cannot be called, as discovery sees it.
@@ -140,6 +151,47 @@ pub fn save_cache(path: &Path, discovery: &Discovery) -> Result<(), DiscoveryErr
         serde_json::to_vec_pretty(discovery).map_err(|e| cache_error(std::io::Error::other(e)))?;
     json.push(b'\n');
     crate::settings::write_atomically(path, &json).map_err(cache_error)
+}
+
+/// Asks the control plane and replaces the cache with the answer.
+pub async fn refresh(
+    sdk: &aws_config::SdkConfig,
+    cache: &Path,
+) -> Result<Discovery, DiscoveryError> {
+    let discovery = fetch(sdk).await?;
+    save_cache(cache, &discovery)?;
+    Ok(discovery)
+}
+
+/// What a server does at start: the cached answer for this region is
+/// applied at once (a file read), then Bedrock is asked again in the
+/// background. Neither can fail or delay the start; a failed refresh is
+/// logged and the cached answer stays.
+pub fn start(
+    sdk: aws_config::SdkConfig,
+    catalog: Arc<Catalog>,
+    availability: ModelAvailability,
+    cache: PathBuf,
+) {
+    let region = sdk.region().map(ToString::to_string);
+    if let Some(cached) = load_cache(&cache)
+        && Some(&cached.region) == region.as_ref()
+    {
+        cached.apply(&catalog, &availability);
+    }
+    tokio::spawn(async move {
+        match refresh(&sdk, &cache).await {
+            Ok(fresh) => {
+                fresh.apply(&catalog, &availability);
+                tracing::info!(
+                    region = %fresh.region,
+                    profiles = fresh.profiles.len(),
+                    "asked Bedrock which Claude profiles this account can call"
+                );
+            }
+            Err(error) => tracing::warn!(%error, "model discovery failed; keeping what was known"),
+        }
+    });
 }
 
 /// Asks the control plane, within [`DISCOVERY_TIMEOUT`].
@@ -269,6 +321,23 @@ impl Discovery {
         None
     }
 
+    /// Marks each catalog model unavailable (with the reason) or available
+    /// again, per this answer. End-of-life models keep the catalog's own
+    /// reason and replacement.
+    pub fn apply(&self, catalog: &Catalog, availability: &ModelAvailability) {
+        for model in catalog.models() {
+            if model.lifecycle.status == LifecycleStatus::Eol {
+                continue;
+            }
+            match self.verdict(&model.profile_id) {
+                Some(why) => {
+                    availability.mark_unavailable(&model.name, why.reason(&model.profile_id))
+                }
+                None => availability.mark_available(&model.name),
+            }
+        }
+    }
+
     /// Claude profiles offered here whose model no catalog entry serves, one
     /// per model (the `global.` profile when there is one: it costs less).
     pub fn discovered(&self, catalog: &Catalog) -> Vec<DiscoveredModel> {
@@ -361,6 +430,21 @@ mod tests {
                 "{gone}"
             );
         }
+    }
+
+    #[test]
+    fn applying_marks_catalog_models_and_lifts_earlier_marks() {
+        let catalog = Catalog::builtin().unwrap();
+        let availability = ModelAvailability::from_catalog(&catalog);
+        availability.mark_unavailable("bedrock/claude-opus-5-5", "an earlier answer");
+        discovery().apply(&catalog, &availability);
+        assert!(availability.is_available("bedrock/claude-opus-5-5"));
+        let denied = availability.reason("bedrock/claude-sonnet-5-5").unwrap();
+        assert!(denied.reason.contains("no access"), "{denied:?}");
+        // Sonnet 4 keeps the catalog's end-of-life reason and replacement.
+        let eol = availability.reason("bedrock/claude-sonnet-4").unwrap();
+        assert!(eol.reason.contains("end of life"), "{eol:?}");
+        assert!(eol.replacement.is_some());
     }
 
     #[test]

@@ -365,7 +365,6 @@ async fn errors_are_anthropic_shaped() {
     let cases = [
         ("[[double:throttle]]", 529, "overloaded_error"),
         ("[[double:status=400]]", 400, "invalid_request_error"),
-        ("[[double:status=403]]", 403, "permission_error"),
         ("[[double:status=500]]", 502, "api_error"),
     ];
     for (directive, status, kind) in cases {
@@ -375,6 +374,10 @@ async fn errors_are_anthropic_shaped() {
         assert_eq!(body["error"]["type"], kind, "{directive}: {body}");
         assert!(body["error"]["message"].is_string());
     }
+    // On another model: an access denial marks the model unavailable.
+    let (got, body) = message(&s, &ask("claude-haiku-4-5", "[[double:status=403]] hi")).await;
+    assert_eq!(got, 403, "{body}");
+    assert_eq!(body["error"]["type"], "permission_error");
 
     let (status, body) = message(&s, &ask("gpt-4o", "hi")).await;
     assert_eq!(status, 404);
@@ -456,4 +459,64 @@ async fn the_key_is_required_and_refusals_are_anthropic_shaped() {
         .await
         .unwrap();
     assert_eq!(ok.status(), 200);
+}
+
+#[tokio::test]
+async fn names_resolve_exactly_and_a_substitute_says_so() {
+    let s = stack().await;
+    // Anthropic name with Claude Code's [1m] suffix, bare id and any
+    // geography's profile id all reach the model they name.
+    for (name, profile) in [
+        ("claude-opus-5-5[1m]", "us.anthropic.claude-opus-5-5"),
+        (
+            "anthropic.claude-haiku-5-5",
+            "us.anthropic.claude-haiku-5-5",
+        ),
+        (
+            "eu.anthropic.claude-sonnet-5-5",
+            "eu.anthropic.claude-sonnet-5-5",
+        ),
+    ] {
+        let (status, headers, text) = post(&s, "/v1/messages", &ask(name, "hi"), None).await;
+        assert_eq!(status, 200, "{name}: {text}");
+        assert_eq!(headers["x-clawrouter-profile"], profile, "{name}");
+        assert!(!headers.contains_key("x-clawrouter-substituted-for"));
+        let body: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(body["model"], name, "the client's own spelling comes back");
+    }
+    // A newer name the catalog lacks: served by the family's newest, and the
+    // body, a header and the ledger row say so.
+    let (status, headers, text) = post(&s, "/v1/messages", &ask("claude-opus-6", "hi"), None).await;
+    assert_eq!(status, 200, "{text}");
+    let body: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(body["model"], "claude-opus-5-5");
+    assert_eq!(headers["x-clawrouter-substituted-for"], "claude-opus-6");
+    assert_eq!(headers["x-clawrouter-model"], "bedrock/claude-opus-5-5");
+    s.ledger.flush().unwrap();
+    let row = s.ledger.recent(1).unwrap().remove(0);
+    assert_eq!(
+        (row.requested_model.as_str(), row.model.as_str()),
+        ("claude-opus-6", "bedrock/claude-opus-5-5")
+    );
+}
+
+#[tokio::test]
+async fn an_end_of_life_model_is_refused_naming_its_replacement() {
+    let s = stack().await;
+    for name in ["claude-sonnet-4-20250514", "bedrock/claude-sonnet-4"] {
+        let (status, _, text) = post(&s, "/v1/messages", &ask(name, "hi"), None).await;
+        assert_eq!(status, 404, "{text}");
+        let body: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(body["type"], "error");
+        assert_eq!(body["error"]["type"], "not_found_error");
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(message.contains("end of life"), "{message}");
+        assert!(message.contains("2026-10-14"), "{message}");
+        assert!(message.contains("`bedrock/claude-sonnet-4-6`"), "{message}");
+    }
+    assert_eq!(
+        s.double.stats().by_operation.get("InvokeModel"),
+        None,
+        "refused before any upstream call"
+    );
 }

@@ -334,12 +334,14 @@ async fn upstream_faults_map_to_statuses() {
     let cases = [
         ("[[double:throttle]]", 429, "rate_limit_error"),
         ("[[double:status=400]]", 400, "invalid_request_error"),
-        ("[[double:status=403]]", 403, "permission_error"),
         ("[[double:status=404]]", 404, "invalid_request_error"),
         ("[[double:status=408]]", 504, "timeout_error"),
         ("[[double:status=424]]", 502, "server_error"),
         ("[[double:status=500]]", 502, "server_error"),
         ("[[double:status=503]]", 503, "server_error"),
+        // Last: an access denial marks the model unavailable, so it stays
+        // refused (403) from then on.
+        ("[[double:status=403]]", 403, "permission_error"),
     ];
     for (directive, status, kind) in cases {
         for stream in [false, true] {
@@ -411,9 +413,20 @@ async fn models_health_and_liveliness() {
     assert_eq!(ids[0], "auto");
     assert!(ids.contains(&"bedrock/claude-haiku-4-5"));
     let health: Value = s.get("/health").send().await.unwrap().json().await.unwrap();
-    assert_eq!(health["healthy_count"], 9, "{health}");
-    assert_eq!(health["unhealthy_count"], 0);
-    assert_eq!(health["healthy_endpoints"].as_array().unwrap().len(), 9);
+    // Sonnet 4 is past end of life: Bedrock (the double) answers 404 and
+    // /health says so; every living model is healthy.
+    assert_eq!(health["healthy_count"], 8, "{health}");
+    assert_eq!(health["unhealthy_count"], 1);
+    assert_eq!(health["healthy_endpoints"].as_array().unwrap().len(), 8);
+    let retired = &health["unhealthy_endpoints"][0];
+    assert_eq!(retired["model_name"], "bedrock/claude-sonnet-4");
+    assert!(
+        retired["error"]
+            .as_str()
+            .unwrap()
+            .contains("end of its life"),
+        "{retired}"
+    );
     let live = s
         .http
         .get(format!("{}/health/liveliness", s.url))

@@ -222,3 +222,77 @@ async fn a_model_failing_repeatedly_is_skipped_until_it_answers_again() {
     let (_, headers, _) = s.chat(chat_body("auto", "hi")).await;
     assert_eq!(headers["x-clawrouter-model"], "bedrock/claude-haiku-5-5");
 }
+
+#[tokio::test]
+async fn an_end_of_life_model_gets_an_openai_4xx_naming_its_replacement() {
+    let s = stack().await;
+    let (status, _, body) = s.chat(chat_body("bedrock/claude-sonnet-4", "hi")).await;
+    assert_eq!(status, 404, "{body}");
+    assert_eq!(body["error"]["code"], "model_end_of_life");
+    assert_eq!(body["error"]["param"], "model");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("end of life"), "{message}");
+    assert!(message.contains("`bedrock/claude-sonnet-4-6`"), "{message}");
+    assert!(
+        s.double.stats().by_model.is_empty(),
+        "refused before any upstream call"
+    );
+}
+
+#[tokio::test]
+async fn bare_and_shortened_ids_are_answered_or_advised_never_a_generic_404() {
+    let s = stack().await;
+    // The seed's bare id and its shortened id are served by the model they mean.
+    for id in [
+        "anthropic.claude-sonnet-4-5-20250929-v1:0",
+        "bedrock/us.anthropic.claude-sonnet-4-5-v1",
+    ] {
+        let (status, headers, body) = s.chat(chat_body(id, "hi")).await;
+        assert_eq!(status, 200, "{id}: {body}");
+        assert_eq!(headers["x-clawrouter-model"], "bedrock/claude-sonnet-4-5");
+        assert_eq!(
+            headers["x-clawrouter-profile"],
+            "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+        );
+    }
+    // A geography without that profile: a 400 naming the ids that exist.
+    let (status, _, body) = s
+        .chat(chat_body("apac.anthropic.claude-sonnet-4-6", "hi"))
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["code"], "invalid_model_id");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("`global.anthropic.claude-sonnet-4-6`"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn auto_never_routes_to_a_model_bedrock_denied() {
+    let s = stack().await;
+    // The double denies Haiku 5.5 once; the proxy marks it unavailable.
+    let (status, _, body) = s
+        .chat(chat_body(
+            "bedrock/claude-haiku-5-5",
+            "[[double:only=haiku-5-5]] [[double:status=403]] hi",
+        ))
+        .await;
+    assert_eq!(status, 403, "{body}");
+    for _ in 0..3 {
+        let (status, headers, body) = s.chat(chat_body("auto", "hi")).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(headers["x-clawrouter-tier"], "low");
+        assert_eq!(headers["x-clawrouter-model"], "bedrock/claude-haiku-4-5");
+    }
+    let (status, _, body) = s.chat(chat_body("bedrock/claude-haiku-5-5", "hi")).await;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(body["error"]["code"], "model_access_denied");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("denied access"),
+        "{body}"
+    );
+}

@@ -519,14 +519,15 @@ async fn row08_upstream_is_pinned() {
         stats.by_model.keys().collect::<Vec<_>>(),
         ["us.anthropic.claude-sonnet-4-5-20250929-v1:0"]
     );
-    // Unknown or raw upstream ids are not reachable.
-    for model in [
-        "anthropic.claude-3-opus-20240229-v1:0",
-        "arn:aws:bedrock:us-east-1:1:inference-profile/x",
-        "gpt-4o",
+    // Unknown or raw upstream ids are not reachable: a bare id of a model
+    // the catalog lacks gets the profile-id advice (400), the rest a 404.
+    for (model, expected) in [
+        ("anthropic.claude-3-opus-20240229-v1:0", 400),
+        ("arn:aws:bedrock:us-east-1:1:inference-profile/x", 404),
+        ("gpt-4o", 404),
     ] {
         let (status, _, _) = s.chat(chat_body(model, "hi")).await;
-        assert_eq!(status, 404, "{model}");
+        assert_eq!(status, expected, "{model}");
     }
     assert_eq!(s.double.stats().requests, 1, "no upstream call");
 }

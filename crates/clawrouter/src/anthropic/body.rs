@@ -327,7 +327,6 @@ fn invalid(message: &str) -> AnthropicError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::anthropic::resolve_model;
     use crate::catalog::Catalog;
 
     fn request(body: Value) -> MessagesRequest {
@@ -336,7 +335,7 @@ mod tests {
 
     fn body_for(req: &MessagesRequest, betas: Option<&str>, model: &str) -> Value {
         let catalog = Catalog::builtin().unwrap();
-        let model = resolve_model(&catalog, model).unwrap();
+        let model = catalog.resolve(model).unwrap().model;
         serde_json::from_slice(&bedrock_body(req, betas, model).unwrap()).unwrap()
     }
 
@@ -591,7 +590,7 @@ mod tests {
     #[test]
     fn invalid_shapes_are_request_errors() {
         let catalog = Catalog::builtin().unwrap();
-        let model = resolve_model(&catalog, "claude-sonnet-4-5").unwrap();
+        let model = catalog.model("claude-sonnet-4-5").unwrap();
         let empty = request(json!({"model": "m", "max_tokens": 10, "messages": []}));
         let zero = simple(json!({"max_tokens": 0}));
         let missing =

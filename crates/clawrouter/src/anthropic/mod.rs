@@ -29,8 +29,6 @@ pub use relay::{RelayedMessage, StreamEvent, StreamRelay, relay_message, respons
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::catalog::{Catalog, Model};
-
 /// A Messages API request, parsed only as far as the proxy needs it.
 ///
 /// Deserialized field by field (see the impl below), not with
@@ -144,99 +142,9 @@ pub enum AnthropicError {
     UpstreamFormat(String),
 }
 
-/// The catalog model for an Anthropic model name as Claude Code sends it.
-///
-/// Beyond what [`Catalog::model`] resolves (catalog names, profile ids, dated
-/// names and aliases), this accepts Claude Code's `[1m]` suffix (it marks the
-/// 1M-context variant; the `context-1m` beta travels separately) and the
-/// `-latest` suffix of older aliases. A Claude name the catalog does not have
-/// (`claude-opus-4-8`, the default of a newer Claude Code) goes to the
-/// catalog's newest model of the same family (opus, sonnet, haiku), so
-/// Claude Code works with no model setting; other names resolve to nothing.
-pub fn resolve_model<'c>(catalog: &'c Catalog, requested: &str) -> Option<&'c Model> {
-    let name = requested.trim();
-    let name = match name.len().checked_sub(4) {
-        Some(cut) if name.is_char_boundary(cut) && name[cut..].eq_ignore_ascii_case("[1m]") => {
-            &name[..cut]
-        }
-        _ => name,
-    };
-    let exact = catalog
-        .model(name)
-        .or_else(|| catalog.model(name.strip_suffix("-latest")?));
-    exact.or_else(|| {
-        let (family, _) = claude_family_version(name)?;
-        let nearest = catalog
-            .models()
-            .iter()
-            .filter_map(|m| {
-                let alias = m.anthropic_names().pop()?;
-                let (f, version) = claude_family_version(&alias)?;
-                (f == family).then_some((version, m))
-            })
-            .max_by(|(a, _), (b, _)| a.cmp(b))
-            .map(|(_, m)| m)?;
-        tracing::debug!(requested, model = %nearest.name, "anthropic: unknown Claude model, using the newest of its family");
-        Some(nearest)
-    })
-}
-
-/// `("sonnet", [4, 5])` for `claude-sonnet-4-5` or `claude-sonnet-4-5-20250929`.
-fn claude_family_version(name: &str) -> Option<(&str, Vec<u32>)> {
-    let mut parts = name.strip_prefix("claude-")?.split('-');
-    let family = parts
-        .next()
-        .filter(|f| ["opus", "sonnet", "haiku"].contains(f))?;
-    let version = parts
-        .map_while(|p| p.parse::<u32>().ok().filter(|_| p.len() < 8))
-        .collect();
-    Some((family, version))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn claude_code_model_names_resolve() {
-        let c = Catalog::builtin().unwrap();
-        let name = |s: &str| resolve_model(&c, s).map(|m| m.name.as_str());
-        assert_eq!(
-            name("claude-sonnet-4-5-20250929"),
-            Some("bedrock/claude-sonnet-4-5")
-        );
-        assert_eq!(
-            name("claude-sonnet-4-5[1m]"),
-            Some("bedrock/claude-sonnet-4-5")
-        );
-        assert_eq!(
-            name("claude-sonnet-4-5-20250929[1M]"),
-            Some("bedrock/claude-sonnet-4-5")
-        );
-        assert_eq!(name("claude-haiku-4-5"), Some("bedrock/claude-haiku-4-5"));
-        assert_eq!(
-            name("claude-opus-4-6-latest"),
-            Some("bedrock/claude-opus-4-6")
-        );
-        assert_eq!(name("claude-opus-4-8"), Some("bedrock/claude-opus-4-8"));
-        assert_eq!(name("claude-opus-5-5"), Some("bedrock/claude-opus-5-5"));
-        assert_eq!(
-            name("claude-haiku-5-5[1m]"),
-            Some("bedrock/claude-haiku-5-5")
-        );
-        assert_eq!(
-            name("claude-sonnet-6[1m]"),
-            Some("bedrock/claude-sonnet-5-5")
-        );
-        assert_eq!(
-            name("claude-haiku-9-20300101"),
-            Some("bedrock/claude-haiku-5-5")
-        );
-        assert_eq!(name("claude-3-opus-latest"), None);
-        assert_eq!(name("claude-instant-1"), None);
-        assert_eq!(name("gpt-4o"), None);
-        assert_eq!(name("[1m]"), None);
-    }
 
     #[test]
     fn request_keeps_unknown_fields_and_block_json() {

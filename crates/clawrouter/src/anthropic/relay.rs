@@ -7,7 +7,7 @@
 use bytes::Bytes;
 use serde_json::{Map, Value};
 
-use super::{AnthropicError, resolve_model};
+use super::AnthropicError;
 use crate::catalog::{Catalog, Model, TokenUsage};
 
 /// Bedrock's own per-invocation metrics on `message_stop` (token counts and
@@ -19,10 +19,12 @@ const BEDROCK_METRICS_KEY: &str = "amazon-bedrock-invocationMetrics";
 /// When the model that answered is the one the client named (in any
 /// spelling the catalog resolves), the client's own spelling is echoed back:
 /// Claude Code and the SDKs compare it with what they sent. Otherwise (the
-/// client asked for `auto`, or the request fell back to another model) it is
+/// client asked for `auto`, named a model the catalog serves with another of
+/// its family, or the request fell back to another model) it is
 /// the answering model's dated Anthropic name, so the client can tell.
 pub fn response_model_name(catalog: &Catalog, requested: &str, served: &Model) -> String {
-    if resolve_model(catalog, requested).is_some_and(|m| m.name == served.name) {
+    let named = catalog.resolve(requested);
+    if named.is_ok_and(|r| !r.substituted && r.model.name == served.name) {
         requested.trim().to_owned()
     } else {
         served

@@ -15,10 +15,22 @@ use super::{Catalog, LifecycleStatus, Model};
 /// Why a model is unavailable.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Unavailable {
+    pub kind: UnavailableKind,
     /// A sentence a person can act on, e.g. "reached end of life on Bedrock on 2026-10-14".
     pub reason: String,
     /// Catalog name of the model to use instead, when there is one.
     pub replacement: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnavailableKind {
+    /// Past its end-of-life date on Bedrock.
+    EndOfLife,
+    /// Bedrock denied this account access to it.
+    AccessDenied,
+    /// Anything else (e.g. discovery found no profile for it in this region).
+    NotOffered,
 }
 
 /// The shared overlay, keyed by catalog model name.
@@ -42,6 +54,7 @@ impl ModelAvailability {
                 out.mark(
                     &m.name,
                     Unavailable {
+                        kind: UnavailableKind::EndOfLife,
                         reason: format!("reached end of life on Bedrock{when}"),
                         replacement: m.lifecycle.replacement.clone(),
                     },
@@ -58,7 +71,20 @@ impl ModelAvailability {
         self.mark(
             model,
             Unavailable {
+                kind: UnavailableKind::NotOffered,
                 reason: reason.into(),
+                replacement: None,
+            },
+        );
+    }
+
+    /// Marks `model` unavailable because Bedrock answered AccessDeniedException.
+    pub fn mark_access_denied(&self, model: &str, message: &str) {
+        self.mark(
+            model,
+            Unavailable {
+                kind: UnavailableKind::AccessDenied,
+                reason: format!("Bedrock denied access to it ({message})"),
                 replacement: None,
             },
         );

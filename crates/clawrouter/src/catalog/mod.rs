@@ -22,11 +22,13 @@ use serde::{Deserialize, Serialize};
 mod availability;
 mod file;
 mod ids;
+mod names;
 mod price;
 mod rules;
 
-pub use availability::{ModelAvailability, Unavailable};
+pub use availability::{ModelAvailability, Unavailable, UnavailableKind};
 pub use ids::{Geography, KnownId, split_profile_id};
+pub use names::{NameError, Resolved};
 pub use price::{LongContextPrice, Price, Rates, TokenUsage};
 pub use rules::{Effort, SamplingRule, Thinking, ThinkingStyle};
 
@@ -197,17 +199,13 @@ impl Catalog {
         &self.models
     }
 
-    /// Finds a model by public name, profile id (with or without the seed's
-    /// `bedrock/` prefix) or Anthropic model name (`claude-sonnet-4-5-20250929`,
-    /// `claude-sonnet-4-5`).
+    /// The model `requested` names exactly, in any spelling [`Catalog::resolve`]
+    /// accepts; `None` for unknown names and family substitutes.
     pub fn model(&self, requested: &str) -> Option<&Model> {
-        let wanted = requested.strip_prefix("bedrock/").unwrap_or(requested);
-        self.models.iter().find(|m| {
-            m.name == requested
-                || m.name.strip_prefix("bedrock/") == Some(wanted)
-                || m.profile_id == wanted
-                || m.anthropic_names().iter().any(|n| n == wanted)
-        })
+        self.resolve(requested)
+            .ok()
+            .filter(|r| !r.substituted)
+            .map(|r| r.model)
     }
 
     /// Candidates of a tier, best first.

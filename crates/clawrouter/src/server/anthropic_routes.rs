@@ -107,11 +107,6 @@ impl WireFormat for Messages {
         &call.req.model
     }
 
-    /// Any spelling [`anthropic::resolve_model`] takes.
-    fn resolve_model<'c>(catalog: &'c Catalog, requested: &str) -> Option<&'c Model> {
-        anthropic::resolve_model(catalog, requested)
-    }
-
     fn wants_stream(call: &MessagesCall) -> bool {
         call.req.stream
     }

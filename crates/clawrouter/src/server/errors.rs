@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use crate::bedrock::UpstreamError;
+use crate::catalog::UnavailableKind;
 
 /// Which error shape a client understands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,6 +41,20 @@ pub enum ApiError {
     ModelNotFound {
         requested: String,
         available: Vec<String>,
+    },
+    /// The named model exists but cannot be called (end of life, access
+    /// denied, not offered); the message says why and what to use instead.
+    #[error(
+        "the model `{requested}` is not available: {}; {}",
+        why.reason,
+        why.replacement.as_ref().map_or_else(
+            || "use another model, or `auto`, which picks an available one".to_owned(),
+            |r| format!("use `{r}` instead")
+        )
+    )]
+    ModelUnavailable {
+        requested: String,
+        why: crate::catalog::Unavailable,
     },
     #[error("{0}")]
     Upstream(#[from] UpstreamError),
@@ -79,6 +94,11 @@ impl ApiError {
             ApiError::BodyTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             ApiError::ModelNotFound { .. } | ApiError::RouteNotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::ModelUnavailable { why, .. } => match why.kind {
+                UnavailableKind::AccessDenied => StatusCode::FORBIDDEN,
+                // As Bedrock answers for a model past its end of life.
+                UnavailableKind::EndOfLife | UnavailableKind::NotOffered => StatusCode::NOT_FOUND,
+            },
             ApiError::NoCandidate(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::BudgetExceeded { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
@@ -122,6 +142,11 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => ("invalid_request_error", "request_too_large"),
             ApiError::BodyTimeout { .. } => ("invalid_request_error", "request_timeout"),
             ApiError::ModelNotFound { .. } => ("invalid_request_error", "model_not_found"),
+            ApiError::ModelUnavailable { why, .. } => match why.kind {
+                UnavailableKind::EndOfLife => ("invalid_request_error", "model_end_of_life"),
+                UnavailableKind::AccessDenied => ("permission_error", "model_access_denied"),
+                UnavailableKind::NotOffered => ("invalid_request_error", "model_unavailable"),
+            },
             ApiError::RouteNotFound => ("invalid_request_error", "not_found"),
             ApiError::MethodNotAllowed(_) => ("invalid_request_error", "method_not_allowed"),
             ApiError::Forbidden(_) => ("permission_error", "forbidden"),
@@ -158,6 +183,10 @@ impl ApiError {
             ApiError::Forbidden(_) => "permission_error",
             ApiError::PayloadTooLarge { .. } => "request_too_large",
             ApiError::ModelNotFound { .. } | ApiError::RouteNotFound => "not_found_error",
+            ApiError::ModelUnavailable { why, .. } => match why.kind {
+                UnavailableKind::AccessDenied => "permission_error",
+                UnavailableKind::EndOfLife | UnavailableKind::NotOffered => "not_found_error",
+            },
             ApiError::BudgetExceeded { .. } => "rate_limit_error",
             ApiError::Upstream(UpstreamError::Throttled { .. }) | ApiError::Overloaded(_) => {
                 return ("overloaded_error", overloaded());
@@ -181,7 +210,9 @@ impl ApiError {
                 let (kind, code) = self.openai_kind();
                 let param = match self {
                     ApiError::BadRequest { param, .. } => param.clone(),
-                    ApiError::ModelNotFound { .. } => Some("model".to_owned()),
+                    ApiError::ModelNotFound { .. } | ApiError::ModelUnavailable { .. } => {
+                        Some("model".to_owned())
+                    }
                     _ => None,
                 };
                 json!({"error": {"message": message, "type": kind, "param": param, "code": code}})
@@ -268,6 +299,30 @@ mod tests {
         for (e, status) in cases {
             assert_eq!(ApiError::Upstream(e).status().as_u16(), status);
         }
+    }
+
+    #[test]
+    fn an_end_of_life_model_is_a_404_naming_the_replacement_in_both_protocols() {
+        let e = || ApiError::ModelUnavailable {
+            requested: "bedrock/claude-sonnet-4".into(),
+            why: crate::catalog::Unavailable {
+                kind: UnavailableKind::EndOfLife,
+                reason: "reached end of life on Bedrock on 2026-10-14".into(),
+                replacement: Some("bedrock/claude-sonnet-4-6".into()),
+            },
+        };
+        assert_eq!(
+            e().to_string(),
+            "the model `bedrock/claude-sonnet-4` is not available: reached end of life on \
+             Bedrock on 2026-10-14; use `bedrock/claude-sonnet-4-6` instead"
+        );
+        let openai = e().body(Protocol::OpenAi);
+        assert_eq!(openai["error"]["code"], "model_end_of_life");
+        assert_eq!(openai["error"]["param"], "model");
+        assert_eq!(e().into_response_for(Protocol::OpenAi).status(), 404);
+        let anthropic = e().body(Protocol::Anthropic);
+        assert_eq!(anthropic["error"]["type"], "not_found_error");
+        assert_eq!(e().into_response_for(Protocol::Anthropic).status(), 404);
     }
 
     #[test]

@@ -39,7 +39,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::bedrock::BedrockClient;
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, ModelAvailability};
 use crate::health::Health;
 use crate::ledger::{BudgetGuard, Ledger};
 use crate::router::Router;
@@ -48,7 +48,7 @@ use connections::{Activity, Admitted, ConnectionLimits, Gate, Verdict};
 pub use errors::{ApiError, Protocol};
 pub use guard::{host_allowed, origin_allowed};
 pub use listen::bind_loopback;
-pub use setup::{CheckReport, ModelCheck, StartError, assemble, check};
+pub use setup::{CheckReport, ModelCheck, StartError, assemble, aws_sdk_config, check};
 pub use sse::data as sse_data_frame;
 pub use supervisor::{ProxyStatus, Supervisor};
 
@@ -126,6 +126,9 @@ impl ServerConfig {
 /// Everything a request handler reads.
 pub struct AppState {
     pub catalog: Arc<Catalog>,
+    /// Catalog models that cannot be called now, and why (shared: discovery
+    /// and access denials update it while the proxy runs).
+    pub availability: ModelAvailability,
     pub router: Arc<Router>,
     pub bedrock: BedrockClient,
     pub health: Arc<Health>,

@@ -20,7 +20,7 @@ use super::accounting::{Completed, Outcome, StreamEstimate, Ticket};
 use super::wire_format::{ReplyContext, StreamAdapter, Upstream, WireFormat};
 use super::{ApiError, AppState, sse};
 use crate::bedrock::UpstreamError;
-use crate::catalog::{Catalog, Category, Model, Tier};
+use crate::catalog::{Catalog, Category, Model, NameError, Tier};
 use crate::router::{Availability, RouteInput};
 
 /// Serves one request of format `F`: the whole of a model route's handler.
@@ -72,11 +72,7 @@ pub fn parse_and_plan<F: WireFormat>(
         F::strip_override_tag(&mut req);
         plan
     } else {
-        plan_named(
-            state,
-            F::resolve_model(&state.catalog, requested),
-            requested,
-        )?
+        plan_named(state, requested)?
     };
     Ok((req, plan))
 }
@@ -132,6 +128,9 @@ pub struct Plan {
     pub candidates: Vec<Attempt>,
     /// Set when the router chose (model `auto`).
     pub routed: Option<(Category, Tier)>,
+    /// The name the client asked for, when the catalog serves it with another
+    /// model (an unknown newer name of a family).
+    pub substituted_for: Option<String>,
 }
 
 /// One model to try, and the profile id to call it on.
@@ -179,25 +178,37 @@ fn json_body_bytes(
     })
 }
 
-/// The plan for a named model: the model itself, then its `global.` profile
-/// (another capacity pool) when Bedrock offers one.
-fn plan_named(
-    state: &AppState,
-    resolved: Option<&Model>,
-    requested: &str,
-) -> Result<Plan, ApiError> {
+/// The plan for a named model (any spelling [`Catalog::resolve`] takes):
+/// the model on the profile named or its own, then its `global.` profile
+/// (another capacity pool) when Bedrock offers one. A model that is
+/// unavailable is refused here, saying why and what to use instead.
+fn plan_named(state: &AppState, requested: &str) -> Result<Plan, ApiError> {
     let catalog = &state.catalog;
-    let model = resolved
-        .and_then(|m| ModelRef::of(catalog, m))
-        .ok_or_else(|| ApiError::ModelNotFound {
+    let resolved = catalog.resolve(requested).map_err(|e| match e {
+        NameError::Unknown => ApiError::ModelNotFound {
             requested: requested.to_owned(),
             available: std::iter::once("auto".to_owned())
                 .chain(catalog.models().iter().map(|m| m.name.clone()))
                 .collect(),
-        })?;
-    let global = model.global_profile_id();
+        },
+        NameError::UseInstead(advice) => ApiError::BadRequest {
+            message: format!("model: {advice}"),
+            param: Some("model".to_owned()),
+            code: "invalid_model_id",
+        },
+    })?;
+    if let Some(why) = state.availability.reason(&resolved.model.name) {
+        return Err(ApiError::ModelUnavailable {
+            requested: requested.to_owned(),
+            why,
+        });
+    }
+    let model = ModelRef::of(catalog, resolved.model).ok_or(ApiError::Internal)?;
+    let global = (resolved.profile_id == model.profile_id)
+        .then(|| model.global_profile_id())
+        .flatten();
     let mut candidates = vec![Attempt {
-        profile_id: model.profile_id.clone(),
+        profile_id: resolved.profile_id.clone(),
         model: model.clone(),
     }];
     if let Some(global) = global {
@@ -209,6 +220,7 @@ fn plan_named(
     Ok(Plan {
         candidates,
         routed: None,
+        substituted_for: resolved.substituted.then(|| requested.trim().to_owned()),
     })
 }
 
@@ -232,6 +244,7 @@ fn plan_routed(state: &AppState, input: &RouteInput) -> Result<Plan, ApiError> {
     Ok(Plan {
         candidates,
         routed: Some((decision.category, decision.tier)),
+        substituted_for: None,
     })
 }
 
@@ -270,6 +283,12 @@ where
             }
             Err(e) => {
                 state.health.record_failure(&attempt.profile_id, &e);
+                if let UpstreamError::AccessDenied { message } = &e {
+                    // `auto` stops routing to it; naming it says why.
+                    state
+                        .availability
+                        .mark_access_denied(&attempt.model.name, message);
+                }
                 if !e.is_retryable_elsewhere() {
                     return Err(e.into());
                 }
@@ -481,6 +500,10 @@ fn decision_headers(response: &mut Response, plan: &Plan, model: &Model, profile
     };
     set("x-clawrouter-model", &model.name);
     set("x-clawrouter-profile", profile_id);
+    if let Some(requested) = &plan.substituted_for {
+        // The client named a model the catalog does not have.
+        set("x-clawrouter-substituted-for", requested);
+    }
     if let Some((category, tier)) = plan.routed {
         set("x-clawrouter-tier", tier.as_str());
         set("x-clawrouter-category", category.as_str());
@@ -526,6 +549,6 @@ struct HealthAvailability<'a>(&'a AppState);
 
 impl Availability for HealthAvailability<'_> {
     fn usable(&self, model: &Model) -> bool {
-        self.0.health.is_usable(&model.profile_id)
+        self.0.availability.is_available(&model.name) && self.0.health.is_usable(&model.profile_id)
     }
 }

@@ -277,7 +277,9 @@ mod tests {
             "{}",
             e.message
         );
-        let e = response_error(&ApiError::Overloaded("the concurrent request limit is reached"));
+        let e = response_error(&ApiError::Overloaded(
+            "the concurrent request limit is reached",
+        ));
         assert!(e.message.ends_with("try again in 2s."), "{}", e.message);
         let long = ApiError::Upstream(UpstreamError::Validation {
             message: "Input is too long for requested model.".into(),

@@ -43,11 +43,6 @@ pub trait WireFormat: Send + Sync + 'static {
     fn parse(headers: &HeaderMap, body: &[u8]) -> Result<Self::Request, ApiError>;
     /// The model as the client named it (`auto` to let the router choose).
     fn requested_model(req: &Self::Request) -> &str;
-    /// The catalog model a client's name means; formats with their own
-    /// spellings (Claude Code's) override this.
-    fn resolve_model<'c>(catalog: &'c Catalog, requested: &str) -> Option<&'c Model> {
-        catalog.model(requested)
-    }
     fn wants_stream(req: &Self::Request) -> bool;
     /// The signals the router decides on.
     fn route_input(req: &Self::Request) -> RouteInput<'_>;

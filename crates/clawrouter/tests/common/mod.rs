@@ -8,7 +8,7 @@ use aws_credential_types::Credentials;
 use aws_credential_types::provider::SharedCredentialsProvider;
 use bedrock_double::{DoubleConfig, RunningDouble};
 use clawrouter::bedrock::{BedrockClient, ClientOptions};
-use clawrouter::catalog::Catalog;
+use clawrouter::catalog::{Catalog, ModelAvailability};
 use clawrouter::health::Health;
 use clawrouter::ledger::{BudgetGuard, Ledger};
 use clawrouter::router::Router;
@@ -81,6 +81,7 @@ pub async fn app_state(
         budget: BudgetGuard::new(budgets, ledger.clone()),
         ledger: ledger.clone(),
         router: Arc::new(Router::new(&catalog).unwrap()),
+        availability: ModelAvailability::from_catalog(&catalog),
         catalog: Arc::new(catalog),
         bedrock,
         health: Arc::new(Health::new()),
