@@ -139,6 +139,136 @@ pub(crate) mod test_support {
         Capability, Lifecycle, LifecycleStatus, Model, Price, SamplingRule, Thinking,
     };
 
+    use crate::bedrock::{ConverseOutput, ConverseStreamEvent, json_to_document};
+    use aws_sdk_bedrockruntime::types::{
+        ContentBlock, ContentBlockDelta, ContentBlockDeltaEvent, ContentBlockStart,
+        ContentBlockStartEvent, ContentBlockStopEvent, ConversationRole, ConverseMetrics,
+        ConverseOutput as OutputUnion, ConverseStreamMetadataEvent, Message, MessageStartEvent,
+        MessageStopEvent, ReasoningContentBlock, ReasoningTextBlock, StopReason,
+        TokenUsage as BedrockUsage, ToolUseBlock, ToolUseBlockDelta, ToolUseBlockStart,
+    };
+
+    pub fn bedrock_usage(input: i32, output: i32, read: i32, write: i32) -> BedrockUsage {
+        BedrockUsage::builder()
+            .input_tokens(input)
+            .output_tokens(output)
+            .total_tokens(input + output + read + write)
+            .cache_read_input_tokens(read)
+            .cache_write_input_tokens(write)
+            .build()
+            .unwrap()
+    }
+
+    pub fn tool_use(id: &str, name: &str, input: serde_json::Value) -> ContentBlock {
+        ContentBlock::ToolUse(
+            ToolUseBlock::builder()
+                .tool_use_id(id)
+                .name(name)
+                .input(json_to_document(&input, 64).unwrap())
+                .build()
+                .unwrap(),
+        )
+    }
+
+    /// Signed thinking, as Claude returns it.
+    pub fn reasoning(text: &str) -> ContentBlock {
+        ContentBlock::ReasoningContent(ReasoningContentBlock::ReasoningText(
+            ReasoningTextBlock::builder()
+                .text(text)
+                .signature("sig")
+                .build()
+                .unwrap(),
+        ))
+    }
+
+    /// A whole Converse answer; usage 10 input, 5 output, 100 cache read, 20 cache write.
+    pub fn output(blocks: Vec<ContentBlock>, stop: StopReason) -> ConverseOutput {
+        let message = Message::builder()
+            .role(ConversationRole::Assistant)
+            .set_content(Some(blocks))
+            .build()
+            .unwrap();
+        ConverseOutput::builder()
+            .output(OutputUnion::Message(message))
+            .stop_reason(stop)
+            .usage(bedrock_usage(10, 5, 100, 20))
+            .metrics(ConverseMetrics::builder().latency_ms(12).build().unwrap())
+            .build()
+            .unwrap()
+    }
+
+    pub fn start() -> ConverseStreamEvent {
+        ConverseStreamEvent::MessageStart(
+            MessageStartEvent::builder()
+                .role(ConversationRole::Assistant)
+                .build()
+                .unwrap(),
+        )
+    }
+
+    pub fn delta(index: i32, d: ContentBlockDelta) -> ConverseStreamEvent {
+        ConverseStreamEvent::ContentBlockDelta(
+            ContentBlockDeltaEvent::builder()
+                .content_block_index(index)
+                .delta(d)
+                .build()
+                .unwrap(),
+        )
+    }
+
+    pub fn text(index: i32, t: &str) -> ConverseStreamEvent {
+        delta(index, ContentBlockDelta::Text(t.to_owned()))
+    }
+
+    pub fn tool_start(index: i32, id: &str, name: &str) -> ConverseStreamEvent {
+        let start = ToolUseBlockStart::builder()
+            .tool_use_id(id)
+            .name(name)
+            .build()
+            .unwrap();
+        ConverseStreamEvent::ContentBlockStart(
+            ContentBlockStartEvent::builder()
+                .content_block_index(index)
+                .start(ContentBlockStart::ToolUse(start))
+                .build()
+                .unwrap(),
+        )
+    }
+
+    pub fn tool_input(index: i32, input: &str) -> ConverseStreamEvent {
+        delta(
+            index,
+            ContentBlockDelta::ToolUse(ToolUseBlockDelta::builder().input(input).build().unwrap()),
+        )
+    }
+
+    pub fn block_stop(index: i32) -> ConverseStreamEvent {
+        ConverseStreamEvent::ContentBlockStop(
+            ContentBlockStopEvent::builder()
+                .content_block_index(index)
+                .build()
+                .unwrap(),
+        )
+    }
+
+    pub fn stop(reason: StopReason) -> ConverseStreamEvent {
+        ConverseStreamEvent::MessageStop(
+            MessageStopEvent::builder()
+                .stop_reason(reason)
+                .build()
+                .unwrap(),
+        )
+    }
+
+    /// Usage as in [`output`].
+    pub fn metadata() -> ConverseStreamEvent {
+        ConverseStreamEvent::Metadata(
+            ConverseStreamMetadataEvent::builder()
+                .usage(bedrock_usage(10, 5, 100, 20))
+                .build(),
+        )
+    }
+
     /// A request parsed from JSON, as the server would.
     pub fn request(v: serde_json::Value) -> ChatCompletionRequest {
         serde_json::from_value(v).unwrap()

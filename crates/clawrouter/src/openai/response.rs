@@ -115,65 +115,10 @@ fn tool_call(u: &ToolUseBlock) -> ToolCall {
 }
 
 #[cfg(test)]
-pub(super) mod tests {
+mod tests {
     use super::*;
-    use crate::bedrock::json_to_document;
-    use aws_sdk_bedrockruntime::types::{
-        ConversationRole, Message, ReasoningContentBlock, ReasoningTextBlock,
-    };
+    use crate::openai::test_support::{bedrock_usage, output, reasoning, tool_use};
     use serde_json::json;
-
-    pub fn bedrock_usage(input: i32, output: i32, read: i32, write: i32) -> BedrockUsage {
-        BedrockUsage::builder()
-            .input_tokens(input)
-            .output_tokens(output)
-            .total_tokens(input + output + read + write)
-            .cache_read_input_tokens(read)
-            .cache_write_input_tokens(write)
-            .build()
-            .unwrap()
-    }
-
-    pub fn tool_use(id: &str, name: &str, input: serde_json::Value) -> ContentBlock {
-        ContentBlock::ToolUse(
-            ToolUseBlock::builder()
-                .tool_use_id(id)
-                .name(name)
-                .input(json_to_document(&input, 64).unwrap())
-                .build()
-                .unwrap(),
-        )
-    }
-
-    pub fn output(blocks: Vec<ContentBlock>, stop: StopReason) -> ConverseOutput {
-        let message = Message::builder()
-            .role(ConversationRole::Assistant)
-            .set_content(Some(blocks))
-            .build()
-            .unwrap();
-        ConverseOutput::builder()
-            .output(OutputUnion::Message(message))
-            .stop_reason(stop)
-            .usage(bedrock_usage(10, 5, 100, 20))
-            .metrics(
-                aws_sdk_bedrockruntime::types::ConverseMetrics::builder()
-                    .latency_ms(12)
-                    .build()
-                    .unwrap(),
-            )
-            .build()
-            .unwrap()
-    }
-
-    fn reasoning(text: &str) -> ContentBlock {
-        ContentBlock::ReasoningContent(ReasoningContentBlock::ReasoningText(
-            ReasoningTextBlock::builder()
-                .text(text)
-                .signature("sig")
-                .build()
-                .unwrap(),
-        ))
-    }
 
     #[test]
     fn text_answer_becomes_an_openai_completion() {

@@ -200,85 +200,12 @@ fn tool_delta(call: ToolCallDelta) -> Delta {
 mod tests {
     use super::*;
     use crate::openai::from_converse;
-    use crate::openai::response::tests::{bedrock_usage, output, tool_use};
-    use aws_sdk_bedrockruntime::types::{
-        ContentBlock, ContentBlockDeltaEvent, ContentBlockStartEvent, ContentBlockStopEvent,
-        ConversationRole, ConverseStreamMetadataEvent, MessageStartEvent, MessageStopEvent,
-        ReasoningContentBlockDelta, StopReason, ToolUseBlockDelta, ToolUseBlockStart,
+    use crate::openai::test_support::{
+        block_stop, delta, metadata, output, start, stop, text, tool_input, tool_start, tool_use,
     };
+    use aws_sdk_bedrockruntime::types::{ContentBlock, ReasoningContentBlockDelta, StopReason};
     use proptest::prelude::*;
     use serde_json::json;
-
-    fn start() -> ConverseStreamEvent {
-        ConverseStreamEvent::MessageStart(
-            MessageStartEvent::builder()
-                .role(ConversationRole::Assistant)
-                .build()
-                .unwrap(),
-        )
-    }
-
-    fn delta(index: i32, d: ContentBlockDelta) -> ConverseStreamEvent {
-        ConverseStreamEvent::ContentBlockDelta(
-            ContentBlockDeltaEvent::builder()
-                .content_block_index(index)
-                .delta(d)
-                .build()
-                .unwrap(),
-        )
-    }
-
-    fn text(index: i32, t: &str) -> ConverseStreamEvent {
-        delta(index, ContentBlockDelta::Text(t.to_owned()))
-    }
-
-    fn tool_start(index: i32, id: &str, name: &str) -> ConverseStreamEvent {
-        let start = ToolUseBlockStart::builder()
-            .tool_use_id(id)
-            .name(name)
-            .build()
-            .unwrap();
-        ConverseStreamEvent::ContentBlockStart(
-            ContentBlockStartEvent::builder()
-                .content_block_index(index)
-                .start(ContentBlockStart::ToolUse(start))
-                .build()
-                .unwrap(),
-        )
-    }
-
-    fn tool_input(index: i32, input: &str) -> ConverseStreamEvent {
-        delta(
-            index,
-            ContentBlockDelta::ToolUse(ToolUseBlockDelta::builder().input(input).build().unwrap()),
-        )
-    }
-
-    fn block_stop(index: i32) -> ConverseStreamEvent {
-        ConverseStreamEvent::ContentBlockStop(
-            ContentBlockStopEvent::builder()
-                .content_block_index(index)
-                .build()
-                .unwrap(),
-        )
-    }
-
-    fn stop(reason: StopReason) -> ConverseStreamEvent {
-        ConverseStreamEvent::MessageStop(
-            MessageStopEvent::builder()
-                .stop_reason(reason)
-                .build()
-                .unwrap(),
-        )
-    }
-
-    fn metadata() -> ConverseStreamEvent {
-        ConverseStreamEvent::Metadata(
-            ConverseStreamMetadataEvent::builder()
-                .usage(bedrock_usage(10, 5, 100, 20))
-                .build(),
-        )
-    }
 
     fn run(t: &mut StreamTranslator, events: &[ConverseStreamEvent]) -> Vec<ChatCompletionChunk> {
         let mut chunks: Vec<_> = events.iter().flat_map(|e| t.on_event(e)).collect();

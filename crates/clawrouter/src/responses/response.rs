@@ -264,48 +264,13 @@ fn call(ctx: &ResponseContext, output_index: u32, u: &ToolUseBlock) -> OutputIte
 #[cfg(test)]
 pub(super) mod tests {
     use super::*;
-    use aws_sdk_bedrockruntime::types::{
-        ConversationRole, Message, ReasoningTextBlock, TokenUsage as BedrockUsage,
-    };
+    use crate::openai::test_support::{output, reasoning, tool_use};
     use serde_json::json;
 
     pub fn context(req: Value) -> ResponseContext {
         let req: ResponsesRequest = serde_json::from_value(req).unwrap();
         let tools = ToolIndex::of(req.tools.as_deref().unwrap_or_default()).unwrap();
         ResponseContext::new(&req, tools, "bedrock/claude-test", "resp_abc", 7)
-    }
-
-    fn output(blocks: Vec<ContentBlock>, stop: StopReason) -> ConverseOutput {
-        let message = Message::builder()
-            .role(ConversationRole::Assistant)
-            .set_content(Some(blocks))
-            .build()
-            .unwrap();
-        ConverseOutput::builder()
-            .output(OutputUnion::Message(message))
-            .stop_reason(stop)
-            .usage(
-                BedrockUsage::builder()
-                    .input_tokens(10)
-                    .output_tokens(50)
-                    .total_tokens(180)
-                    .cache_read_input_tokens(100)
-                    .cache_write_input_tokens(20)
-                    .build()
-                    .unwrap(),
-            )
-            .build()
-            .unwrap()
-    }
-
-    pub fn thinking(text: &str) -> ContentBlock {
-        ContentBlock::ReasoningContent(ReasoningContentBlock::ReasoningText(
-            ReasoningTextBlock::builder()
-                .text(text)
-                .signature("sig")
-                .build()
-                .unwrap(),
-        ))
     }
 
     #[test]
@@ -317,11 +282,11 @@ pub(super) mod tests {
         );
         let out = output(
             vec![
-                thinking("let me see"),
+                reasoning("let me see"),
                 ContentBlock::Text("I will ".into()),
                 ContentBlock::Text("patch.".into()),
-                tool_use_block("t1", "apply_patch", json!({"input": "*** Begin Patch"})),
-                tool_use_block("t2", "ns__f", json!({"a": 1})),
+                tool_use("t1", "apply_patch", json!({"input": "*** Begin Patch"})),
+                tool_use("t2", "ns__f", json!({"a": 1})),
             ],
             StopReason::ToolUse,
         );
@@ -338,7 +303,7 @@ pub(super) mod tests {
             json!([{"type": "summary_text", "text": "let me see"}])
         );
         let carried = reasoning::decode(items[0]["encrypted_content"].as_str().unwrap());
-        assert_eq!(carried, Some(thinking("let me see")));
+        assert_eq!(carried, Some(reasoning("let me see")));
         assert_eq!(
             items[1],
             json!({"type": "message", "id": "msg_abc_1", "status": "completed", "role": "assistant",
@@ -357,8 +322,8 @@ pub(super) mod tests {
         assert_eq!(
             v["usage"],
             json!({"input_tokens": 130, "input_tokens_details": {"cached_tokens": 100},
-                   "output_tokens": 50, "output_tokens_details": {"reasoning_tokens": 3},
-                   "total_tokens": 180})
+                   "output_tokens": 5, "output_tokens_details": {"reasoning_tokens": 3},
+                   "total_tokens": 135})
         );
     }
 
@@ -367,7 +332,7 @@ pub(super) mod tests {
         let ctx = context(json!({"model": "auto", "input": "x"}));
         let r = from_converse(
             &output(
-                vec![thinking("hm"), ContentBlock::Text("par".into())],
+                vec![reasoning("hm"), ContentBlock::Text("par".into())],
                 StopReason::MaxTokens,
             ),
             &ctx,
@@ -380,16 +345,5 @@ pub(super) mod tests {
             v["incomplete_details"],
             json!({"reason": "max_output_tokens"})
         );
-    }
-
-    pub fn tool_use_block(id: &str, name: &str, input: Value) -> ContentBlock {
-        ContentBlock::ToolUse(
-            ToolUseBlock::builder()
-                .tool_use_id(id)
-                .name(name)
-                .input(crate::bedrock::json_to_document(&input, 64).unwrap())
-                .build()
-                .unwrap(),
-        )
     }
 }

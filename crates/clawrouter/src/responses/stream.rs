@@ -519,94 +519,14 @@ fn item_id(item: &OutputItem) -> String {
 mod tests {
     use super::super::response::tests::context;
     use super::*;
-    use aws_sdk_bedrockruntime::types::{
-        ContentBlockDeltaEvent, ContentBlockStartEvent, ContentBlockStopEvent, ConversationRole,
-        ConverseStreamMetadataEvent, ConverseStreamMetrics, MessageStartEvent, MessageStopEvent,
-        TokenUsage as BedrockUsage, ToolUseBlockDelta, ToolUseBlockStart,
+    use crate::openai::test_support::{
+        block_stop, delta, metadata, reasoning, start, stop, tool_input, tool_start,
     };
     use serde_json::{Value, json};
 
-    fn delta(index: i32, d: ContentBlockDelta) -> ConverseStreamEvent {
-        ConverseStreamEvent::ContentBlockDelta(
-            ContentBlockDeltaEvent::builder()
-                .content_block_index(index)
-                .delta(d)
-                .build()
-                .unwrap(),
-        )
-    }
-
-    fn stop(index: i32) -> ConverseStreamEvent {
-        ConverseStreamEvent::ContentBlockStop(
-            ContentBlockStopEvent::builder()
-                .content_block_index(index)
-                .build()
-                .unwrap(),
-        )
-    }
-
-    fn tool_start(index: i32, id: &str, name: &str) -> ConverseStreamEvent {
-        ConverseStreamEvent::ContentBlockStart(
-            ContentBlockStartEvent::builder()
-                .content_block_index(index)
-                .start(ContentBlockStart::ToolUse(
-                    ToolUseBlockStart::builder()
-                        .tool_use_id(id)
-                        .name(name)
-                        .build()
-                        .unwrap(),
-                ))
-                .build()
-                .unwrap(),
-        )
-    }
-
-    fn tool_input(index: i32, input: &str) -> ConverseStreamEvent {
-        delta(
-            index,
-            ContentBlockDelta::ToolUse(ToolUseBlockDelta::builder().input(input).build().unwrap()),
-        )
-    }
-
-    fn message_stop(reason: StopReason) -> ConverseStreamEvent {
-        ConverseStreamEvent::MessageStop(
-            MessageStopEvent::builder()
-                .stop_reason(reason)
-                .build()
-                .unwrap(),
-        )
-    }
-
-    fn metadata() -> ConverseStreamEvent {
-        ConverseStreamEvent::Metadata(
-            ConverseStreamMetadataEvent::builder()
-                .usage(
-                    BedrockUsage::builder()
-                        .input_tokens(12)
-                        .output_tokens(9)
-                        .total_tokens(21)
-                        .build()
-                        .unwrap(),
-                )
-                .metrics(
-                    ConverseStreamMetrics::builder()
-                        .latency_ms(5)
-                        .build()
-                        .unwrap(),
-                )
-                .build(),
-        )
-    }
-
     fn run(t: &mut StreamTranslator, events: &[ConverseStreamEvent]) -> Vec<Value> {
         let mut out = t.start();
-        let start = ConverseStreamEvent::MessageStart(
-            MessageStartEvent::builder()
-                .role(ConversationRole::Assistant)
-                .build()
-                .unwrap(),
-        );
-        out.extend(t.on_event(&start));
+        out.extend(t.on_event(&start()));
         for e in events {
             out.extend(t.on_event(e));
         }
@@ -643,11 +563,11 @@ mod tests {
                         "sig".into(),
                     )),
                 ),
-                stop(0),
+                block_stop(0),
                 delta(1, ContentBlockDelta::Text("Hel".into())),
                 delta(1, ContentBlockDelta::Text("lo".into())),
-                stop(1),
-                message_stop(StopReason::EndTurn),
+                block_stop(1),
+                stop(StopReason::EndTurn),
                 metadata(),
             ],
         );
@@ -677,14 +597,11 @@ mod tests {
             .map(|e| e["sequence_number"].as_u64().unwrap())
             .collect();
         assert_eq!(sequence, (0..16).collect::<Vec<u64>>());
-        let reasoning = &events[7]["item"];
-        assert_eq!(reasoning["summary"][0]["text"], "hmm");
+        let thought = &events[7]["item"];
+        assert_eq!(thought["summary"][0]["text"], "hmm");
         let carried =
-            super::super::reasoning::decode(reasoning["encrypted_content"].as_str().unwrap());
-        assert_eq!(
-            carried,
-            Some(super::super::response::tests::thinking("hmm"))
-        );
+            super::super::reasoning::decode(thought["encrypted_content"].as_str().unwrap());
+        assert_eq!(carried, Some(reasoning("hmm")));
         assert_eq!(
             events[10]["delta"], "[low] Hel",
             "the tier tag goes first, once"
@@ -694,8 +611,8 @@ mod tests {
         let done = &events[15]["response"];
         assert_eq!(done["status"], "completed");
         assert_eq!(done["output"].as_array().unwrap().len(), 2);
-        assert_eq!(done["usage"]["input_tokens"], 12);
-        assert_eq!(done["usage"]["output_tokens"], 9);
+        assert_eq!(done["usage"]["input_tokens"], 130);
+        assert_eq!(done["usage"]["output_tokens"], 5);
         assert_eq!(
             done["usage"]["output_tokens_details"]["reasoning_tokens"],
             1
@@ -715,14 +632,14 @@ mod tests {
                 tool_start(0, "tooluse_1", "exec_command"),
                 tool_input(0, "{\"cmd\":"),
                 tool_input(0, "\"ls\"}"),
-                stop(0),
+                block_stop(0),
                 tool_start(1, "tooluse_2", "apply_patch"),
                 tool_input(1, "{\"input\": \"*** Begin"),
                 tool_input(1, " Patch\"}"),
-                stop(1),
+                block_stop(1),
                 tool_start(2, "tooluse_3", "exec_command"),
-                stop(2),
-                message_stop(StopReason::ToolUse),
+                block_stop(2),
+                stop(StopReason::ToolUse),
             ],
         );
         assert_eq!(
@@ -764,7 +681,7 @@ mod tests {
             &mut t,
             &[
                 delta(0, ContentBlockDelta::Text("par".into())),
-                message_stop(StopReason::MaxTokens),
+                stop(StopReason::MaxTokens),
             ],
         );
         let last = events.last().unwrap();
