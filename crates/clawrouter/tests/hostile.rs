@@ -233,52 +233,74 @@ async fn descriptor_exhaustion_refuses_new_connections_and_recovers() {
     )
     .await;
     let addr: SocketAddr = proxy.url.trim_start_matches("http://").parse().unwrap();
-    // A client connected before the flood keeps being served.
-    let early = reqwest::Client::new();
+    // Every wait is bounded: a proxy out of descriptors answers nothing.
+    let client = || {
+        reqwest::Client::builder()
+            .timeout(Duration::from_secs(5))
+            .pool_max_idle_per_host(1)
+            .build()
+            .unwrap()
+    };
     let models = |client: &reqwest::Client| {
         client
             .get(format!("{}/v1/models", proxy.url))
             .bearer_auth(KEY)
             .send()
     };
+    // An answer streaming when the flood starts is not starved.
+    let early = client();
     assert_eq!(models(&early).await.unwrap().status(), 200);
+    let mut slow = chat_body(SONNET, "[[double:chunk-delay=100]] [[double:long=30]] go");
+    slow["stream"] = json!(true);
+    let streaming = early
+        .post(format!("{}/v1/chat/completions", proxy.url))
+        .bearer_auth(KEY)
+        .json(&slow)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(streaming.status(), 200);
+    let streamed = tokio::spawn(streaming.text());
     // Twice as many silent sockets as the process has descriptors.
-    let mut flood = Vec::new();
-    for _ in 0..512 {
-        flood.push(TcpStream::connect(addr).await.unwrap());
-    }
-    assert_eq!(
-        models(&early).await.unwrap().status(),
-        200,
-        "an open connection was starved"
+    let connects =
+        (0..512).map(|_| tokio::time::timeout(Duration::from_secs(2), TcpStream::connect(addr)));
+    let mut flood: Vec<TcpStream> = futures_util::future::join_all(connects)
+        .await
+        .into_iter()
+        .filter_map(|c| c.ok()?.ok())
+        .collect();
+    assert!(flood.len() > 256, "only {} sockets connected", flood.len());
+    let streamed = tokio::time::timeout(Duration::from_secs(10), streamed)
+        .await
+        .expect("the stream stalled")
+        .unwrap();
+    assert!(
+        streamed.as_ref().is_ok_and(|t| t.contains("data: [DONE]")),
+        "an open connection was starved: {streamed:?}"
     );
     // New clients get in again once the silent ones are closed (1 s).
     let deadline = Instant::now() + Duration::from_secs(10);
     let served = loop {
-        let fresh = reqwest::Client::builder()
-            .pool_max_idle_per_host(0)
-            .build()
-            .unwrap();
-        match models(&fresh).await {
+        match models(&client()).await {
             Ok(r) if r.status() == 200 => break true,
             _ if Instant::now() > deadline => break false,
             _ => tokio::time::sleep(Duration::from_millis(100)).await,
         }
     };
     assert!(served, "no new client was served after the flood");
-    let mut closed = 0;
-    for mut socket in flood {
-        if closed_within(&mut socket, Duration::from_secs(3))
-            .await
-            .is_some()
-        {
-            closed += 1;
-        }
-    }
-    assert_eq!(closed, 512, "every silent socket is closed");
+    let opened = flood.len();
+    let closes = flood
+        .iter_mut()
+        .map(|socket| closed_within(socket, Duration::from_secs(3)));
+    let closed = futures_util::future::join_all(closes)
+        .await
+        .iter()
+        .filter(|c| c.is_some())
+        .count();
+    assert_eq!(closed, opened, "every silent socket is closed");
     let mut body = chat_body(SONNET, "still spending money correctly?");
     body["max_tokens"] = json!(20);
-    let r = early
+    let r = client()
         .post(format!("{}/v1/chat/completions", proxy.url))
         .bearer_auth(KEY)
         .json(&body)
@@ -417,4 +439,163 @@ async fn mid_stream_exceptions_keep_their_meaning_on_both_protocols() {
             assert_eq!(row.status, *status, "{exception}: {row:?}");
         }
     }
+}
+
+#[tokio::test]
+async fn one_deadline_covers_every_fallback_attempt() {
+    let deadline = Duration::from_millis(1500);
+    let first_byte = Duration::from_millis(400);
+    let s = stack_with(|c| {
+        c.upstream_timeout = deadline;
+        c.first_byte_timeout = first_byte;
+    })
+    .await;
+    // Both candidates (the model's regional and global profiles) hang for 5 s.
+    let hung = || chat_body(SONNET, "[[double:delay=5000]] anyone there?");
+    let started = Instant::now();
+    let (status, _, body) = s.chat(hung()).await;
+    let took = started.elapsed();
+    assert_eq!(status, 504, "{body}");
+    assert!(
+        took >= deadline && took < deadline + Duration::from_millis(900),
+        "a whole answer took {took:?} with a {deadline:?} deadline"
+    );
+    // A stream gives each candidate its time to first byte, within the deadline.
+    let started = Instant::now();
+    let (status, _) = s.chat_stream(hung()).await;
+    let took = started.elapsed();
+    assert_eq!(status, 504);
+    assert!(
+        took >= 2 * first_byte && took < deadline,
+        "two hung stream attempts took {took:?}"
+    );
+    let ledger = s.ledger.recent(10).unwrap();
+    assert!(ledger.iter().all(|row| row.status == 504), "{ledger:?}");
+}
+
+// ------------------------------------------------------- the ledger under kill -9
+
+/// Keeps `clients` requests in flight against `url` (both protocols,
+/// streamed and whole, each with its own user agent) until `stop`; returns
+/// the user agents of the answers received whole.
+async fn load_until(
+    url: String,
+    clients: usize,
+    stop: tokio::sync::watch::Receiver<bool>,
+    done: tokio::sync::watch::Sender<usize>,
+) -> Vec<String> {
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let mut tasks = Vec::new();
+    for client in 0..clients {
+        let (http, url, stop, done) = (http.clone(), url.clone(), stop.clone(), done.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut received = Vec::new();
+            for n in 0.. {
+                if *stop.borrow() {
+                    break;
+                }
+                let agent = format!("kill9-{client}-{n}");
+                let stream = n % 2 == 1;
+                let anthropic = (n / 2) % 2 == 1;
+                let mut body = chat_body(SONNET, "[[double:long=20]] count");
+                body["max_tokens"] = json!(100);
+                body["stream"] = json!(stream);
+                let path = if anthropic {
+                    "/v1/messages"
+                } else {
+                    "/v1/chat/completions"
+                };
+                let sent = http
+                    .post(format!("{url}{path}"))
+                    .bearer_auth(KEY)
+                    .header("user-agent", &agent)
+                    .json(&body)
+                    .send()
+                    .await;
+                let Ok(response) = sent else { break };
+                if response.status() != 200 {
+                    break;
+                }
+                let Ok(text) = response.text().await else {
+                    break;
+                };
+                let whole = if stream {
+                    text.contains("event: message_stop") || text.contains("data: [DONE]")
+                } else {
+                    serde_json::from_str::<Value>(&text).is_ok_and(|v| v["id"].is_string())
+                };
+                if !whole {
+                    break;
+                }
+                received.push(agent);
+                done.send_modify(|count| *count += 1);
+            }
+            received
+        }));
+    }
+    let mut all = Vec::new();
+    for task in tasks {
+        all.extend(task.await.unwrap());
+    }
+    all
+}
+
+/// Rounds of: start the real proxy, load it, kill -9 it after some answers
+/// (a different number each round), then check the ledger holds a row for
+/// every answer a client received whole.
+async fn kill9_rounds(rounds: usize) {
+    use clawrouter::ledger::Ledger;
+    let double = bedrock_double::start(bedrock_double::DoubleConfig::default())
+        .await
+        .unwrap();
+    let mut home = tempfile::tempdir().unwrap();
+    let mut expected = 0;
+    for round in 0..rounds {
+        let proxy = ProxyProcess::start_in(home, &double.url(), "{}", &[]).await;
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let (done_tx, mut done_rx) = tokio::sync::watch::channel(0usize);
+        let load = tokio::spawn(load_until(proxy.url.clone(), 8, stop_rx, done_tx));
+        let kill_after = 3 + (round * 7) % 23;
+        tokio::time::timeout(
+            Duration::from_secs(30),
+            done_rx.wait_for(|count| *count >= kill_after),
+        )
+        .await
+        .expect("the proxy answered too few requests")
+        .unwrap();
+        home = proxy.kill9().await;
+        let _ = stop_tx.send(true);
+        let received = load.await.unwrap();
+        expected += received.len();
+        let ledger = Ledger::open(&home.path().join("ledger.sqlite3")).unwrap();
+        let recorded: std::collections::HashSet<String> = ledger
+            .recent(1_000_000)
+            .unwrap()
+            .into_iter()
+            .map(|r| r.client)
+            .collect();
+        let missing: Vec<&String> = received.iter().filter(|a| !recorded.contains(*a)).collect();
+        assert!(
+            missing.is_empty(),
+            "round {round}: answers received whole but not in the ledger: {missing:?}"
+        );
+    }
+    assert!(
+        expected >= rounds * 3,
+        "{expected} answers in {rounds} rounds"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_answer_received_whole_survives_kill_9() {
+    kill9_rounds(8).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "50 rounds take a while; 8 rounds run by default"]
+async fn every_answer_received_whole_survives_many_kill_9_rounds() {
+    kill9_rounds(50).await;
 }

@@ -16,6 +16,9 @@ use super::{ApiError, AppState, auth};
 use crate::catalog::TokenUsage;
 use crate::ledger::{CLIENT_MAX_CHARS, RequestRow};
 
+/// Longest an answer's end waits for its ledger row to be committed.
+const COMMIT_WAIT: Duration = Duration::from_secs(2);
+
 /// HTTP status recorded when the client went away mid-stream (nginx's convention).
 const CLIENT_CLOSED: u16 = 499;
 
@@ -137,7 +140,11 @@ impl Ticket {
         }
     }
 
-    pub fn record(
+    /// Records the outcome and returns once its row is committed (or after
+    /// [`COMMIT_WAIT`] if the disk is stuck: the row stays queued). Callers
+    /// release the answer's last byte only then, so an answer the client has
+    /// whole is in the ledger even if the process is killed right after.
+    pub async fn record(
         self,
         state: &AppState,
         plan: &Plan,
@@ -165,11 +172,21 @@ impl Ticket {
             error_kind: outcome.error_kind.map(str::to_owned),
         }
         .priced(model);
-        state.ledger.record(row);
+        match tokio::time::timeout(COMMIT_WAIT, state.ledger.record_committed(row)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!("{e}"),
+            Err(_) => tracing::warn!("the ledger is slow to commit; answering without waiting"),
+        }
     }
 
     /// Records a request that failed with `error` before any answer.
-    pub fn failed(self, state: &AppState, plan: &Plan, requested_model: &str, error: &ApiError) {
+    pub async fn failed(
+        self,
+        state: &AppState,
+        plan: &Plan,
+        requested_model: &str,
+        error: &ApiError,
+    ) {
         self.record(
             state,
             plan,
@@ -181,7 +198,8 @@ impl Ticket {
                 status: error.status().as_u16(),
                 error_kind: Some(error.code()),
             },
-        );
+        )
+        .await;
     }
 }
 

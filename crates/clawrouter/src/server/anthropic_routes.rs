@@ -171,6 +171,11 @@ impl StreamAdapter for EventStream {
         Ok(())
     }
 
+    /// `message_stop` was relayed.
+    fn is_complete(&self) -> bool {
+        self.0.is_complete()
+    }
+
     fn finish(&mut self, _frames: &mut Vec<Bytes>) -> Result<(), ApiError> {
         if self.0.is_complete() {
             Ok(())

@@ -58,8 +58,12 @@ pub struct ServerConfig {
     /// The key clients must present (`Authorization: Bearer` or `x-api-key`).
     pub api_key: SecretString,
     pub max_body_bytes: usize,
-    /// Whole-call limit for non-streaming upstream calls.
+    /// One deadline per request, across every fallback attempt: for the
+    /// whole answer, or for a stream's first event.
     pub upstream_timeout: Duration,
+    /// Longest one streaming attempt may take to its first event before the
+    /// next candidate is tried (within `upstream_timeout`).
+    pub first_byte_timeout: Duration,
     /// Longest silence allowed between two upstream stream events.
     pub stream_idle_timeout: Duration,
     /// Prefix routed replies with `[low] ` / `[mid] ` / `[top] `.
@@ -93,6 +97,7 @@ impl ServerConfig {
             api_key,
             max_body_bytes: 20 * 1024 * 1024,
             upstream_timeout: Duration::from_secs(300),
+            first_byte_timeout: Duration::from_secs(60),
             stream_idle_timeout: Duration::from_secs(60),
             show_tier_prefix: false,
             drain_timeout: Duration::from_secs(10),

@@ -42,7 +42,9 @@ pub async fn handle<F: WireFormat>(
     let requested = F::requested_model(&req);
     match answered {
         Ok(Answered::Whole(response, completed)) => {
-            ticket.record(&state, &plan, requested, completed.outcome(&plan));
+            ticket
+                .record(&state, &plan, requested, completed.outcome(&plan))
+                .await;
             response
         }
         Ok(Answered::Streaming(response, pump)) => {
@@ -51,7 +53,7 @@ pub async fn handle<F: WireFormat>(
             response
         }
         Err(e) => {
-            ticket.failed(&state, &plan, requested, &e);
+            ticket.failed(&state, &plan, requested, &e).await;
             e.into_response_for(F::PROTOCOL)
         }
     }
@@ -250,7 +252,8 @@ fn plan_routed(state: &AppState, input: &RouteInput) -> Result<Plan, ApiError> {
 
 /// Calls the plan's candidates in order; the first success wins. A failure
 /// that another model could avoid (throttling, 5xx, timeouts) moves on to
-/// the next candidate; any other failure is the answer.
+/// the next candidate; any other failure is the answer. All attempts share
+/// one deadline (`upstream_timeout`), so fallbacks never multiply it.
 async fn first_success<'p, T, C, Fut>(
     state: &AppState,
     plan: &'p Plan,
@@ -260,16 +263,18 @@ where
     C: FnMut(&'p Attempt) -> Result<Fut, ApiError>,
     Fut: Future<Output = Result<T, UpstreamError>>,
 {
+    let limit = state.config.upstream_timeout;
+    let deadline = tokio::time::Instant::now() + limit;
     let mut last_error = None;
     for (index, attempt) in plan.candidates.iter().enumerate() {
         let started = Instant::now();
-        let result = tokio::time::timeout(state.config.upstream_timeout, call(attempt)?)
-            .await
-            .unwrap_or_else(|_| {
-                Err(UpstreamError::Timeout {
-                    message: format!("no answer within {:?}", state.config.upstream_timeout),
-                })
-            });
+        let Ok(result) = tokio::time::timeout_at(deadline, call(attempt)?).await else {
+            let e = UpstreamError::Timeout {
+                message: format!("no answer within {limit:?} (every candidate included)"),
+            };
+            state.health.record_failure(&attempt.profile_id, &e);
+            return Err(e.into());
+        };
         match result {
             Ok(value) => {
                 let latency = started.elapsed();
@@ -344,14 +349,25 @@ async fn open_stream<F: WireFormat>(
     req: &F::Request,
     plan: &Plan,
 ) -> Result<Answered<F>, ApiError> {
-    let idle = state.config.stream_idle_timeout;
+    let first_byte = state.config.first_byte_timeout;
     let answer = first_success(state, plan, |attempt| {
         let call = F::upstream_call(req, &attempt.model, &attempt.profile_id)?;
         let bedrock = &state.bedrock;
-        Ok(async move {
+        // Time to first byte is its own limit, per attempt: a candidate that
+        // hangs before its first event yields to the next one.
+        let opened = async move {
             let mut events = F::Upstream::open_stream(bedrock, &attempt.profile_id, call).await?;
-            let first = within_idle(idle, F::Upstream::next(&mut events)).await?;
+            let first = F::Upstream::next(&mut events).await?;
             Ok((events, first))
+        };
+        Ok(async move {
+            tokio::time::timeout(first_byte, opened)
+                .await
+                .unwrap_or_else(|_| {
+                    Err(UpstreamError::Timeout {
+                        message: format!("no first event within {first_byte:?}"),
+                    })
+                })
         })
     })
     .await?;
@@ -405,11 +421,18 @@ impl<F: WireFormat> Pump<F> {
         let attempt = plan.candidates.get(self.attempt);
         let mut pending = self.first.take();
         let mut frames = Vec::new();
+        // The answer's end (its last event's frames, the format's closing
+        // frames, or an error frame) waits here until the ledger row is
+        // committed: a client that has the whole answer finds it recorded,
+        // even if the process is killed right after.
+        let mut end = Vec::new();
         let mut failure: Option<ApiError> = None;
         let mut client_gone = false;
         while let Some(event) = pending.take() {
             let adapted = self.adapter.on_event(&event, &mut frames);
-            if !send_all(&self.tx, &mut frames).await {
+            if adapted.is_ok() && (self.adapter.is_complete() || !end.is_empty()) {
+                end.append(&mut frames);
+            } else if !send_all(&self.tx, &mut frames).await {
                 client_gone = true;
                 break;
             }
@@ -427,14 +450,14 @@ impl<F: WireFormat> Pump<F> {
                 }
             }
         }
-        if failure.is_none() && !client_gone {
-            match self.adapter.finish(&mut frames) {
-                Ok(()) => client_gone = !send_all(&self.tx, &mut frames).await,
-                Err(e) => failure = Some(e),
-            }
+        if failure.is_none()
+            && !client_gone
+            && let Err(e) = self.adapter.finish(&mut end)
+        {
+            failure = Some(e);
         }
         if let Some(error) = &failure {
-            client_gone = self.tx.send(self.adapter.error_frame(error)).await.is_err();
+            end.push(self.adapter.error_frame(error));
         }
         if let Some(a) = attempt {
             remember_tool_calls(&state, self.adapter.tool_call_ids(), &a.model);
@@ -455,7 +478,12 @@ impl<F: WireFormat> Pump<F> {
             status = outcome.status,
             "stream ended"
         );
-        ticket.record(&state, &plan, &requested_model, outcome);
+        ticket
+            .record(&state, &plan, &requested_model, outcome)
+            .await;
+        if !client_gone && !send_all(&self.tx, &mut end).await {
+            tracing::debug!("the client left before the end of its answer");
+        }
     }
 }
 

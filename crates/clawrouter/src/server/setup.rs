@@ -49,6 +49,7 @@ pub async fn assemble(
     let mut config = ServerConfig::new(api_key);
     config.max_body_bytes = settings.max_body_bytes;
     config.upstream_timeout = Duration::from_secs(settings.upstream_timeout_secs);
+    config.first_byte_timeout = Duration::from_secs(settings.first_byte_timeout_secs);
     config.stream_idle_timeout = Duration::from_secs(settings.stream_idle_timeout_secs);
     config.header_read_timeout = Duration::from_secs(settings.client_timeout_secs);
     config.show_tier_prefix = settings.show_tier_prefix;

@@ -97,6 +97,12 @@ pub trait StreamAdapter: Send + 'static {
     /// Appends the frames that close a stream Bedrock ended; an error when
     /// the stream ended before the answer was complete.
     fn finish(&mut self, frames: &mut Vec<Bytes>) -> Result<(), ApiError>;
+    /// True once the frames produced so far end the answer (its last
+    /// event), so the pump holds them until the ledger row is committed. A
+    /// format whose end comes only from `finish` keeps the default.
+    fn is_complete(&self) -> bool {
+        false
+    }
     /// The last frame of a stream that failed after it started.
     fn error_frame(&self, error: &ApiError) -> Bytes;
     /// Tokens reported so far.

@@ -43,7 +43,10 @@ pub struct Settings {
     /// Browser origins allowed to call the proxy (CORS), exact `scheme://host[:port]`.
     pub allowed_origins: Vec<String>,
     pub max_body_bytes: usize,
+    /// One deadline per request, every fallback attempt included.
     pub upstream_timeout_secs: u64,
+    /// A streaming attempt's limit to its first event (then the next candidate).
+    pub first_byte_timeout_secs: u64,
     pub stream_idle_timeout_secs: u64,
     /// A client must send a whole request head within this, and a new
     /// connection its first request; otherwise the connection is closed.
@@ -105,6 +108,7 @@ impl Default for Settings {
             allowed_origins: Vec::new(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             upstream_timeout_secs: 300,
+            first_byte_timeout_secs: 60,
             stream_idle_timeout_secs: 60,
             client_timeout_secs: 10,
         }

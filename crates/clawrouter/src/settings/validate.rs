@@ -48,6 +48,7 @@ impl Settings {
         for (field, zero) in [
             ("max_body_bytes", self.max_body_bytes == 0),
             ("upstream_timeout_secs", self.upstream_timeout_secs == 0),
+            ("first_byte_timeout_secs", self.first_byte_timeout_secs == 0),
             (
                 "stream_idle_timeout_secs",
                 self.stream_idle_timeout_secs == 0,
