@@ -92,13 +92,7 @@ pub fn strip_override_tag(req: &mut MessagesRequest) -> Option<Tier> {
             }
         }
     };
-    let (tier, range) = router::find_override_tag(text)?;
-    let mut stripped = text.clone();
-    stripped.replace_range(range, "");
-    if !stripped.trim().is_empty() {
-        *text = stripped;
-    }
-    Some(tier)
+    router::cut_override_tag(text)
 }
 
 /// An estimate of a Messages request's input tokens, for `count_tokens` when

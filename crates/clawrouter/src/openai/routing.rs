@@ -3,7 +3,7 @@
 
 use super::wire::{ChatCompletionRequest, ChatMessage, ContentPart, MessageContent};
 use crate::catalog::Tier;
-use crate::router::{RouteInput, find_override_tag, user_own_text};
+use crate::router::{RouteInput, cut_override_tag, user_own_text};
 
 /// The signals of a chat request, for the router.
 pub fn route_input(req: &ChatCompletionRequest) -> RouteInput<'_> {
@@ -64,29 +64,22 @@ pub fn route_input(req: &ChatCompletionRequest) -> RouteInput<'_> {
 }
 
 /// Removes a leading `[low]`/`[med]`/`[high]` tag from the user's own words
-/// in the last user message; returns the tier it named.
+/// in the last user message ([`cut_override_tag`]); returns the tier it named.
 pub fn strip_override_tag(req: &mut ChatCompletionRequest) -> Option<Tier> {
     let content = req.messages.iter_mut().rev().find_map(|m| match m {
         ChatMessage::User { content, .. } => Some(content),
         _ => None,
     })?;
     match content {
-        MessageContent::Text(text) => strip_from(text),
+        MessageContent::Text(text) => cut_override_tag(text),
         MessageContent::Parts(parts) => parts
             .iter_mut()
             .find_map(|p| match p {
                 ContentPart::Text { text } if !user_own_text(text).is_empty() => Some(text),
                 _ => None,
             })
-            .and_then(strip_from),
+            .and_then(cut_override_tag),
     }
-}
-
-fn strip_from(text: &mut String) -> Option<Tier> {
-    let offset = text.len() - user_own_text(text).len();
-    let (tier, range) = find_override_tag(&text[offset..])?;
-    text.replace_range(offset + range.start..offset + range.end, "");
-    Some(tier)
 }
 
 fn last_user_content(req: &ChatCompletionRequest) -> Option<&MessageContent> {
@@ -121,5 +114,29 @@ fn content_chars(content: &MessageContent) -> usize {
                 _ => 0,
             })
             .sum(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::openai::test_support::request;
+
+    #[test]
+    fn the_tag_is_cut_but_a_tag_alone_stays() {
+        let mut req = request(serde_json::json!({"model": "auto",
+            "messages": [{"role": "user", "content": "[low] what is 2+2?"}]}));
+        assert_eq!(strip_override_tag(&mut req), Some(Tier::Low));
+        assert_eq!(
+            serde_json::to_value(&req.messages[0]).unwrap()["content"],
+            "what is 2+2?"
+        );
+        let mut alone = request(serde_json::json!({"model": "auto",
+            "messages": [{"role": "user", "content": [{"type": "text", "text": "[high]"}]}]}));
+        assert_eq!(strip_override_tag(&mut alone), Some(Tier::Top));
+        assert_eq!(
+            serde_json::to_value(&alone.messages[0]).unwrap()["content"][0]["text"],
+            "[high]"
+        );
     }
 }

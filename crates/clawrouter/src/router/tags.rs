@@ -89,6 +89,18 @@ pub fn strip_override_tag(text: &str) -> (Option<Tier>, String) {
     }
 }
 
+/// Cuts the override tag out of `text` in place and returns its tier, the
+/// same for every wire format. A turn that is only a tag keeps it: the tag
+/// still routes, and an empty turn would be refused upstream.
+pub fn cut_override_tag(text: &mut String) -> Option<Tier> {
+    let (tier, range) = find_override_tag(text)?;
+    let nothing_else = text[..range.start].trim().is_empty() && text[range.end..].trim().is_empty();
+    if !nothing_else {
+        text.replace_range(range, "");
+    }
+    Some(tier)
+}
+
 fn own_text_range(text: &str) -> Range<usize> {
     let mut at = 0;
     loop {

@@ -11,7 +11,7 @@ use axum::http::HeaderMap;
 use axum::middleware::Next;
 use axum::response::Response;
 
-use super::dispatch::{Attempt, Plan};
+use super::pipeline::{Attempt, Plan};
 use super::{ApiError, AppState, auth};
 use crate::catalog::TokenUsage;
 use crate::ledger::{CLIENT_MAX_CHARS, RequestRow};
@@ -144,10 +144,10 @@ impl Ticket {
         requested_model: &str,
         outcome: Outcome<'_>,
     ) {
-        let attempt = outcome.attempt.or_else(|| plan.candidates.first());
-        let Some(model) = attempt.and_then(|a| state.catalog.models().get(a.model)) else {
+        let Some(attempt) = outcome.attempt.or_else(|| plan.candidates.first()) else {
             return;
         };
+        let model = &attempt.model;
         let row = RequestRow {
             at_ms: self.at_ms,
             client: self.client,
@@ -156,7 +156,7 @@ impl Ticket {
             tier: plan.routed.map(|(_, tier)| tier),
             category: plan.routed.map(|(category, _)| category),
             model: model.name.clone(),
-            profile_id: attempt.map_or_else(|| model.profile_id.clone(), |a| a.profile_id.clone()),
+            profile_id: attempt.profile_id.clone(),
             usage: outcome.usage,
             cost_usd: 0.0,
             latency_ms: millis(self.started.elapsed()),

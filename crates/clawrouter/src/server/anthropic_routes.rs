@@ -13,53 +13,26 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde_json::json;
-use tokio::sync::mpsc;
 
-use super::accounting::{Completed, Outcome, StreamEstimate, Ticket};
-use super::dispatch::{self, Plan};
+use super::pipeline;
+use super::wire_format::{
+    InvokeModel, ReplyContext, StreamAdapter, WholeReply, WireFormat, json_body,
+};
 use super::{ApiError, AppState, Protocol, sse};
 use crate::anthropic::{self, AnthropicError, MessagesRequest, StreamRelay};
-use crate::bedrock::{InvokeEvents, UpstreamError};
+use crate::bedrock::UpstreamError;
+use crate::catalog::{Catalog, Model, TokenUsage};
+use crate::router::RouteInput;
 
 /// How long `count_tokens` waits for Bedrock before estimating instead.
 const COUNT_TOKENS_TIMEOUT: Duration = Duration::from_secs(10);
-
-const ROUTE: &str = "/v1/messages";
 
 pub async fn messages(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let ticket = Ticket::new(ROUTE, &headers);
-    let (req, plan) = match parse_and_plan(&state, &headers, body) {
-        Ok(parsed) => parsed,
-        Err(e) => return e.into_response_for(Protocol::Anthropic),
-    };
-    let betas = beta_header(&headers);
-    if req.stream {
-        match stream(&state, &req, betas.as_deref(), &plan).await {
-            Ok((response, pump)) => {
-                tokio::spawn(pump.run(state, plan, req.model, ticket));
-                response
-            }
-            Err(e) => {
-                ticket.failed(&state, &plan, &req.model, &e);
-                e.into_response_for(Protocol::Anthropic)
-            }
-        }
-    } else {
-        match complete(&state, &req, betas.as_deref(), &plan).await {
-            Ok((response, completed)) => {
-                ticket.record(&state, &plan, &req.model, completed.outcome(&plan));
-                response
-            }
-            Err(e) => {
-                ticket.failed(&state, &plan, &req.model, &e);
-                e.into_response_for(Protocol::Anthropic)
-            }
-        }
-    }
+    pipeline::handle::<Messages>(state, headers, body).await
 }
 
 /// Bedrock's CountTokens for the request on the model it would go to; an
@@ -73,17 +46,12 @@ pub async fn count_tokens(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let result = async {
-        let (req, plan) = parse_and_plan(&state, &headers, body)?;
-        let betas = beta_header(&headers);
-        let Some((attempt, model)) = plan
-            .candidates
-            .first()
-            .and_then(|a| Some((a, state.catalog.models().get(a.model)?)))
-        else {
+        let (call, plan) = pipeline::parse_and_plan::<Messages>(&state, &headers, body)?;
+        let Some(attempt) = plan.candidates.first() else {
             return Err(ApiError::NoCandidate("no model for this request".into()));
         };
-        let body =
-            anthropic::count_tokens_body(&req, betas.as_deref(), model).map_err(api_error)?;
+        let body = anthropic::count_tokens_body(&call.req, call.betas.as_deref(), &attempt.model)
+            .map_err(api_error)?;
         let counted = tokio::time::timeout(
             COUNT_TOKENS_TIMEOUT,
             state.bedrock.count_tokens(&attempt.profile_id, body),
@@ -101,7 +69,7 @@ pub async fn count_tokens(
             }
             Err(e) => {
                 tracing::debug!(error = %e, profile_id = %attempt.profile_id, "count_tokens: Bedrock could not count, estimating");
-                anthropic::estimate_tokens(&req)
+                anthropic::estimate_tokens(&call.req)
             }
         };
         Ok(axum::Json(json!({"input_tokens": input_tokens})).into_response())
@@ -111,29 +79,129 @@ pub async fn count_tokens(
         .unwrap_or_else(|e| e.into_response_for(Protocol::Anthropic))
 }
 
-fn parse_and_plan(
-    state: &AppState,
-    headers: &HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<(MessagesRequest, Plan), ApiError> {
-    let mut req: MessagesRequest =
-        dispatch::parse_json(headers, body, state.config.max_body_bytes)?;
-    let plan = plan(state, &mut req)?;
-    Ok((req, plan))
+/// The Messages wire format: Anthropic's own body, sent to InvokeModel.
+pub struct Messages;
+
+/// A Messages request and its `anthropic-beta` header values.
+pub struct MessagesCall {
+    req: MessagesRequest,
+    betas: Option<String>,
 }
 
-/// The named model (in any spelling [`anthropic::resolve_model`] takes), or
-/// the router's choice for `auto`, with the override tag cut from the text.
-fn plan(state: &AppState, req: &mut MessagesRequest) -> Result<Plan, ApiError> {
-    if req.model == "auto" {
-        // The router reads the override tag; the model must not see it.
-        let plan = dispatch::plan_routed(state, &anthropic::route_input(req))?;
-        anthropic::strip_override_tag(req);
-        Ok(plan)
-    } else {
-        let name = anthropic::resolve_model(&state.catalog, &req.model)
-            .map_or(req.model.as_str(), |m| m.name.as_str());
-        dispatch::plan_named(state, name)
+impl WireFormat for Messages {
+    type Request = MessagesCall;
+    type Upstream = InvokeModel;
+    type Stream = EventStream;
+
+    const ROUTE: &'static str = "/v1/messages";
+    const PROTOCOL: Protocol = Protocol::Anthropic;
+
+    fn parse(headers: &HeaderMap, body: &[u8]) -> Result<MessagesCall, ApiError> {
+        Ok(MessagesCall {
+            req: json_body(body)?,
+            betas: beta_header(headers),
+        })
+    }
+
+    fn requested_model(call: &MessagesCall) -> &str {
+        &call.req.model
+    }
+
+    /// Any spelling [`anthropic::resolve_model`] takes.
+    fn resolve_model<'c>(catalog: &'c Catalog, requested: &str) -> Option<&'c Model> {
+        anthropic::resolve_model(catalog, requested)
+    }
+
+    fn wants_stream(call: &MessagesCall) -> bool {
+        call.req.stream
+    }
+
+    fn route_input(call: &MessagesCall) -> RouteInput<'_> {
+        anthropic::route_input(&call.req)
+    }
+
+    fn strip_override_tag(call: &mut MessagesCall) {
+        anthropic::strip_override_tag(&mut call.req);
+    }
+
+    fn input_token_estimate(call: &MessagesCall) -> u64 {
+        anthropic::estimate_tokens(&call.req)
+    }
+
+    fn upstream_call(
+        call: &MessagesCall,
+        model: &Model,
+        _profile_id: &str,
+    ) -> Result<Bytes, ApiError> {
+        anthropic::bedrock_body(&call.req, call.betas.as_deref(), model).map_err(api_error)
+    }
+
+    fn adapt_reply(
+        call: &MessagesCall,
+        reply: Bytes,
+        ctx: &ReplyContext<'_>,
+    ) -> Result<WholeReply, ApiError> {
+        let name = anthropic::response_model_name(ctx.catalog, &call.req.model, ctx.model);
+        let message = anthropic::relay_message(&reply, &name, ctx.prefix).map_err(api_error)?;
+        let mut response = Response::new(axum::body::Body::from(message.body));
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        Ok(WholeReply {
+            response,
+            usage: message.usage,
+            tool_call_ids: message.tool_use_ids,
+        })
+    }
+
+    fn adapt_stream(call: &MessagesCall, ctx: &ReplyContext<'_>) -> EventStream {
+        EventStream(StreamRelay::new(
+            anthropic::response_model_name(ctx.catalog, &call.req.model, ctx.model),
+            ctx.prefix.map(str::to_owned),
+        ))
+    }
+}
+
+/// Bedrock's Anthropic event chunks, relayed as named SSE events. A stream
+/// that ends before `message_stop` was cut off and ends in an `error` event.
+pub struct EventStream(StreamRelay);
+
+impl StreamAdapter for EventStream {
+    type Event = Bytes;
+
+    fn on_event(&mut self, chunk: &Bytes, frames: &mut Vec<Bytes>) -> Result<(), ApiError> {
+        let event = self.0.relay(chunk).map_err(api_error)?;
+        frames.push(sse::named(&event.name, &event.data));
+        Ok(())
+    }
+
+    fn finish(&mut self, _frames: &mut Vec<Bytes>) -> Result<(), ApiError> {
+        if self.0.is_complete() {
+            Ok(())
+        } else {
+            Err(ApiError::Upstream(UpstreamError::Unavailable {
+                status: 502,
+                message: "the Bedrock stream ended before message_stop".into(),
+            }))
+        }
+    }
+
+    fn error_frame(&self, error: &ApiError) -> Bytes {
+        let body = error.body(Protocol::Anthropic).to_string();
+        sse::named("error", body.as_bytes())
+    }
+
+    fn usage(&self) -> TokenUsage {
+        self.0.usage()
+    }
+
+    fn tool_call_ids(&self) -> &[String] {
+        self.0.tool_use_ids()
+    }
+
+    fn output_chars(&self) -> usize {
+        self.0.generated_chars()
     }
 }
 
@@ -153,174 +221,6 @@ fn api_error(e: AnthropicError) -> ApiError {
         AnthropicError::UpstreamFormat(message) => {
             ApiError::Upstream(UpstreamError::ModelError { message })
         }
-    }
-}
-
-async fn complete(
-    state: &AppState,
-    req: &MessagesRequest,
-    betas: Option<&str>,
-    plan: &Plan,
-) -> Result<(Response, Completed), ApiError> {
-    let answer = dispatch::first_success(state, plan, |attempt, model| {
-        let body = anthropic::bedrock_body(req, betas, model).map_err(api_error)?;
-        Ok(state.bedrock.invoke(&attempt.profile_id, body))
-    })
-    .await?;
-    let model = &state.catalog.models()[answer.attempt.model];
-    let name = anthropic::response_model_name(&state.catalog, &req.model, model);
-    let prefix = dispatch::tier_prefix(state, plan);
-    let message =
-        anthropic::relay_message(&answer.value, &name, prefix.as_deref()).map_err(api_error)?;
-    dispatch::remember_tool_calls(
-        state,
-        message.tool_use_ids.iter().map(String::as_str),
-        model,
-    );
-    let mut response = Response::new(axum::body::Body::from(message.body));
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    dispatch::decision_headers(&mut response, plan, model, &answer.attempt.profile_id);
-    Ok((
-        response,
-        Completed {
-            attempt: answer.index,
-            usage: message.usage,
-            latency: answer.latency,
-        },
-    ))
-}
-
-async fn stream(
-    state: &AppState,
-    req: &MessagesRequest,
-    betas: Option<&str>,
-    plan: &Plan,
-) -> Result<(Response, Pump), ApiError> {
-    let idle = state.config.stream_idle_timeout;
-    // The first event is awaited before the response is committed, so a
-    // candidate that fails at once can still be replaced by the next one.
-    let answer = dispatch::first_success(state, plan, |attempt, model| {
-        let body = anthropic::bedrock_body(req, betas, model).map_err(api_error)?;
-        let bedrock = state.bedrock.clone();
-        let profile_id = attempt.profile_id.clone();
-        Ok(async move {
-            let mut events = bedrock.invoke_stream(&profile_id, body).await?;
-            let first = dispatch::within_idle(idle, events.next()).await?;
-            Ok((events, first))
-        })
-    })
-    .await?;
-    let model = &state.catalog.models()[answer.attempt.model];
-    let (tx, mut response) = sse::channel();
-    dispatch::decision_headers(&mut response, plan, model, &answer.attempt.profile_id);
-    let (events, first) = answer.value;
-    let pump = Pump {
-        relay: StreamRelay::new(
-            anthropic::response_model_name(&state.catalog, &req.model, model),
-            dispatch::tier_prefix(state, plan),
-        ),
-        input_estimate: anthropic::estimate_tokens(req),
-        events,
-        first,
-        tx,
-        attempt: answer.index,
-        ttft: answer.latency,
-    };
-    Ok((response, pump))
-}
-
-/// Moves one upstream stream to one client, then accounts it. Every way it
-/// can end sends the client something final: `message_stop` relayed, or an
-/// `error` event (upstream fault, unreadable event, or a stream cut before
-/// `message_stop`), so no client is left waiting.
-struct Pump {
-    relay: StreamRelay,
-    input_estimate: u64,
-    events: InvokeEvents,
-    first: Option<Bytes>,
-    tx: mpsc::Sender<Bytes>,
-    attempt: usize,
-    ttft: Duration,
-}
-
-impl Pump {
-    async fn run(
-        mut self,
-        state: Arc<AppState>,
-        plan: Plan,
-        requested_model: String,
-        ticket: Ticket,
-    ) {
-        let idle = state.config.stream_idle_timeout;
-        let attempt = plan.candidates.get(self.attempt);
-        let mut pending = self.first.take();
-        let mut failure: Option<ApiError> = None;
-        let mut client_gone = false;
-        while let Some(chunk) = pending.take() {
-            match self.relay.relay(&chunk) {
-                Ok(event) => {
-                    if self
-                        .tx
-                        .send(sse::named(&event.name, &event.data))
-                        .await
-                        .is_err()
-                    {
-                        client_gone = true;
-                        break;
-                    }
-                }
-                Err(e) => {
-                    failure = Some(api_error(e));
-                    break;
-                }
-            }
-            match dispatch::within_idle(idle, self.events.next()).await {
-                Ok(next) => pending = next,
-                Err(e) => {
-                    if let Some(a) = attempt {
-                        state.health.record_failure(&a.profile_id, &e);
-                    }
-                    failure = Some(e.into());
-                }
-            }
-        }
-        if failure.is_none() && !client_gone && !self.relay.is_complete() {
-            failure = Some(ApiError::Upstream(UpstreamError::Unavailable {
-                status: 502,
-                message: "the Bedrock stream ended before message_stop".into(),
-            }));
-        }
-        if let Some(error) = &failure {
-            let body = error.body(Protocol::Anthropic).to_string();
-            client_gone = self
-                .tx
-                .send(sse::named("error", body.as_bytes()))
-                .await
-                .is_err();
-        }
-        if let Some(model) = attempt.and_then(|a| state.catalog.models().get(a.model)) {
-            dispatch::remember_tool_calls(
-                &state,
-                self.relay.tool_use_ids().iter().map(String::as_str),
-                model,
-            );
-        }
-        let usage = self.relay.usage();
-        let outcome = Outcome::of_stream(
-            attempt,
-            usage,
-            StreamEstimate {
-                input_tokens: self.input_estimate,
-                output_chars: self.relay.generated_chars(),
-            },
-            self.ttft,
-            failure.as_ref(),
-            client_gone,
-        );
-        ticket.record(&state, &plan, &requested_model, outcome);
     }
 }
 

@@ -200,21 +200,6 @@ fn overloaded() -> StatusCode {
     StatusCode::from_u16(529).unwrap_or(StatusCode::SERVICE_UNAVAILABLE)
 }
 
-/// Handlers of the OpenAI routes return this so `?` renders OpenAI errors.
-pub struct OpenAiError(pub ApiError);
-
-impl<E: Into<ApiError>> From<E> for OpenAiError {
-    fn from(e: E) -> Self {
-        OpenAiError(e.into())
-    }
-}
-
-impl IntoResponse for OpenAiError {
-    fn into_response(self) -> Response {
-        self.0.into_response_for(Protocol::OpenAi)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

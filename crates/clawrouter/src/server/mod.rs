@@ -10,15 +10,16 @@
 mod accounting;
 mod anthropic_routes;
 mod auth;
-mod dispatch;
 mod errors;
 mod guard;
 mod listen;
 mod openai_routes;
+mod pipeline;
 mod setup;
 mod sse;
 mod status_routes;
 mod supervisor;
+mod wire_format;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -1,9 +1,8 @@
-//! `POST /v1/chat/completions`: parse, plan, translate to Converse, call
-//! Bedrock (falling back across candidates), translate back — whole or as
-//! an SSE stream — and account the request.
+//! `POST /v1/chat/completions` on the pipeline: OpenAI's Chat Completions,
+//! translated to Bedrock Converse and back, whole or as `data:` SSE chunks
+//! ending in `data: [DONE]`.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use axum::Json;
 use axum::extract::State;
@@ -11,251 +10,123 @@ use axum::extract::rejection::BytesRejection;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use tokio::sync::mpsc;
 
-use super::accounting::{Completed, Outcome, StreamEstimate, Ticket};
-use super::dispatch::{self, Plan};
-use super::errors::OpenAiError;
+use super::pipeline::{self, response_id, unix_now};
+use super::wire_format::{
+    Converse, ReplyContext, StreamAdapter, WholeReply, WireFormat, json_body,
+};
 use super::{ApiError, AppState, Protocol, sse};
-use crate::bedrock::{ConverseEvents, ConverseRequest, ConverseStreamEvent, UpstreamError};
-use crate::catalog::Model;
+use crate::bedrock::{ConverseOutput, ConverseRequest, ConverseStreamEvent};
+use crate::catalog::{Model, TokenUsage};
 use crate::openai::{self, ChatCompletionChunk, ChatCompletionRequest, StreamTranslator};
-
-const ROUTE: &str = "/v1/chat/completions";
+use crate::router::RouteInput;
 
 pub async fn chat_completions(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Response, OpenAiError> {
-    let ticket = Ticket::new(ROUTE, &headers);
-    let mut req: ChatCompletionRequest =
-        dispatch::parse_json(&headers, body, state.config.max_body_bytes)?;
-    let plan = if req.model == "auto" {
-        // The router reads the override tag; the model must not see it.
-        let plan = dispatch::plan_routed(&state, &openai::route_input(&req))?;
-        openai::strip_override_tag(&mut req);
-        plan
-    } else {
-        dispatch::plan_named(&state, &req.model)?
-    };
-    let result = if req.wants_stream() {
-        stream(state.clone(), &req, &plan).await
-    } else {
-        complete(&state, &req, &plan).await
-    };
-    match result {
-        Ok(Answered::Whole(response, outcome)) => {
-            ticket.record(&state, &plan, &req.model, outcome.outcome(&plan));
-            Ok(response)
-        }
-        Ok(Answered::Streaming(response, pump)) => {
-            tokio::spawn(pump.run(state, plan, req.model, ticket));
-            Ok(response)
-        }
-        Err(e) => {
-            ticket.failed(&state, &plan, &req.model, &e);
-            Err(e.into())
-        }
+) -> Response {
+    pipeline::handle::<ChatCompletions>(state, headers, body).await
+}
+
+/// The Chat Completions wire format.
+pub struct ChatCompletions;
+
+impl WireFormat for ChatCompletions {
+    type Request = ChatCompletionRequest;
+    type Upstream = Converse;
+    type Stream = ChunkStream;
+
+    const ROUTE: &'static str = "/v1/chat/completions";
+    const PROTOCOL: Protocol = Protocol::OpenAi;
+
+    fn parse(_headers: &HeaderMap, body: &[u8]) -> Result<ChatCompletionRequest, ApiError> {
+        json_body(body)
     }
-}
 
-/// A response, and what is still to be done for it.
-enum Answered {
-    Whole(Response, Completed),
-    Streaming(Response, Box<Pump>),
-}
-
-fn translate(
-    req: &ChatCompletionRequest,
-    model: &Model,
-    profile_id: &str,
-) -> Result<ConverseRequest, ApiError> {
-    openai::to_converse(req, model, profile_id).map_err(|e| ApiError::BadRequest {
-        message: e.to_string(),
-        param: e.param().map(str::to_owned),
-        code: e.code(),
-    })
-}
-
-async fn complete(
-    state: &AppState,
-    req: &ChatCompletionRequest,
-    plan: &Plan,
-) -> Result<Answered, ApiError> {
-    let answer = dispatch::first_success(state, plan, |attempt, model| {
-        let converse = translate(req, model, &attempt.profile_id)?;
-        Ok(state.bedrock.converse(converse))
-    })
-    .await?;
-    let model = &state.catalog.models()[answer.attempt.model];
-    let mut completion = openai::from_converse(
-        &answer.value,
-        &model.name,
-        &dispatch::response_id("chatcmpl-"),
-        dispatch::unix_now(),
-    );
-    if let Some(message) = completion.choices.first_mut().map(|c| &mut c.message) {
-        dispatch::remember_tool_calls(
-            state,
-            message.tool_calls.iter().flatten().map(|c| c.id.as_str()),
-            model,
-        );
-        if let (Some(prefix), Some(text)) =
-            (dispatch::tier_prefix(state, plan), message.content.as_mut())
-        {
-            text.insert_str(0, &prefix);
-        }
+    fn requested_model(req: &ChatCompletionRequest) -> &str {
+        &req.model
     }
-    let usage = answer
-        .value
-        .usage()
-        .map(openai::token_usage)
-        .unwrap_or_default();
-    let mut response = Json(completion).into_response();
-    dispatch::decision_headers(&mut response, plan, model, &answer.attempt.profile_id);
-    Ok(Answered::Whole(
-        response,
-        Completed {
-            attempt: answer.index,
-            usage,
-            latency: answer.latency,
-        },
-    ))
-}
 
-async fn stream(
-    state: Arc<AppState>,
-    req: &ChatCompletionRequest,
-    plan: &Plan,
-) -> Result<Answered, ApiError> {
-    let idle = state.config.stream_idle_timeout;
-    // The first event is awaited before the response is committed, so a
-    // candidate that fails at once can still be replaced by the next one.
-    let answer = dispatch::first_success(&state, plan, |attempt, model| {
-        let converse = translate(req, model, &attempt.profile_id)?;
-        let bedrock = state.bedrock.clone();
-        Ok(async move {
-            let mut events = bedrock.converse_stream(converse).await?;
-            let first = dispatch::within_idle(idle, events.next()).await?;
-            Ok((events, first))
+    fn wants_stream(req: &ChatCompletionRequest) -> bool {
+        req.wants_stream()
+    }
+
+    fn route_input(req: &ChatCompletionRequest) -> RouteInput<'_> {
+        openai::route_input(req)
+    }
+
+    fn strip_override_tag(req: &mut ChatCompletionRequest) {
+        openai::strip_override_tag(req);
+    }
+
+    fn input_token_estimate(req: &ChatCompletionRequest) -> u64 {
+        u64::try_from(openai::route_input(req).context_chars / 4).unwrap_or(0)
+    }
+
+    fn upstream_call(
+        req: &ChatCompletionRequest,
+        model: &Model,
+        profile_id: &str,
+    ) -> Result<ConverseRequest, ApiError> {
+        openai::to_converse(req, model, profile_id).map_err(|e| ApiError::BadRequest {
+            message: e.to_string(),
+            param: e.param().map(str::to_owned),
+            code: e.code(),
         })
-    })
-    .await?;
-    let model = &state.catalog.models()[answer.attempt.model];
-    let (tx, mut response) = sse::channel();
-    dispatch::decision_headers(&mut response, plan, model, &answer.attempt.profile_id);
-    let (events, first) = answer.value;
-    let pump = Pump {
-        translator: StreamTranslator::new(
-            &model.name,
-            &dispatch::response_id("chatcmpl-"),
-            dispatch::unix_now(),
-            req.include_usage(),
-        ),
-        prefix: dispatch::tier_prefix(&state, plan),
-        tool_call_ids: Vec::new(),
-        estimate: StreamEstimate {
-            input_tokens: u64::try_from(openai::route_input(req).context_chars / 4).unwrap_or(0),
+    }
+
+    fn adapt_reply(
+        _req: &ChatCompletionRequest,
+        reply: ConverseOutput,
+        ctx: &ReplyContext<'_>,
+    ) -> Result<WholeReply, ApiError> {
+        let mut completion = openai::from_converse(
+            &reply,
+            &ctx.model.name,
+            &response_id("chatcmpl-"),
+            unix_now(),
+        );
+        let mut tool_call_ids = Vec::new();
+        if let Some(message) = completion.choices.first_mut().map(|c| &mut c.message) {
+            tool_call_ids.extend(message.tool_calls.iter().flatten().map(|c| c.id.clone()));
+            if let (Some(prefix), Some(text)) = (ctx.prefix, message.content.as_mut()) {
+                text.insert_str(0, prefix);
+            }
+        }
+        Ok(WholeReply {
+            response: Json(completion).into_response(),
+            usage: reply.usage().map(openai::token_usage).unwrap_or_default(),
+            tool_call_ids,
+        })
+    }
+
+    fn adapt_stream(req: &ChatCompletionRequest, ctx: &ReplyContext<'_>) -> ChunkStream {
+        ChunkStream {
+            translator: StreamTranslator::new(
+                &ctx.model.name,
+                &response_id("chatcmpl-"),
+                unix_now(),
+                req.include_usage(),
+            ),
+            prefix: ctx.prefix.map(str::to_owned),
+            tool_call_ids: Vec::new(),
             output_chars: 0,
-        },
-        tx,
-        events,
-        first,
-        attempt: answer.index,
-        ttft: answer.latency,
-    };
-    Ok(Answered::Streaming(response, Box::new(pump)))
+        }
+    }
 }
 
-/// Moves one upstream stream to one client, then accounts it.
-struct Pump {
+/// Converse stream events as `chat.completion.chunk`s.
+pub struct ChunkStream {
     translator: StreamTranslator,
+    /// Goes before the first non-empty text, then is spent.
     prefix: Option<String>,
     tool_call_ids: Vec<String>,
-    estimate: StreamEstimate,
-    tx: mpsc::Sender<Bytes>,
-    events: ConverseEvents,
-    first: Option<ConverseStreamEvent>,
-    attempt: usize,
-    ttft: Duration,
+    output_chars: usize,
 }
 
-impl Pump {
-    async fn run(
-        mut self,
-        state: Arc<AppState>,
-        plan: Plan,
-        requested_model: String,
-        ticket: Ticket,
-    ) {
-        let idle = state.config.stream_idle_timeout;
-        let started = Instant::now();
-        let mut pending = self.first.take();
-        let mut failure: Option<UpstreamError> = None;
-        let mut client_gone = false;
-        while let Some(event) = pending.take() {
-            let chunks = self.translator.on_event(&event);
-            if !self.send_all(chunks).await {
-                client_gone = true;
-                break;
-            }
-            match dispatch::within_idle(idle, self.events.next()).await {
-                Ok(next) => pending = next,
-                Err(e) => failure = Some(e),
-            }
-        }
-        let attempt = plan.candidates.get(self.attempt);
-        let error = failure.map(ApiError::Upstream);
-        match &error {
-            None if !client_gone => {
-                let tail = self.translator.finish();
-                if self.send_all(tail).await {
-                    client_gone = self.tx.send(Bytes::from_static(sse::DONE)).await.is_err();
-                } else {
-                    client_gone = true;
-                }
-            }
-            None => {}
-            Some(e) => {
-                if let (Some(a), ApiError::Upstream(u)) = (attempt, e) {
-                    state.health.record_failure(&a.profile_id, u);
-                }
-                client_gone = self
-                    .tx
-                    .send(sse::data(&e.body(Protocol::OpenAi)))
-                    .await
-                    .is_err();
-            }
-        }
-        if let Some(a) = attempt
-            && let Some(model) = state.catalog.models().get(a.model)
-        {
-            dispatch::remember_tool_calls(
-                &state,
-                self.tool_call_ids.iter().map(String::as_str),
-                model,
-            );
-        }
-        let usage = self.translator.usage();
-        let outcome = Outcome::of_stream(
-            attempt,
-            usage,
-            self.estimate,
-            self.ttft,
-            error.as_ref(),
-            client_gone,
-        );
-        tracing::debug!(
-            duration_ms = started.elapsed().as_millis() as u64,
-            status = outcome.status,
-            "stream ended"
-        );
-        ticket.record(&state, &plan, &requested_model, outcome);
-    }
-
-    /// Sends chunks in order; false once the client has gone away.
-    async fn send_all(&mut self, chunks: Vec<ChatCompletionChunk>) -> bool {
+impl ChunkStream {
+    fn frame(&mut self, chunks: Vec<ChatCompletionChunk>, frames: &mut Vec<Bytes>) {
         for mut chunk in chunks {
             for choice in &mut chunk.choices {
                 if let (Some(text), Some(prefix)) = (choice.delta.content.as_mut(), &self.prefix)
@@ -264,17 +135,50 @@ impl Pump {
                     text.insert_str(0, prefix);
                     self.prefix = None;
                 }
-                self.estimate.output_chars += choice.delta.content.as_ref().map_or(0, String::len);
+                self.output_chars += choice.delta.content.as_ref().map_or(0, String::len);
                 for call in choice.delta.tool_calls.iter().flatten() {
                     self.tool_call_ids.extend(call.id.clone());
-                    self.estimate.output_chars +=
-                        call.function.arguments.as_ref().map_or(0, String::len);
+                    self.output_chars += call.function.arguments.as_ref().map_or(0, String::len);
                 }
             }
-            if self.tx.send(sse::data(&chunk)).await.is_err() {
-                return false;
-            }
+            frames.push(sse::data(&chunk));
         }
-        true
+    }
+}
+
+impl StreamAdapter for ChunkStream {
+    type Event = ConverseStreamEvent;
+
+    fn on_event(
+        &mut self,
+        event: &ConverseStreamEvent,
+        frames: &mut Vec<Bytes>,
+    ) -> Result<(), ApiError> {
+        let chunks = self.translator.on_event(event);
+        self.frame(chunks, frames);
+        Ok(())
+    }
+
+    fn finish(&mut self, frames: &mut Vec<Bytes>) -> Result<(), ApiError> {
+        let tail = self.translator.finish();
+        self.frame(tail, frames);
+        frames.push(Bytes::from_static(sse::DONE));
+        Ok(())
+    }
+
+    fn error_frame(&self, error: &ApiError) -> Bytes {
+        sse::data(&error.body(Protocol::OpenAi))
+    }
+
+    fn usage(&self) -> TokenUsage {
+        self.translator.usage()
+    }
+
+    fn tool_call_ids(&self) -> &[String] {
+        &self.tool_call_ids
+    }
+
+    fn output_chars(&self) -> usize {
+        self.output_chars
     }
 }
