@@ -21,7 +21,7 @@ use super::wire_format::{
 use super::{ApiError, AppState, Protocol, sse};
 use crate::anthropic::{self, AnthropicError, MessagesRequest, StreamRelay};
 use crate::bedrock::UpstreamError;
-use crate::catalog::{Catalog, Model, TokenUsage};
+use crate::catalog::{Model, TokenUsage};
 use crate::router::RouteInput;
 
 /// How long `count_tokens` waits for Bedrock before estimating instead.
