@@ -12,9 +12,9 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 
 use clawrouter::catalog::{Catalog, Tier};
-use clawrouter::credentials::{self, KeyringStore, SecretStore};
+use clawrouter::credentials::{self, LocalStore, SecretStore};
 use clawrouter::health;
-use clawrouter::ledger::Ledger;
+use clawrouter::ledger::{Ledger, Spend};
 use clawrouter::router::{AllAvailable, RouteInput, Router};
 use clawrouter::server;
 use clawrouter::settings::{Home, Settings};
@@ -95,6 +95,15 @@ enum KeysAction {
     },
     /// Remove the stored AWS keys.
     Delete,
+    /// Print only the client API key, for `export CLAWROUTER_KEY="$(clawrouter keys api-key)"`.
+    ApiKey,
+}
+
+/// `println!` that returns an error instead of panicking when stdout is
+/// closed early (`clawrouter usage --json | head -1`); `main` takes a broken
+/// pipe as a reader that has seen enough.
+macro_rules! say {
+    ($($arg:tt)*) => { writeln!(std::io::stdout().lock(), $($arg)*)? };
 }
 
 fn main() -> ExitCode {
@@ -109,11 +118,38 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(run(cli.command)) {
         Ok(code) => code,
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
     }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// A table with plain aligned columns (no borders, no colours); columns
+/// from `first_number` on are right-aligned.
+fn table(header: &[&str], first_number: usize) -> comfy_table::Table {
+    let mut table = comfy_table::Table::new();
+    table
+        .load_style(comfy_table::presets::NOTHING)
+        .set_header(header.to_vec());
+    for (i, column) in table.column_iter_mut().enumerate() {
+        // Cells keep one space of padding on each side, which is the gap
+        // between columns; the first column starts at the margin.
+        column.set_padding((u16::from(i > 0), 1));
+        if i >= first_number {
+            column.set_cell_alignment(comfy_table::CellAlignment::Right);
+        }
+    }
+    table
 }
 
 /// Logs to stderr, filtered by `RUST_LOG` (default `info`). Whatever
@@ -150,7 +186,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Models { json, config } => models(&home, &settings, config, json),
         Command::Check { json, paid, config } => check(&home, &settings, config, json, paid).await,
         Command::Usage { json } => usage(&home, json).await,
-        Command::Keys { action } => keys(action).await,
+        Command::Keys { action } => keys(&home, action).await,
     }
 }
 
@@ -165,14 +201,11 @@ fn catalog(home: &Home, settings: &Settings, path: Option<PathBuf>) -> anyhow::R
     })
 }
 
-/// The OS keychain entry set ClawRouter uses. `CLAWROUTER_KEYCHAIN_SERVICE`
-/// names another one, so tests never touch a developer's real entries.
-fn keychain() -> Arc<dyn SecretStore> {
-    let service = std::env::var("CLAWROUTER_KEYCHAIN_SERVICE")
-        .ok()
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| credentials::SERVICE.to_owned());
-    Arc::new(KeyringStore::new(service))
+/// The OS keychain (the client key falls back to a private file in the
+/// home folder when none is usable). `CLAWROUTER_KEYCHAIN_SERVICE` names
+/// another entry set, so tests never touch a developer's real entries.
+fn keychain(home: &Home) -> Arc<dyn SecretStore> {
+    Arc::new(LocalStore::for_home(home))
 }
 
 async fn serve(
@@ -182,7 +215,7 @@ async fn serve(
     config: Option<PathBuf>,
 ) -> anyhow::Result<ExitCode> {
     let catalog = catalog(home, &settings, config)?;
-    let store = keychain();
+    let store = keychain(home);
     let requested = port.unwrap_or(settings.port);
     let ledger = Ledger::open(&home.ledger_path())?;
     let state = server::assemble(catalog, &settings, ledger.clone(), store).await?;
@@ -240,9 +273,9 @@ fn route(
     let router = Router::new(&catalog)?;
     let decision = router.decide(&catalog, &RouteInput::from_text(text), &AllAvailable)?;
     if as_json {
-        println!("{}", serde_json::to_string(&decision)?);
+        say!("{}", serde_json::to_string(&decision)?);
     } else {
-        println!(
+        say!(
             "{} → {} tier → {} ({})\nconfidence {:.2}: {}",
             decision.category,
             decision.tier,
@@ -285,26 +318,23 @@ fn models(
                 })
             })
             .collect();
-        println!(
+        say!(
             "{}",
             serde_json::to_string_pretty(&json!({ "models": list }))?
         );
     } else {
-        println!(
-            "{:<28} {:<48} {:<8} {:>9} {:>9}",
-            "NAME", "PROFILE ID", "TIERS", "IN $/M", "OUT $/M"
-        );
+        let mut out = table(&["NAME", "PROFILE ID", "TIERS", "IN $/M", "OUT $/M"], 3);
         for (m, tiers, price) in rows {
             let tiers: Vec<&str> = tiers.iter().map(|t| t.as_str()).collect();
-            println!(
-                "{:<28} {:<48} {:<8} {:>9.2} {:>9.2}",
-                m.name,
-                m.profile_id,
+            out.add_row(vec![
+                m.name.clone(),
+                m.profile_id.clone(),
                 tiers.join(","),
-                price.input,
-                price.output
-            );
+                format!("{:.2}", price.input),
+                format!("{:.2}", price.output),
+            ]);
         }
+        say!("{}", out.trim_fmt());
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -326,36 +356,48 @@ async fn check(
             .sum();
         eprintln!("paid probe: one minimal request per model, about ${estimate:.6} in total");
     }
-    let store = keychain();
+    let store = keychain(home);
     let report = server::check(&catalog, settings, store, paid).await;
     if as_json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        say!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        println!("settings:     {}", home.settings_path().display());
-        println!("region:       {}", report.region);
-        println!("endpoint:     {}", report.endpoint);
-        match &report.credentials_source {
-            Some(source) => println!("credentials:  {source} ({})", report.credentials_status),
-            None => println!("credentials:  none ({})", report.credentials_status),
+        say!("settings:     {}", home.settings_path().display());
+        say!("region:       {}", report.region);
+        say!("endpoint:     {}", report.endpoint);
+        match (&report.credentials_source, &report.credentials_problem) {
+            (Some(source), None) if report.credentials_status == "loaded" => {
+                say!("credentials:  {source}")
+            }
+            (_, Some(problem)) => {
+                say!("credentials:  {}", problem.summary);
+                say!("  looked at:  {}", problem.tried.join(", "));
+                say!("  fix:        {}", problem.fix);
+            }
+            (_, None) => say!("credentials:  {}", report.credentials_status),
         }
         match (&report.api_key_source, &report.api_key_error) {
-            (Some(source), _) => println!("api key:      from {source}"),
-            (None, error) => println!(
+            (Some(source), _) => say!("api key:      from {source}"),
+            (None, error) => say!(
                 "api key:      unavailable: {}",
                 error.as_deref().unwrap_or("unknown")
             ),
         }
+        let mut models = table(&["MODEL", "HEALTH", "PROBLEM"], 3);
         for m in &report.models {
-            let error = m.health.last_error.as_deref().unwrap_or("");
-            let cost = m
-                .paid_probe_usd
-                .map(|usd| format!(" (probe cost ${usd:.6})"))
-                .unwrap_or_default();
-            println!(
-                "  {:<28} {:<10} {error}{cost}",
-                m.name,
-                format!("{:?}", m.health.status).to_lowercase()
-            );
+            let mut problem = m.health.last_error.clone().unwrap_or_default();
+            if let Some(usd) = m.paid_probe_usd {
+                problem.push_str(&format!(" (probe cost ${usd:.6})"));
+            }
+            models.add_row(vec![
+                m.name.clone(),
+                format!("{:?}", m.health.status).to_lowercase(),
+                problem.trim().to_owned(),
+            ]);
+        }
+        if report.credentials_problem.is_none() {
+            say!("{}", models.trim_fmt());
+        } else {
+            say!("models:       not probed without credentials");
         }
     }
     Ok(if report.ok {
@@ -378,51 +420,51 @@ async fn usage(home: &Home, as_json: bool) -> anyhow::Result<ExitCode> {
     })
     .await??;
     if as_json {
-        println!(
+        say!(
             "{}",
             serde_json::to_string_pretty(&json!({"summary": summary, "daily": days}))?
         );
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
-        "{:<40} {:>10} {:>10} {:>10} {:>9}",
-        "MODEL (PROFILE)", "TODAY $", "7 DAYS $", "30 DAYS $", "REQUESTS"
+    let mut out = table(
+        &[
+            "MODEL",
+            "PROFILE",
+            "TODAY $",
+            "7 DAYS $",
+            "30 DAYS $",
+            "REQUESTS",
+        ],
+        2,
     );
+    let spend_row = |model: String, profile: &str, spend: &Spend| {
+        vec![
+            model,
+            profile.to_owned(),
+            format!("{:.4}", spend.today_usd),
+            format!("{:.4}", spend.last_7d_usd),
+            format!("{:.4}", spend.last_30d_usd),
+            spend.requests_30d.to_string(),
+        ]
+    };
     for m in &summary.per_model {
-        println!(
-            "{:<40} {:>10.4} {:>10.4} {:>10.4} {:>9}",
-            format!("{} ({})", m.model, m.profile_id),
-            m.spend.today_usd,
-            m.spend.last_7d_usd,
-            m.spend.last_30d_usd,
-            m.spend.requests_30d
-        );
+        out.add_row(spend_row(m.model.clone(), &m.profile_id, &m.spend));
     }
     for t in &summary.per_tier {
         let tier = t.tier.map_or("named model", Tier::as_str);
-        println!(
-            "{:<40} {:>10.4} {:>10.4} {:>10.4} {:>9}",
-            format!("tier: {tier}"),
-            t.spend.today_usd,
-            t.spend.last_7d_usd,
-            t.spend.last_30d_usd,
-            t.spend.requests_30d
-        );
+        out.add_row(spend_row(format!("tier: {tier}"), "", &t.spend));
     }
-    let t = &summary.total;
-    println!(
-        "{:<40} {:>10.4} {:>10.4} {:>10.4} {:>9}",
-        "total", t.today_usd, t.last_7d_usd, t.last_30d_usd, t.requests_30d
-    );
-    println!(
-        "projected this month at the current pace: ${:.2}",
+    out.add_row(spend_row("total".to_owned(), "", &summary.total));
+    say!("{}", out.trim_fmt());
+    say!(
+        "projected this month (spent so far + the recent daily pace for the days left): ${:.2}",
         summary.projected_monthly_usd
     );
     Ok(ExitCode::SUCCESS)
 }
 
-async fn keys(action: KeysAction) -> anyhow::Result<ExitCode> {
-    let store = keychain();
+async fn keys(home: &Home, action: KeysAction) -> anyhow::Result<ExitCode> {
+    let store = keychain(home);
     match action {
         KeysAction::Set { access_key_id } => {
             let mut lines = std::io::stdin().lock().lines();
@@ -441,38 +483,62 @@ async fn keys(action: KeysAction) -> anyhow::Result<ExitCode> {
             keys.validate()?;
             tokio::task::spawn_blocking(move || credentials::save_aws_keys(store.as_ref(), &keys))
                 .await??;
-            println!("AWS credentials saved to the OS keychain");
+            say!("AWS credentials saved to the OS keychain");
         }
         KeysAction::Status { json: as_json } => {
             let status = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
                 let aws = credentials::load_aws_keys(store.as_ref())?;
                 let (api_key, source) = credentials::client_api_key(store.as_ref())?;
-                Ok((aws.map(|k| k.access_key_id), api_key, source))
+                Ok((
+                    aws.map(|k| k.access_key_id),
+                    api_key,
+                    source,
+                    store.key_file_fallback(),
+                ))
             })
             .await??;
-            let (aws_id, api_key, source) = status;
+            let (aws_id, api_key, source, fallback) = status;
+            let key_file = fallback.as_ref().map(|f| f.key_file.display().to_string());
             if as_json {
-                println!(
+                say!(
                     "{}",
-                    json!({"aws_access_key_id": aws_id, "api_key": api_key.expose_secret(), "api_key_source": source.to_string()})
+                    json!({
+                        "aws_access_key_id": aws_id,
+                        "api_key": api_key.expose_secret(),
+                        "api_key_source": source.to_string(),
+                        "api_key_file": key_file,
+                        "keychain_unavailable": fallback.as_ref().map(|f| &f.reason),
+                    })
                 );
             } else {
-                match aws_id {
-                    Some(id) => {
-                        println!("AWS credentials: stored in the keychain (access key id {id})")
+                match (aws_id, &fallback) {
+                    (Some(id), _) => {
+                        say!("AWS credentials: stored in the keychain (access key id {id})")
                     }
-                    None => println!(
+                    (None, None) => say!(
                         "AWS credentials: none in the keychain (the standard AWS chain is used)"
                     ),
+                    (None, Some(_)) => {
+                        say!("AWS credentials: no OS keychain, so the standard AWS chain is used")
+                    }
                 }
-                println!("client API key ({source}): {}", api_key.expose_secret());
+                match key_file {
+                    Some(file) => say!("client API key (in {file}): {}", api_key.expose_secret()),
+                    None => say!("client API key ({source}): {}", api_key.expose_secret()),
+                }
             }
+        }
+        KeysAction::ApiKey => {
+            let (api_key, _) =
+                tokio::task::spawn_blocking(move || credentials::client_api_key(store.as_ref()))
+                    .await??;
+            say!("{}", api_key.expose_secret());
         }
         KeysAction::Delete => {
             let removed =
                 tokio::task::spawn_blocking(move || credentials::delete_aws_keys(store.as_ref()))
                     .await??;
-            println!(
+            say!(
                 "{}",
                 if removed {
                     "AWS credentials removed from the keychain"
