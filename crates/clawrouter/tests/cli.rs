@@ -45,10 +45,15 @@ fn json_of(cmd: &mut Command) -> Value {
 
 /// Starts `serve`, returning the child and the URL from its first line.
 fn serve(cmd: &mut Command, port: u16) -> (Child, String) {
+    serve_logging_to(cmd, port, Stdio::null())
+}
+
+/// [`serve`], with its log (stderr) going to `log`.
+fn serve_logging_to(cmd: &mut Command, port: u16, log: Stdio) -> (Child, String) {
     let mut child = cmd
         .args(["serve", "--port", &port.to_string()])
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(log)
         .spawn()
         .unwrap();
     let mut line = String::new();
@@ -317,21 +322,11 @@ async fn headless_serve_starts_without_keychain_or_api_key_and_the_file_key_work
         .await
         .unwrap();
     let home = tempfile::tempdir().unwrap();
-    let mut child = bare(clawrouter(home.path(), &double.url()), home.path(), true)
-        .args(["serve", "--port", "0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("first line was {line:?}"))
-        .to_owned();
+    let (mut child, url) = serve_logging_to(
+        &mut bare(clawrouter(home.path(), &double.url()), home.path(), true),
+        0,
+        Stdio::piped(),
+    );
 
     // The key clients use: generated on first run, kept in a private file.
     let out = bare(clawrouter(home.path(), &double.url()), home.path(), true)
@@ -453,22 +448,9 @@ async fn check_and_serve_without_credentials_say_what_to_do_in_plain_words() {
             >= 4
     );
 
-    let mut child = bare(clawrouter(home.path(), &double.url()), home.path(), false)
-        .env("CLAWROUTER_API_KEY", KEY)
-        .args(["serve", "--port", "0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap()
-        .to_owned();
+    let mut no_credentials = bare(clawrouter(home.path(), &double.url()), home.path(), false);
+    no_credentials.env("CLAWROUTER_API_KEY", KEY);
+    let (mut child, url) = serve_logging_to(&mut no_credentials, 0, Stdio::piped());
     let client = reqwest::Client::new();
     for (route, body) in [
         (
