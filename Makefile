@@ -10,10 +10,13 @@ run:
 demo:
 	scripts/run-desktop --demo
 
-# An installable .deb in target/release/bundle/deb/.
+# An installable .deb in target/release/bundle/deb/: the app, and the
+# `clawrouter` CLI as /usr/bin/clawrouter (tauri.conf.json bundle.linux.deb.files).
 package:
 	scripts/desktop-deps
 	npm --prefix ui run build --silent
+	cargo build --release --locked -p clawrouter
+	install -D -m 755 "$(or $(CARGO_TARGET_DIR),$(CURDIR)/target)/release/clawrouter" src-tauri/bundle-bin/clawrouter
 	ui/node_modules/.bin/tauri build --bundles deb
 
 test-desktop:

@@ -5,14 +5,11 @@
 use std::sync::{Arc, PoisonError, RwLock};
 
 use clawrouter::catalog::{Catalog, CatalogError};
-use clawrouter::credentials::{self, KeyringStore, SecretStore};
+use clawrouter::credentials::{LocalStore, SecretStore};
 use clawrouter::ledger::Ledger;
 use clawrouter::router::{Router, RouterError};
 use clawrouter::server::{ProxyStatus, Supervisor};
 use clawrouter::settings::{Home, Settings, SettingsError};
-
-/// Overrides the keychain service name (default [`credentials::SERVICE`]).
-pub const KEYCHAIN_SERVICE_ENV: &str = "CLAWROUTER_KEYCHAIN_SERVICE";
 
 /// Managed Tauri state (one per app).
 pub struct Shell {
@@ -46,17 +43,15 @@ pub enum ShellError {
 
 impl Shell {
     /// The user's home folder (`CLAWROUTER_HOME` or the platform's), its
-    /// settings, and the OS keychain. [`KEYCHAIN_SERVICE_ENV`] names another
+    /// settings, and the OS keychain (with the client key in a private file
+    /// while none is usable). `CLAWROUTER_KEYCHAIN_SERVICE` names another
     /// keychain service, so `make demo` never reads or writes the user's
     /// real keys.
     pub fn from_env() -> Result<Shell, ShellError> {
         let home = Home::from_env()?;
         let settings = Settings::load(&home)?;
-        let service = std::env::var(KEYCHAIN_SERVICE_ENV)
-            .ok()
-            .filter(|s| !s.is_empty())
-            .unwrap_or_else(|| credentials::SERVICE.to_owned());
-        Shell::new(home, settings, Arc::new(KeyringStore::new(service)))
+        let store = Arc::new(LocalStore::for_home(&home));
+        Shell::new(home, settings, store)
     }
 
     pub fn new(

@@ -46,10 +46,17 @@ export interface KeysInput { access_key_id: string; secret_access_key: string; s
 export interface Saved { status: ProxyStatus; restarted: boolean; keys: StoredKeys }
 
 export interface Price { input: number; output: number; cache_read: number; cache_write: number; cache_write_1h: number }
+/** The engine's kind of failure (crates/clawrouter/src/health.rs `Problem`). */
+export type Problem =
+  | "no-credentials" | "credentials-rejected" | "access-denied" | "throttled" | "network"
+  | "model-retired" | "not-found" | "timeout" | "unavailable" | "model-error";
 export interface ModelHealth {
   profile_id: string;
   status: HealthStatus;
   last_error: string | null;
+  problem: Problem | null;
+  /** What happened and what to do, in one sentence. */
+  advice: string | null;
   last_success: number | null;
   p50_ms: number | null;
   p95_ms: number | null;
@@ -73,6 +80,8 @@ export interface Decision {
   candidates: { model: string; profile_id: string }[];
 }
 
+/** Why AWS credentials did not load: what happened, where ClawRouter looked, the fix. */
+export interface CredentialProblem { summary: string; tried: string[]; fix: string }
 export interface ModelCheck { name: string; profile_id: string; health: ModelHealth }
 export interface CheckReport {
   ok: boolean;
@@ -81,6 +90,7 @@ export interface CheckReport {
   /** The engine's CredentialSource: "keychain", {"profile": "dev"}, … (see credentials_from). */
   credentials_source: unknown;
   credentials_status: string;
+  credentials_problem: CredentialProblem | null;
   api_key_source: string | null;
   api_key_error: string | null;
   models: ModelCheck[];
@@ -156,6 +166,8 @@ export interface RequestRow {
   ttft_ms: number | null;
   status: number;
   error_kind: string | null;
+  /** The router's reason for the tier and model, when recorded. */
+  reason?: string | null;
 }
 export interface Usage {
   summary: UsageSummary;

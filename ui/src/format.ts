@@ -1,5 +1,5 @@
 // Pure presentation: numbers, statuses and reports in plain words.
-import type { ConnectionReport, HealthStatus, ModelHealth, Price, ProxyStatus, Tier } from "./api";
+import type { ConnectionReport, HealthStatus, ModelHealth, Price, ProxyStatus, RequestRow, Tier } from "./api";
 
 export function usd(n: number): string {
   if (n === 0) return "$0.00";
@@ -44,26 +44,27 @@ export function healthTone(status: HealthStatus): "ok" | "bad" | "idle" {
   return status === "healthy" ? "ok" : status === "unhealthy" ? "bad" : "idle";
 }
 
+/** Share of recorded requests that failed, e.g. "25%"; "—" with none. */
+export function errorRate(h: ModelHealth): string {
+  const total = h.successes + h.failures;
+  if (total === 0) return "—";
+  const pct = (h.failures / total) * 100;
+  return `${pct > 0 && pct < 1 ? "<1" : Math.round(pct)}%`;
+}
+
 /** One line about a model's health, in plain words. */
 export function healthWords(h: ModelHealth): string {
   if (h.status === "unknown") return "No requests yet";
   const counts = `${h.successes} ok${h.failures ? `, ${h.failures} failed` : ""}`;
-  if (h.status === "unhealthy") return `Failing: ${plainError(h.last_error)} (${counts})`;
+  if (h.status === "unhealthy") return `Failing: ${problemWords(h)} (${counts})`;
   return `Healthy · ${counts}`;
 }
 
-/** Upstream errors as a person would say them. */
-export function plainError(error: string | null): string {
-  if (!error) return "unknown error";
-  const e = error.toLowerCase();
-  if (e.includes("throttl") || e.includes("too many")) return "Bedrock is throttling requests (too many at once); it will retry on another model";
-  if (e.includes("access denied") || e.includes("accessdenied") || e.includes("not authorized"))
-    return "AWS refused access: check that the keys' IAM policy allows bedrock:InvokeModel and that the model is enabled in the Bedrock console";
-  if (e.includes("security token") || e.includes("signature") || e.includes("expired"))
-    return "AWS did not accept the credentials (wrong or expired keys)";
-  if (e.includes("timed out") || e.includes("timeout")) return "Bedrock did not answer in time";
-  if (e.includes("connect") || e.includes("dns") || e.includes("dispatch")) return "cannot reach Bedrock (network or endpoint problem)";
-  return error;
+/** What went wrong with a model and what to do: the engine's advice for the
+ * kind of failure (no credentials, access denied, throttled, network, model
+ * retired, …), else its error message. */
+export function problemWords(h: ModelHealth): string {
+  return h.advice ?? h.last_error ?? "unknown error";
 }
 
 export interface CheckLine { ok: boolean; text: string }
@@ -71,21 +72,20 @@ export interface CheckLine { ok: boolean; text: string }
 /** What "Test connection" found, as sentences. */
 export function checkWords({ check: report, credentials_from: from }: ConnectionReport): CheckLine[] {
   const lines: CheckLine[] = [];
-  const credsOk = report.credentials_status === "loaded";
-  lines.push(
-    credsOk
-      ? { ok: true, text: `AWS credentials found: ${from}.` }
-      : {
-          ok: false,
-          text:
-            from === null
-              ? `No AWS credentials found: ${report.credentials_status}`
-              : `AWS credentials from ${from} did not load: ${report.credentials_status}`,
-        },
-  );
+  const problem = report.credentials_problem;
+  if (report.credentials_status === "loaded") {
+    lines.push({ ok: true, text: `AWS credentials found: ${from}.` });
+  } else if (problem) {
+    const summary = problem.summary.charAt(0).toUpperCase() + problem.summary.slice(1);
+    lines.push({ ok: false, text: `${summary}.` });
+    lines.push({ ok: false, text: `Looked at: ${problem.tried.join(", ")}.` });
+    lines.push({ ok: false, text: `Fix: ${problem.fix}.` });
+  } else {
+    lines.push({ ok: false, text: `AWS credentials did not load: ${report.credentials_status}` });
+  }
   if (report.api_key_error) lines.push({ ok: false, text: `The client key is unavailable: ${report.api_key_error}` });
   lines.push({ ok: true, text: `Region ${report.region}.` });
-  if (credsOk) {
+  if (report.credentials_status === "loaded") {
     const healthy = report.models.filter((m) => m.health.status === "healthy");
     const failing = report.models.filter((m) => m.health.status === "unhealthy");
     lines.push({
@@ -93,10 +93,18 @@ export function checkWords({ check: report, credentials_from: from }: Connection
       text: `${healthy.length} of ${report.models.length} models answer on Bedrock.`,
     });
     for (const m of failing) {
-      lines.push({ ok: false, text: `${m.name}: ${plainError(m.health.last_error)}.` });
+      lines.push({ ok: false, text: `${m.name}: ${problemWords(m.health)}` });
     }
   }
   return lines;
+}
+
+/** Why a request went where it did: the router's own words when the ledger
+ * has them, else what the row says (a named model is not routed). */
+export function routeReason(r: RequestRow): string {
+  if (r.reason) return r.reason;
+  if (!r.tier) return "named model: served as asked, no tier routing";
+  return `${r.requested_model}: ${r.category ?? "request"} → ${TIER_LABEL[r.tier]} tier`;
 }
 
 /** "3 min ago" for a unix-seconds time. */

@@ -44,6 +44,9 @@ export function mount(root: HTMLElement): void {
     current = name;
     for (const b of root.querySelectorAll<HTMLButtonElement>("button.nav")) b.classList.toggle("active", b.dataset.view === name);
     fill(main, name === "dashboard" ? dashboard.element : settings.element);
+    // The window scrolls, not the view: a view opens at its top, not at the
+    // other view's scroll position.
+    window.scrollTo(0, 0);
     const load = name === "dashboard" ? dashboard.refresh() : settings.load();
     load.catch((e) => notify(errorMessage(e)));
   }

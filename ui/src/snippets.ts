@@ -9,14 +9,14 @@ export function snippets(endpoint: string, key: string): Snippet[] {
     {
       id: "claude-code",
       title: "Claude Code",
-      note: "Run in the shell you start claude from. No AWS variables needed.",
-      code: `export ANTHROPIC_BASE_URL=${endpoint}\nexport ANTHROPIC_AUTH_TOKEN=${key}\nclaude`,
+      note: "Run in the shell you start claude from. No AWS variables needed. ANTHROPIC_MODEL=auto routes each request to a tier; without it Claude Code stays on its default Opus.",
+      code: `export ANTHROPIC_BASE_URL=${endpoint}\nexport ANTHROPIC_AUTH_TOKEN=${key}\nexport ANTHROPIC_MODEL=auto\nclaude`,
     },
     {
-      id: "cursor",
-      title: "Cursor / Continue",
-      note: "Add an OpenAI-compatible model. Continue's config.yaml:",
-      code: `models:\n  - name: ClawRouter auto\n    provider: openai\n    model: auto\n    apiBase: ${v1}\n    apiKey: ${key}`,
+      id: "continue",
+      title: "Continue",
+      note: "~/.continue/config.yaml. Continue reads ${{ secrets.… }} from ~/.continue/.env, not from your shell:",
+      code: `models:\n  - name: ClawRouter auto\n    provider: openai\n    model: auto\n    apiBase: ${v1}\n    apiKey: \${{ secrets.CLAWROUTER_KEY }}\n\n# ~/.continue/.env:\nCLAWROUTER_KEY=${key}`,
     },
     {
       id: "codex",

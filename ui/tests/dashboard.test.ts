@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { Dashboard, ProxyStatus, Usage } from "../src/api";
 import { dashboardView } from "../src/views/dashboard";
 
-const health = { profile_id: "us.haiku", status: "healthy", last_error: null, last_success: null, p50_ms: 120, p95_ms: 200, successes: 4, failures: 0 } as const;
+const health = { profile_id: "us.haiku", status: "healthy", last_error: null, problem: null, advice: null, last_success: null, p50_ms: 120, p95_ms: 200, successes: 4, failures: 0 } as const;
 const price = { input: 1, output: 5, cache_read: 0.1, cache_write: 1.25, cache_write_1h: 2 };
 
 function dashboard(status: ProxyStatus): Dashboard {
@@ -20,7 +20,7 @@ function dashboard(status: ProxyStatus): Dashboard {
 const usage: Usage = {
   summary: { per_model: [], per_tier: [], total: { today_usd: 0.5, last_7d_usd: 2, last_30d_usd: 9, requests_30d: 12, input_tokens_30d: 0, output_tokens_30d: 0, cache_read_tokens_30d: 0, cache_write_tokens_30d: 0 }, projected_monthly_usd: 10 },
   daily: [{ date: "2026-11-25", usd: 0.5, requests: 3 }],
-  recent: [{ at_ms: Date.now(), client: "curl/8", route: "/v1/chat/completions", requested_model: "auto", tier: "low", category: "heartbeat", model: "bedrock/haiku", profile_id: "us.haiku", usage: { input: 10, output: 5, cache_read: 0, cache_write: 0 }, cost_usd: 0.0001, latency_ms: 300, ttft_ms: null, status: 200, error_kind: null }],
+  recent: [{ at_ms: Date.now(), client: "curl/8", route: "/v1/chat/completions", requested_model: "auto", tier: "low", category: "heartbeat", model: "bedrock/haiku", profile_id: "us.haiku", usage: { input: 10, output: 5, cache_read: 0, cache_write: 0 }, cost_usd: 0.0001, latency_ms: 300, ttft_ms: null, status: 200, error_kind: null, reason: "greeting or heartbeat → low tier" }],
   period: { today_usd: 0.5, month_usd: 4 },
   budgets: { daily_usd: 1, monthly_usd: null },
 };
@@ -52,6 +52,12 @@ describe("dashboard", () => {
     expect(text("#spend-today")).toContain("50% of the $1.00 daily budget");
     expect(document.querySelectorAll(".chart rect")).toHaveLength(1);
     expect(text("#recent-table tbody")).toContain("curl/8");
+    // A request row tells its story: asked for, served by, tier and why.
+    const row = document.querySelector("#recent-table tbody tr") as HTMLElement;
+    expect(row.querySelector(".requested")?.textContent).toBe("auto");
+    expect(row.querySelector(".served")?.textContent).toBe("Claude Haiku");
+    expect(row.querySelector(".chip")?.textContent).toBe("Low");
+    expect(row.querySelector(".reason")?.textContent).toBe("greeting or heartbeat → low tier");
     expect(text("#endpoint")).toBe("http://127.0.0.1:4243");
     expect(text("#api-key")).not.toContain("0123456789abcdef");
     expect(text("#snippet-claude-code")).toContain("ANTHROPIC_BASE_URL=http://127.0.0.1:4243");

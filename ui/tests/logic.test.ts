@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import type { CheckReport, ModelHealth, Settings } from "../src/api";
+import type { CheckReport, ModelHealth, RequestRow, Settings } from "../src/api";
 import { niceCeiling, spendChart } from "../src/chart";
-import { budgetWords, checkWords, healthWords, plainError, proxyWords, tokens, usd } from "../src/format";
+import { budgetWords, checkWords, errorRate, healthWords, problemWords, proxyWords, routeReason, tokens, usd } from "../src/format";
 import { errorsByField, formValues, readForm } from "../src/settingsForm";
 import { maskKey, snippets } from "../src/snippets";
 
@@ -23,33 +23,45 @@ describe("proxy status words", () => {
 
 describe("health and errors in plain words", () => {
   const h = (over: Partial<ModelHealth>): ModelHealth => ({
-    profile_id: "p", status: "unknown", last_error: null, last_success: null, p50_ms: null, p95_ms: null, successes: 0, failures: 0, ...over,
+    profile_id: "p", status: "unknown", last_error: null, problem: null, advice: null, last_success: null, p50_ms: null, p95_ms: null, successes: 0, failures: 0, ...over,
   });
+  const throttled = { problem: "throttled", advice: "Bedrock is throttling (requests or tokens per minute); `auto` tries the next model of the tier meanwhile." } as const;
   it("describes each status", () => {
     expect(healthWords(h({}))).toBe("No requests yet");
     expect(healthWords(h({ status: "healthy", successes: 3 }))).toBe("Healthy · 3 ok");
-    expect(healthWords(h({ status: "unhealthy", successes: 1, failures: 2, last_error: "ThrottlingException: Too many requests" }))).toMatch(/^Failing: Bedrock is throttling.*\(1 ok, 2 failed\)$/);
+    expect(healthWords(h({ status: "unhealthy", successes: 1, failures: 2, last_error: "Bedrock is throttling requests: Too many requests", ...throttled }))).toMatch(/^Failing: Bedrock is throttling \(requests.*\(1 ok, 2 failed\)$/);
   });
-  it("translates common upstream errors and keeps unknown ones", () => {
-    expect(plainError("AccessDeniedException: not authorized")).toContain("IAM policy");
-    expect(plainError("The security token included in the request is invalid")).toContain("did not accept the credentials");
-    expect(plainError("weird")).toBe("weird");
+  it("says what to do from the engine's advice, else the error", () => {
+    expect(problemWords(h({ last_error: "x", ...throttled }))).toContain("next model of the tier");
+    expect(problemWords(h({ last_error: "weird" }))).toBe("weird");
+    expect(problemWords(h({}))).toBe("unknown error");
+  });
+  it("gives the error rate", () => {
+    expect(errorRate(h({}))).toBe("—");
+    expect(errorRate(h({ successes: 3, failures: 1 }))).toBe("25%");
+    expect(errorRate(h({ successes: 999, failures: 1 }))).toBe("<1%");
   });
   it("summarises a connection check", () => {
     const report: CheckReport = {
-      ok: false, region: "us-east-1", endpoint: "x", credentials_source: { profile: "dev" }, credentials_status: "loaded", api_key_source: "keychain", api_key_error: null,
+      ok: false, region: "us-east-1", endpoint: "x", credentials_source: { profile: "dev" }, credentials_status: "loaded", credentials_problem: null, api_key_source: "keychain", api_key_error: null,
       models: [
         { name: "a", profile_id: "a", health: h({ status: "healthy", successes: 1 }) },
-        { name: "b", profile_id: "b", health: h({ status: "unhealthy", failures: 1, last_error: "AccessDeniedException" }) },
+        { name: "b", profile_id: "b", health: h({ status: "unhealthy", failures: 1, last_error: "Bedrock denied access: no", problem: "access-denied", advice: "AWS refused access: the IAM policy must allow bedrock:InvokeModel on this model, and the model must be enabled in the Bedrock console." }) },
       ],
     };
     const lines = checkWords({ check: report, credentials_from: "AWS profile 'dev'", tiers: [] });
     expect(lines[0]).toEqual({ ok: true, text: "AWS credentials found: AWS profile 'dev'." });
     expect(lines.find((l) => l.text.startsWith("1 of 2 models"))?.ok).toBe(false);
     expect(lines.at(-1)?.text).toMatch(/^b: AWS refused access/);
-    const none = checkWords({ check: { ...report, credentials_source: null, credentials_status: "no credentials in the chain" }, credentials_from: null, tiers: [] });
-    expect(none[0]).toEqual({ ok: false, text: "No AWS credentials found: no credentials in the chain" });
-    expect(none).toHaveLength(2);
+    const problem = { summary: "no AWS credentials found", tried: ["keys saved in ClawRouter", "~/.aws profile 'default'"], fix: "run `aws configure`" };
+    const none = checkWords({ check: { ...report, credentials_source: null, credentials_status: problem.summary, credentials_problem: problem }, credentials_from: null, tiers: [] });
+    expect(none.map((l) => l.text)).toEqual([
+      "No AWS credentials found.",
+      "Looked at: keys saved in ClawRouter, ~/.aws profile 'default'.",
+      "Fix: run `aws configure`.",
+      "Region us-east-1.",
+    ]);
+    expect(none.slice(0, 3).every((l) => !l.ok)).toBe(true);
   });
 });
 
@@ -107,17 +119,33 @@ describe("settings form", () => {
 describe("client snippets", () => {
   it("use the live endpoint and key everywhere", () => {
     const all = snippets("http://127.0.0.1:4243", "sk-test-key");
-    expect(all.map((s) => s.id)).toEqual(["claude-code", "cursor", "codex", "aider", "openclaw", "curl"]);
+    expect(all.map((s) => s.id)).toEqual(["claude-code", "continue", "codex", "aider", "openclaw", "curl"]);
     for (const s of all) {
       expect(s.code).toContain("http://127.0.0.1:4243");
       expect(s.code).toContain("sk-test-key");
       expect(s.code).not.toContain("4242");
     }
     expect(all[0].code).toContain("ANTHROPIC_BASE_URL=http://127.0.0.1:4243\n");
+    expect(all[0].code).toContain("export ANTHROPIC_MODEL=auto\n");
     expect(all[1].code).toContain("apiBase: http://127.0.0.1:4243/v1");
+    // Continue reads secrets from ~/.continue/.env, not from the shell.
+    expect(all[1].code).toContain("apiKey: ${{ secrets.CLAWROUTER_KEY }}");
+    expect(all[1].code).toContain("CLAWROUTER_KEY=sk-test-key");
   });
   it("masks the key", () => {
     expect(maskKey("sk-clawrouter-abcdefghijklmnopqrstuvwxyz")).toBe("sk-clawrouter-…wxyz");
     expect(maskKey("short")).toBe("•••••");
+  });
+});
+
+describe("request rows", () => {
+  const row = (over: Partial<RequestRow>): RequestRow => ({
+    at_ms: 0, client: "c", route: "/v1/chat/completions", requested_model: "auto", tier: "mid", category: "lookup", model: "bedrock/s", profile_id: "p",
+    usage: { input: 0, output: 0, cache_read: 0, cache_write: 0 }, cost_usd: 0, latency_ms: 1, ttft_ms: null, status: 200, error_kind: null, ...over,
+  });
+  it("say why a request went where it did", () => {
+    expect(routeReason(row({ reason: "lookup; tools present → at least mid" }))).toBe("lookup; tools present → at least mid");
+    expect(routeReason(row({}))).toBe("auto: lookup → Mid tier");
+    expect(routeReason(row({ tier: null, category: null, requested_model: "claude-opus-4-6" }))).toBe("named model: served as asked, no tier routing");
   });
 });

@@ -54,8 +54,9 @@ pub enum UpstreamError {
     Unavailable { status: u16, message: String },
     #[error("cannot reach Bedrock: {message}")]
     Connect { message: String },
+    /// `rejected`: AWS refused them (wrong, expired); else none could be loaded.
     #[error("no usable AWS credentials: {message}")]
-    Credentials { message: String },
+    Credentials { message: String, rejected: bool },
 }
 
 impl UpstreamError {
@@ -469,9 +470,16 @@ where
             message: "connecting to Bedrock timed out".to_owned(),
         },
         other => {
-            let message = error_chain(other);
+            let message = readable_error_chain(other);
             if message.contains("credentials") || message.contains("identity") {
-                UpstreamError::Credentials { message }
+                // The SDK's reason names internals (identity resolvers,
+                // provider chains); `check` says what was tried and the fix.
+                UpstreamError::Credentials {
+                    message: "none could be loaded; run `clawrouter check` (or Test connection \
+                              in Settings) to see where ClawRouter looked and how to fix it"
+                        .to_owned(),
+                    rejected: false,
+                }
             } else {
                 UpstreamError::Connect { message }
             }
@@ -513,6 +521,7 @@ fn classify(
         | "ExpiredTokenException"
         | "MissingAuthenticationTokenException" => UpstreamError::Credentials {
             message: format!("AWS rejected the credentials ({code}): {message}"),
+            rejected: true,
         },
         "ResourceNotFoundException" => UpstreamError::NotFound { message },
         "ModelTimeoutException" | "modelTimeoutException" => UpstreamError::Timeout { message },
@@ -544,20 +553,77 @@ fn classify(
     }
 }
 
-fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut out = err.to_string();
-    let mut source = err.source();
-    while let Some(e) = source {
-        out.push_str(": ");
-        out.push_str(&e.to_string());
-        source = e.source();
+/// An error and its causes as one line of their `Display` texts, each cut
+/// where it starts rendering like `Debug` (`DispatchFailure { … }`,
+/// `HeaderValue { _private: … }`): that is for developers, not for a
+/// response body or a person, and says nothing the words before it do not.
+pub(crate) fn readable_error_chain(err: &dyn std::error::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = Some(err);
+    while let Some(e) = next {
+        let text = without_debug(&e.to_string());
+        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        next = e.source();
     }
-    out
+    parts.join(": ")
+}
+
+/// `text` up to the first `Debug`-looking part, without the type name that
+/// starts it.
+fn without_debug(text: &str) -> String {
+    let start = [" { ", "{ ", "_private", "Some(", "(\""]
+        .iter()
+        .filter_map(|marker| text.find(marker))
+        .min();
+    let Some(start) = start else {
+        return text.trim().to_owned();
+    };
+    let before = &text[..start];
+    // Drop the type name (`DispatchFailure`) and the separator before it.
+    let before = before.trim_end_matches(|c: char| c.is_alphanumeric() || c == '_');
+    before
+        .trim_end_matches(|c: char| c.is_whitespace() || ":,(".contains(c))
+        .to_owned()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[derive(Debug)]
+    struct Layer(&'static str, Option<Box<Layer>>);
+
+    impl std::fmt::Display for Layer {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(self.0)
+        }
+    }
+
+    impl std::error::Error for Layer {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            self.1.as_deref().map(|l| l as _)
+        }
+    }
+
+    #[test]
+    fn error_chains_keep_the_words_and_drop_debug_dumps() {
+        let chain = Layer(
+            "dispatch failure",
+            Some(Box::new(Layer(
+                "other: failed to load IMDS session token: HeaderValue { _private: H1(\"21600\") }",
+                Some(Box::new(Layer(
+                    "DispatchFailure { source: ConnectorError { kind: Io } }",
+                    Some(Box::new(Layer("Connection refused (os error 111)", None))),
+                ))),
+            ))),
+        );
+        assert_eq!(
+            readable_error_chain(&chain),
+            "dispatch failure: other: failed to load IMDS session token: Connection refused (os error 111)"
+        );
+    }
 
     #[test]
     fn on_demand_error_gets_profile_advice() {

@@ -43,12 +43,101 @@ pub enum Status {
     Unknown,
 }
 
+/// What kind of failure a model's last error was, so the dashboard,
+/// `/health` and `clawrouter check` can say what to do without parsing
+/// messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Problem {
+    /// No AWS credentials could be loaded.
+    NoCredentials,
+    /// AWS refused the credentials (wrong, expired).
+    CredentialsRejected,
+    /// The credentials work but may not call this model.
+    AccessDenied,
+    Throttled,
+    /// Bedrock could not be reached (network, proxy, endpoint).
+    Network,
+    /// Bedrock retired this model version, or keeps it only for accounts
+    /// that used it recently.
+    ModelRetired,
+    /// Bedrock does not offer this model id here (region, account).
+    NotFound,
+    Timeout,
+    Unavailable,
+    ModelError,
+}
+
+impl Problem {
+    pub fn of(error: &UpstreamError) -> Option<Problem> {
+        Some(match error {
+            UpstreamError::Validation { .. } => return None,
+            UpstreamError::Credentials {
+                rejected: false, ..
+            } => Problem::NoCredentials,
+            UpstreamError::Credentials { rejected: true, .. } => Problem::CredentialsRejected,
+            UpstreamError::AccessDenied { .. } => Problem::AccessDenied,
+            UpstreamError::Throttled { .. } => Problem::Throttled,
+            UpstreamError::Connect { .. } => Problem::Network,
+            // Bedrock answers ResourceNotFoundException with "This model
+            // version has reached the end of its life" for retired models,
+            // and "Access denied. This Model is marked by provider as Legacy
+            // and you have not been actively using the model in the last 15
+            // days" for legacy ones (aws-samples/amazon-bedrock-workshop#386,
+            // 0xPlaygrounds/rig#2309).
+            UpstreamError::NotFound { message }
+                if message.contains("end of its life") || message.contains("as Legacy") =>
+            {
+                Problem::ModelRetired
+            }
+            UpstreamError::NotFound { .. } => Problem::NotFound,
+            UpstreamError::Timeout { .. } => Problem::Timeout,
+            UpstreamError::Unavailable { .. } => Problem::Unavailable,
+            UpstreamError::ModelError { .. } => Problem::ModelError,
+        })
+    }
+
+    /// What happened and what to do, in one sentence.
+    pub fn advice(self) -> &'static str {
+        match self {
+            Problem::NoCredentials => {
+                "No AWS credentials: save keys in Settings (or `clawrouter keys set`) or run                  `aws configure`; `clawrouter check` shows where ClawRouter looked."
+            }
+            Problem::CredentialsRejected => {
+                "AWS did not accept the credentials (wrong or expired): save new keys, or                  `aws sso login` again."
+            }
+            Problem::AccessDenied => {
+                "AWS refused access: the IAM policy must allow bedrock:InvokeModel on this                  model, and the model must be enabled in the Bedrock console."
+            }
+            Problem::Throttled => {
+                "Bedrock is throttling (requests or tokens per minute); `auto` tries the next                  model of the tier meanwhile."
+            }
+            Problem::Network => {
+                "Cannot reach Bedrock: check the network, a proxy, or                  AWS_ENDPOINT_URL_BEDROCK_RUNTIME."
+            }
+            Problem::ModelRetired => {
+                "Bedrock has retired this model version: choose a newer one in models.yaml."
+            }
+            Problem::NotFound => {
+                "Bedrock does not offer this model id here: check the region and the profile id."
+            }
+            Problem::Timeout => "Bedrock did not answer in time.",
+            Problem::Unavailable => "Bedrock had a server error; this usually passes.",
+            Problem::ModelError => "The model failed on a request.",
+        }
+    }
+}
+
 /// What the dashboard, `/health` and `clawrouter check` show for one profile id.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ModelHealth {
     pub profile_id: String,
     pub status: Status,
     pub last_error: Option<String>,
+    /// The kind of the last error, while the model is unhealthy.
+    pub problem: Option<Problem>,
+    /// [`Problem::advice`] for it.
+    pub advice: Option<&'static str>,
     /// Unix seconds.
     pub last_success: Option<u64>,
     pub p50_ms: Option<u64>,
@@ -62,6 +151,7 @@ struct Record {
     consecutive_failures: u32,
     last_failure: Option<Instant>,
     last_error: Option<String>,
+    last_problem: Option<Problem>,
     last_success: Option<SystemTime>,
     latencies_ms: VecDeque<u64>,
     successes: u64,
@@ -97,14 +187,15 @@ impl Health {
     /// Records an upstream failure. Mistakes of the request itself
     /// (validation) say nothing about the model and are not counted.
     pub fn record_failure(&self, profile_id: &str, error: &UpstreamError) {
-        if matches!(error, UpstreamError::Validation { .. }) {
+        let Some(problem) = Problem::of(error) else {
             return;
-        }
+        };
         self.with(profile_id, |r| {
             r.consecutive_failures += 1;
             r.failures += 1;
             r.last_failure = Some(Instant::now());
             r.last_error = Some(error.to_string());
+            r.last_problem = Some(problem);
         });
     }
 
@@ -125,6 +216,8 @@ impl Health {
                     profile_id: profile_id.to_owned(),
                     status: Status::Unknown,
                     last_error: None,
+                    problem: None,
+                    advice: None,
                     last_success: None,
                     p50_ms: None,
                     p95_ms: None,
@@ -134,6 +227,7 @@ impl Health {
             };
             let mut sorted: Vec<u64> = r.latencies_ms.iter().copied().collect();
             sorted.sort_unstable();
+            let problem = r.last_problem.filter(|_| r.consecutive_failures > 0);
             ModelHealth {
                 profile_id: profile_id.to_owned(),
                 status: if r.consecutive_failures > 0 {
@@ -144,6 +238,8 @@ impl Health {
                     Status::Unknown
                 },
                 last_error: r.last_error.clone(),
+                problem,
+                advice: problem.map(Problem::advice),
                 last_success: r
                     .last_success
                     .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
@@ -307,6 +403,76 @@ mod tests {
             paid_probe_estimate_usd(haiku),
             Usd::from_picodollars(16_500_000)
         );
+    }
+
+    #[test]
+    fn problems_tell_the_causes_apart() {
+        let of = |e: UpstreamError| Problem::of(&e);
+        let message = |m: &str| m.to_owned();
+        assert_eq!(
+            of(UpstreamError::Credentials {
+                message: message("none"),
+                rejected: false
+            }),
+            Some(Problem::NoCredentials)
+        );
+        assert_eq!(
+            of(UpstreamError::Credentials {
+                message: message("ExpiredTokenException"),
+                rejected: true
+            }),
+            Some(Problem::CredentialsRejected)
+        );
+        assert_eq!(
+            of(UpstreamError::AccessDenied {
+                message: message("not authorized")
+            }),
+            Some(Problem::AccessDenied)
+        );
+        assert_eq!(of(throttled()), Some(Problem::Throttled));
+        assert_eq!(
+            of(UpstreamError::Connect {
+                message: message("dns error")
+            }),
+            Some(Problem::Network)
+        );
+        assert_eq!(
+            of(UpstreamError::NotFound {
+                message: message(
+                    "This model version has reached the end of its life. Please refer to the AWS documentation for more details."
+                )
+            }),
+            Some(Problem::ModelRetired)
+        );
+        assert_eq!(
+            of(UpstreamError::NotFound {
+                message: message("Model not found")
+            }),
+            Some(Problem::NotFound)
+        );
+        assert_eq!(
+            of(UpstreamError::Validation {
+                message: message("bad")
+            }),
+            None
+        );
+    }
+
+    #[test]
+    fn unhealthy_models_carry_their_problem_until_they_recover() {
+        let h = Health::new();
+        h.record_failure(
+            "m",
+            &UpstreamError::Credentials {
+                message: "none".into(),
+                rejected: false,
+            },
+        );
+        let s = h.status("m");
+        assert_eq!(s.problem, Some(Problem::NoCredentials));
+        assert!(s.advice.unwrap().contains("save keys"));
+        h.record_success("m", Duration::from_millis(3));
+        assert_eq!(h.status("m").problem, None);
     }
 
     #[test]

@@ -12,12 +12,12 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 
 use clawrouter::catalog::{Catalog, ModelAvailability, Tier};
-use clawrouter::credentials::{self, KeyringStore, SecretStore};
+use clawrouter::credentials::{self, KeyringStore, LocalStore, SecretStore};
 use clawrouter::discovery;
 use clawrouter::health;
-use clawrouter::ledger::Ledger;
+use clawrouter::ledger::{Ledger, Spend};
 use clawrouter::money::Usd;
-use clawrouter::router::{RouteInput, Router};
+use clawrouter::router::{AllAvailable, RouteInput, Router};
 use clawrouter::server;
 use clawrouter::settings::{Home, Settings};
 
@@ -101,6 +101,15 @@ enum KeysAction {
     },
     /// Remove the stored AWS keys.
     Delete,
+    /// Print only the client API key, for `export CLAWROUTER_KEY="$(clawrouter keys api-key)"`.
+    ApiKey,
+}
+
+/// `println!` that returns an error instead of panicking when stdout is
+/// closed early (`clawrouter usage --json | head -1`); `main` takes a broken
+/// pipe as a reader that has seen enough.
+macro_rules! say {
+    ($($arg:tt)*) => { writeln!(std::io::stdout().lock(), $($arg)*)? };
 }
 
 fn main() -> ExitCode {
@@ -115,11 +124,38 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(run(cli.command)) {
         Ok(code) => code,
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
     }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// A table with plain aligned columns (no borders, no colours); columns
+/// from `first_number` on are right-aligned.
+fn table(header: &[&str], first_number: usize) -> comfy_table::Table {
+    let mut table = comfy_table::Table::new();
+    table
+        .load_style(comfy_table::presets::NOTHING)
+        .set_header(header.to_vec());
+    for (i, column) in table.column_iter_mut().enumerate() {
+        // Cells keep one space of padding on each side, which is the gap
+        // between columns; the first column starts at the margin.
+        column.set_padding((u16::from(i > 0), 1));
+        if i >= first_number {
+            column.set_cell_alignment(comfy_table::CellAlignment::Right);
+        }
+    }
+    table
 }
 
 /// Logs to stderr, filtered by `RUST_LOG` (default `info`). Whatever
@@ -160,7 +196,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         } => models(&home, &settings, config, json, refresh).await,
         Command::Check { json, paid, config } => check(&home, &settings, config, json, paid).await,
         Command::Usage { json } => usage(&home, json).await,
-        Command::Keys { action } => keys(action).await,
+        Command::Keys { action } => keys(&home, action).await,
     }
 }
 
@@ -175,14 +211,11 @@ fn catalog(home: &Home, settings: &Settings, path: Option<PathBuf>) -> anyhow::R
     })
 }
 
-/// The OS keychain entry set ClawRouter uses. `CLAWROUTER_KEYCHAIN_SERVICE`
-/// names another one, so tests never touch a developer's real entries.
-fn keychain() -> Arc<dyn SecretStore> {
-    let service = std::env::var("CLAWROUTER_KEYCHAIN_SERVICE")
-        .ok()
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| credentials::SERVICE.to_owned());
-    Arc::new(KeyringStore::new(service))
+/// The OS keychain (the client key falls back to a private file in the
+/// home folder when none is usable). `CLAWROUTER_KEYCHAIN_SERVICE` names
+/// another entry set, so tests never touch a developer's real entries.
+fn keychain(home: &Home) -> Arc<dyn SecretStore> {
+    Arc::new(LocalStore::for_home(home))
 }
 
 async fn serve(
@@ -192,7 +225,7 @@ async fn serve(
     config: Option<PathBuf>,
 ) -> anyhow::Result<ExitCode> {
     let catalog = catalog(home, &settings, config)?;
-    let store = keychain();
+    let store = keychain(home);
     let requested = port.unwrap_or(settings.port);
     let ledger = Ledger::open(&home.ledger_path())?;
     let state = server::assemble(catalog, &settings, ledger.clone(), store).await?;
@@ -255,9 +288,9 @@ fn route(
     }
     let decision = router.decide(&catalog, &RouteInput::from_text(text), &availability)?;
     if as_json {
-        println!("{}", serde_json::to_string(&decision)?);
+        say!("{}", serde_json::to_string(&decision)?);
     } else {
-        println!(
+        say!(
             "{} → {} tier → {} ({})\nconfidence {:.2}: {}",
             decision.category,
             decision.tier,
@@ -340,14 +373,22 @@ async fn models(
         let asked = known
             .as_ref()
             .map(|k| json!({ "fetched_at": k.fetched_at, "region": k.region }));
-        println!(
+        say!(
             "{}",
             serde_json::to_string_pretty(&json!({ "models": list, "discovery": asked }))?
         );
     } else {
-        println!(
-            "{:<28} {:<48} {:<8} {:<10} {:>8} {:>8}  AVAILABLE",
-            "NAME", "PROFILE ID", "TIERS", "LIFECYCLE", "IN $/M", "OUT $/M"
+        let mut out = table(
+            &[
+                "NAME",
+                "PROFILE ID",
+                "TIERS",
+                "LIFECYCLE",
+                "IN $/M",
+                "OUT $/M",
+                "AVAILABLE",
+            ],
+            4,
         );
         for m in catalog.models() {
             let tiers: Vec<&str> = catalog.tiers_of(m).iter().map(|t| t.as_str()).collect();
@@ -356,33 +397,35 @@ async fn models(
                 None => "yes".to_owned(),
                 Some(u) => format!("no: {}", u.reason),
             };
-            println!(
-                "{:<28} {:<48} {:<8} {:<10} {:>8} {:>8}  {available}",
-                m.name,
-                m.profile_id,
+            out.add_row(vec![
+                m.name.clone(),
+                m.profile_id.clone(),
                 tiers.join(","),
-                m.lifecycle.status.as_str(),
-                rates.input.normalize(),
-                rates.output.normalize(),
-            );
+                m.lifecycle.status.as_str().to_owned(),
+                rates.input.normalize().to_string(),
+                rates.output.normalize().to_string(),
+                available,
+            ]);
         }
         for d in &discovered {
-            println!(
-                "{:<28} {:<48} {:<8} {:<10} {:>8} {:>8}  yes (discovered)",
-                d.profile_id,
-                d.profile_id,
-                "",
-                d.lifecycle.as_str(),
-                "?",
-                "?",
-            );
+            out.add_row(vec![
+                d.profile_id.clone(),
+                d.profile_id.clone(),
+                String::new(),
+                d.lifecycle.as_str().to_owned(),
+                "?".to_owned(),
+                "?".to_owned(),
+                "yes (discovered)".to_owned(),
+            ]);
         }
+        say!("{}", out.trim_fmt());
         match &known {
-            Some(k) => println!(
+            Some(k) => say!(
                 "\nWhat this account can call in {}: asked Bedrock at {}.",
-                k.region, k.fetched_at
+                k.region,
+                k.fetched_at
             ),
-            None => println!(
+            None => say!(
                 "\nBedrock has not been asked yet what this account can call: `clawrouter models --refresh`."
             ),
         }
@@ -407,36 +450,48 @@ async fn check(
             .sum();
         eprintln!("paid probe: one minimal request per model, about ${estimate:.6} in total");
     }
-    let store = keychain();
+    let store = keychain(home);
     let report = server::check(&catalog, settings, store, paid).await;
     if as_json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        say!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        println!("settings:     {}", home.settings_path().display());
-        println!("region:       {}", report.region);
-        println!("endpoint:     {}", report.endpoint);
-        match &report.credentials_source {
-            Some(source) => println!("credentials:  {source} ({})", report.credentials_status),
-            None => println!("credentials:  none ({})", report.credentials_status),
+        say!("settings:     {}", home.settings_path().display());
+        say!("region:       {}", report.region);
+        say!("endpoint:     {}", report.endpoint);
+        match (&report.credentials_source, &report.credentials_problem) {
+            (Some(source), None) if report.credentials_status == "loaded" => {
+                say!("credentials:  {source}")
+            }
+            (_, Some(problem)) => {
+                say!("credentials:  {}", problem.summary);
+                say!("  looked at:  {}", problem.tried.join(", "));
+                say!("  fix:        {}", problem.fix);
+            }
+            (_, None) => say!("credentials:  {}", report.credentials_status),
         }
         match (&report.api_key_source, &report.api_key_error) {
-            (Some(source), _) => println!("api key:      from {source}"),
-            (None, error) => println!(
+            (Some(source), _) => say!("api key:      from {source}"),
+            (None, error) => say!(
                 "api key:      unavailable: {}",
                 error.as_deref().unwrap_or("unknown")
             ),
         }
+        let mut models = table(&["MODEL", "HEALTH", "PROBLEM"], 3);
         for m in &report.models {
-            let error = m.health.last_error.as_deref().unwrap_or("");
-            let cost = m
-                .paid_probe_usd
-                .map(|usd| format!(" (probe cost ${usd:.6})"))
-                .unwrap_or_default();
-            println!(
-                "  {:<28} {:<10} {error}{cost}",
-                m.name,
-                format!("{:?}", m.health.status).to_lowercase()
-            );
+            let mut problem = m.health.last_error.clone().unwrap_or_default();
+            if let Some(usd) = m.paid_probe_usd {
+                problem.push_str(&format!(" (probe cost ${usd:.6})"));
+            }
+            models.add_row(vec![
+                m.name.clone(),
+                format!("{:?}", m.health.status).to_lowercase(),
+                problem.trim().to_owned(),
+            ]);
+        }
+        if report.credentials_problem.is_none() {
+            say!("{}", models.trim_fmt());
+        } else {
+            say!("models:       not probed without credentials");
         }
     }
     Ok(if report.ok {
@@ -459,51 +514,51 @@ async fn usage(home: &Home, as_json: bool) -> anyhow::Result<ExitCode> {
     })
     .await??;
     if as_json {
-        println!(
+        say!(
             "{}",
             serde_json::to_string_pretty(&json!({"summary": summary, "daily": days}))?
         );
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
-        "{:<40} {:>10} {:>10} {:>10} {:>9}",
-        "MODEL (PROFILE)", "TODAY $", "7 DAYS $", "30 DAYS $", "REQUESTS"
+    let mut out = table(
+        &[
+            "MODEL",
+            "PROFILE",
+            "TODAY $",
+            "7 DAYS $",
+            "30 DAYS $",
+            "REQUESTS",
+        ],
+        2,
     );
+    let spend_row = |model: String, profile: &str, spend: &Spend| {
+        vec![
+            model,
+            profile.to_owned(),
+            format!("{:.4}", spend.today_usd),
+            format!("{:.4}", spend.last_7d_usd),
+            format!("{:.4}", spend.last_30d_usd),
+            spend.requests_30d.to_string(),
+        ]
+    };
     for m in &summary.per_model {
-        println!(
-            "{:<40} {:>10.4} {:>10.4} {:>10.4} {:>9}",
-            format!("{} ({})", m.model, m.profile_id),
-            m.spend.today_usd,
-            m.spend.last_7d_usd,
-            m.spend.last_30d_usd,
-            m.spend.requests_30d
-        );
+        out.add_row(spend_row(m.model.clone(), &m.profile_id, &m.spend));
     }
     for t in &summary.per_tier {
         let tier = t.tier.map_or("named model", Tier::as_str);
-        println!(
-            "{:<40} {:>10.4} {:>10.4} {:>10.4} {:>9}",
-            format!("tier: {tier}"),
-            t.spend.today_usd,
-            t.spend.last_7d_usd,
-            t.spend.last_30d_usd,
-            t.spend.requests_30d
-        );
+        out.add_row(spend_row(format!("tier: {tier}"), "", &t.spend));
     }
-    let t = &summary.total;
-    println!(
-        "{:<40} {:>10.4} {:>10.4} {:>10.4} {:>9}",
-        "total", t.today_usd, t.last_7d_usd, t.last_30d_usd, t.requests_30d
-    );
-    println!(
-        "projected this month at the current pace: ${:.2}",
+    out.add_row(spend_row("total".to_owned(), "", &summary.total));
+    say!("{}", out.trim_fmt());
+    say!(
+        "projected this month (spent so far + the recent daily pace for the days left): ${:.2}",
         summary.projected_monthly_usd
     );
     Ok(ExitCode::SUCCESS)
 }
 
-async fn keys(action: KeysAction) -> anyhow::Result<ExitCode> {
-    let store = keychain();
+async fn keys(home: &Home, action: KeysAction) -> anyhow::Result<ExitCode> {
+    let store = keychain(home);
     match action {
         KeysAction::Set { access_key_id } => {
             let mut lines = std::io::stdin().lock().lines();
@@ -522,38 +577,62 @@ async fn keys(action: KeysAction) -> anyhow::Result<ExitCode> {
             keys.validate()?;
             tokio::task::spawn_blocking(move || credentials::save_aws_keys(store.as_ref(), &keys))
                 .await??;
-            println!("AWS credentials saved to the OS keychain");
+            say!("AWS credentials saved to the OS keychain");
         }
         KeysAction::Status { json: as_json } => {
             let status = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
                 let aws = credentials::load_aws_keys(store.as_ref())?;
                 let (api_key, source) = credentials::client_api_key(store.as_ref())?;
-                Ok((aws.map(|k| k.access_key_id), api_key, source))
+                Ok((
+                    aws.map(|k| k.access_key_id),
+                    api_key,
+                    source,
+                    store.key_file_fallback(),
+                ))
             })
             .await??;
-            let (aws_id, api_key, source) = status;
+            let (aws_id, api_key, source, fallback) = status;
+            let key_file = fallback.as_ref().map(|f| f.key_file.display().to_string());
             if as_json {
-                println!(
+                say!(
                     "{}",
-                    json!({"aws_access_key_id": aws_id, "api_key": api_key.expose_secret(), "api_key_source": source.to_string()})
+                    json!({
+                        "aws_access_key_id": aws_id,
+                        "api_key": api_key.expose_secret(),
+                        "api_key_source": source.to_string(),
+                        "api_key_file": key_file,
+                        "keychain_unavailable": fallback.as_ref().map(|f| &f.reason),
+                    })
                 );
             } else {
-                match aws_id {
-                    Some(id) => {
-                        println!("AWS credentials: stored in the keychain (access key id {id})")
+                match (aws_id, &fallback) {
+                    (Some(id), _) => {
+                        say!("AWS credentials: stored in the keychain (access key id {id})")
                     }
-                    None => println!(
+                    (None, None) => say!(
                         "AWS credentials: none in the keychain (the standard AWS chain is used)"
                     ),
+                    (None, Some(_)) => {
+                        say!("AWS credentials: no OS keychain, so the standard AWS chain is used")
+                    }
                 }
-                println!("client API key ({source}): {}", api_key.expose_secret());
+                match key_file {
+                    Some(file) => say!("client API key (in {file}): {}", api_key.expose_secret()),
+                    None => say!("client API key ({source}): {}", api_key.expose_secret()),
+                }
             }
+        }
+        KeysAction::ApiKey => {
+            let (api_key, _) =
+                tokio::task::spawn_blocking(move || credentials::client_api_key(store.as_ref()))
+                    .await??;
+            say!("{}", api_key.expose_secret());
         }
         KeysAction::Delete => {
             let removed =
                 tokio::task::spawn_blocking(move || credentials::delete_aws_keys(store.as_ref()))
                     .await??;
-            println!(
+            say!(
                 "{}",
                 if removed {
                     "AWS credentials removed from the keychain"

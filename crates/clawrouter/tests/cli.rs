@@ -45,10 +45,15 @@ fn json_of(cmd: &mut Command) -> Value {
 
 /// Starts `serve`, returning the child and the URL from its first line.
 fn serve(cmd: &mut Command, port: u16) -> (Child, String) {
+    serve_logging_to(cmd, port, Stdio::null())
+}
+
+/// [`serve`], with its log (stderr) going to `log`.
+fn serve_logging_to(cmd: &mut Command, port: u16, log: Stdio) -> (Child, String) {
     let mut child = cmd
         .args(["serve", "--port", &port.to_string()])
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(log)
         .spawn()
         .unwrap();
     let mut line = String::new();
@@ -63,7 +68,7 @@ fn serve(cmd: &mut Command, port: u16) -> (Child, String) {
     (child, url)
 }
 
-fn terminate(mut child: Child) -> std::process::ExitStatus {
+fn terminate(child: &mut Child) -> std::process::ExitStatus {
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -96,7 +101,8 @@ async fn serve_reports_the_fallback_port_serves_and_exits_cleanly_on_sigterm() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    assert!(terminate(child).success(), "SIGTERM must exit 0");
+    let mut child = child;
+    assert!(terminate(&mut child).success(), "SIGTERM must exit 0");
     // The ledger survived the process: usage reads it back.
     let usage = json_of(clawrouter(home.path(), &double.url()).args(["usage", "--json"]));
     assert_eq!(usage["summary"]["total"]["requests_30d"], 1, "{usage}");
@@ -399,4 +405,256 @@ async fn models_refresh_shows_a_denied_model_unavailable_and_auto_avoids_it() {
     assert_eq!(stats.requests, 0, "discovery and routing call no model");
     assert_eq!(stats.control_plane["ListInferenceProfiles"], 1);
     double.shutdown().await;
+/// `cmd` as on a machine with no OS keychain (no Secret Service on the
+/// session bus), no `CLAWROUTER_API_KEY`, and optionally no AWS credentials
+/// anywhere in the standard chain.
+fn bare(mut cmd: Command, home: &std::path::Path, aws: bool) -> Command {
+    cmd.env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus")
+        .env_remove("DISPLAY")
+        .env_remove("CLAWROUTER_API_KEY")
+        .env("HOME", home)
+        .env("AWS_CONFIG_FILE", "/nonexistent")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent");
+    if !aws {
+        cmd.env_remove("AWS_ACCESS_KEY_ID")
+            .env_remove("AWS_SECRET_ACCESS_KEY")
+            .env_remove("AWS_SESSION_TOKEN");
+    }
+    cmd
+}
+
+/// Fails on text that renders a library value with `Debug`
+/// (`HeaderValue { _private: H1("…") }`, `Name { … }`, `Some(…)`).
+fn assert_no_debug(what: &str, text: &str) {
+    let debug = regex::Regex::new(r"[A-Za-z_]\w* \{ |_private|\bSome\(|\bH1\(").unwrap();
+    assert!(!debug.is_match(text), "{what} shows Debug text: {text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn headless_serve_starts_without_keychain_or_api_key_and_the_file_key_works() {
+    let double = bedrock_double::start(DoubleConfig::default())
+        .await
+        .unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let (mut child, url) = serve_logging_to(
+        &mut bare(clawrouter(home.path(), &double.url()), home.path(), true),
+        0,
+        Stdio::piped(),
+    );
+
+    // The key clients use: generated on first run, kept in a private file.
+    let out = bare(clawrouter(home.path(), &double.url()), home.path(), true)
+        .args(["keys", "status", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let status: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let key = status["api_key"].as_str().unwrap().to_owned();
+    assert!(key.starts_with("sk-clawrouter-"), "{status}");
+    let file = std::path::PathBuf::from(status["api_key_file"].as_str().unwrap());
+    assert_eq!(file, home.path().join("client-api-key"));
+    assert_eq!(std::fs::read_to_string(&file).unwrap().trim(), key);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+    }
+    let api_key = bare(clawrouter(home.path(), &double.url()), home.path(), true)
+        .args(["keys", "api-key"])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&api_key.stdout).trim(), key);
+
+    let r = reqwest::Client::new()
+        .post(format!("{url}/v1/chat/completions"))
+        .bearer_auth(&key)
+        .json(
+            &serde_json::json!({"model": "auto", "messages": [{"role": "user", "content": "hi"}]}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+
+    // AWS keys are never written to a file: `keys set` refuses and says why.
+    let mut set = bare(clawrouter(home.path(), &double.url()), home.path(), true)
+        .args(["keys", "set", "--access-key-id", TEST_ACCESS_KEY_ID])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    set.stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{TEST_SECRET_ACCESS_KEY}\n").as_bytes())
+        .unwrap();
+    let set = set.wait_with_output().unwrap();
+    assert!(!set.status.success());
+    let said = String::from_utf8_lossy(&set.stderr);
+    assert!(said.contains("keychain is unavailable"), "{said}");
+    for entry in std::fs::read_dir(home.path()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            let bytes = std::fs::read(&path).unwrap();
+            assert!(
+                !String::from_utf8_lossy(&bytes).contains(TEST_SECRET_ACCESS_KEY),
+                "{path:?} holds the AWS secret"
+            );
+        }
+    }
+
+    assert!(terminate(&mut child).success());
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert_eq!(
+        stderr.matches("no OS keychain is usable").count(),
+        1,
+        "one clear warning: {stderr}"
+    );
+    assert!(
+        !stderr.contains("IMDS") && !stderr.contains("169.254"),
+        "{stderr}"
+    );
+    assert_no_debug("serve's log", &stderr);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_and_serve_without_credentials_say_what_to_do_in_plain_words() {
+    let double = bedrock_double::start(DoubleConfig::default())
+        .await
+        .unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let out = bare(clawrouter(home.path(), &double.url()), home.path(), false)
+        .arg("check")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_no_debug("check", &format!("{stdout}{stderr}"));
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("credentials:"))
+        .unwrap();
+    assert_eq!(line, "credentials:  no AWS credentials found");
+    assert!(stdout.contains("  fix:        save AWS keys"), "{stdout}");
+    assert!(stdout.lines().all(|l| l.chars().count() <= 160), "{stdout}");
+    let report: Value = serde_json::from_slice(
+        &bare(clawrouter(home.path(), &double.url()), home.path(), false)
+            .args(["check", "--json"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    assert_eq!(report["credentials_status"], "no AWS credentials found");
+    assert!(
+        report["credentials_problem"]["tried"]
+            .as_array()
+            .unwrap()
+            .len()
+            >= 4
+    );
+
+    let mut no_credentials = bare(clawrouter(home.path(), &double.url()), home.path(), false);
+    no_credentials.env("CLAWROUTER_API_KEY", KEY);
+    let (mut child, url) = serve_logging_to(&mut no_credentials, 0, Stdio::piped());
+    let client = reqwest::Client::new();
+    for (route, body) in [
+        (
+            "/v1/chat/completions",
+            serde_json::json!({"model": "auto", "messages": [{"role": "user", "content": "hi"}]}),
+        ),
+        (
+            "/v1/messages",
+            serde_json::json!({"model": "claude-haiku-4-5", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]}),
+        ),
+    ] {
+        let r = client
+            .post(format!("{url}{route}"))
+            .bearer_auth(KEY)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 403, "{route}");
+        let text = r.text().await.unwrap();
+        assert_no_debug(route, &text);
+        assert!(text.contains("clawrouter check"), "{text}");
+    }
+    let health = client
+        .get(format!("{url}/health"))
+        .bearer_auth(KEY)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_no_debug("/health", &health);
+    assert!(terminate(&mut child).success());
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert_no_debug("serve's log", &stderr);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn usage_survives_a_closed_pipe_and_aligns_its_table() {
+    let double = bedrock_double::start(DoubleConfig::default())
+        .await
+        .unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let (child, url) = serve(&mut clawrouter(home.path(), &double.url()), 0);
+    for model in ["bedrock/claude-haiku-4-5", "bedrock/claude-opus-4-6"] {
+        let r = reqwest::Client::new()
+            .post(format!("{url}/v1/chat/completions"))
+            .bearer_auth(KEY)
+            .json(&serde_json::json!({"model": model, "messages": [{"role": "user", "content": "hi"}]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    let mut child = child;
+    assert!(terminate(&mut child).success());
+
+    // `usage --json | head -1` when head has already gone: the reading end
+    // is closed before the command writes a byte.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = clawrouter(home.path(), &double.url())
+        .args(["usage", "--json"])
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{:?}: {stderr}", out.status);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+
+    let out = clawrouter(home.path(), &double.url())
+        .arg("usage")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let table: Vec<&str> = text
+        .lines()
+        .take_while(|l| !l.starts_with("projected"))
+        .collect();
+    assert!(table.len() >= 4, "{text}");
+    // Numbers are right-aligned in the last columns: every row ends at the
+    // same column, and the profile column starts at the same place.
+    let width = table[0].chars().count();
+    assert!(table.iter().all(|l| l.chars().count() == width), "{text}");
+    let profile_at = table[0].find("PROFILE").unwrap();
+    for row in table.iter().filter(|l| l.contains("us.anthropic.")) {
+        assert_eq!(row.find("us.anthropic."), Some(profile_at), "{text}");
+    }
+    assert!(text.contains("projected this month"), "{text}");
 }

@@ -208,8 +208,13 @@ fn ledger_survives_restart_with_equal_reports() {
     let tiers: Vec<_> = summary.per_tier.iter().map(|t| t.tier).collect();
     assert_eq!(tiers, vec![Some(Tier::Low), None]);
     assert_eq!(summary.per_tier[0].spend.requests_30d, 3);
-    // First active day in the last 7 is 3 days ago: 4 days at $0.033.
-    assert!(close(summary.projected_monthly_usd, 0.033 / 4.0 * 30.0));
+    // March so far ($0.0385 on the 5th, 12th and 15th), then the pace from
+    // the first active day of the last 7 (3 days ago: $0.033 over 4 days)
+    // for the 16 days left in March.
+    assert!(close(
+        summary.projected_monthly_usd,
+        0.0385 + 0.033 / 4.0 * 16.0
+    ));
     assert_eq!(days.len(), 30);
     assert_eq!(days[29].date, "2025-03-15");
     assert_eq!(days[0].date, "2025-02-14");

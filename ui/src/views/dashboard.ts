@@ -3,7 +3,7 @@
 import { api, errorMessage, usageApi, type ClientSetup, type Dashboard, type ProxyStatus, type Usage } from "../api";
 import { spendChart } from "../chart";
 import { fill, h } from "../dom";
-import { TIER_LABEL, ago, budgetWords, clock, healthTone, healthWords, ms, perMillion, proxyWords, tokens, usd } from "../format";
+import { TIER_LABEL, ago, budgetWords, clock, errorRate, healthTone, healthWords, ms, perMillion, proxyWords, routeReason, tokens, usd } from "../format";
 import { maskKey, snippets } from "../snippets";
 
 export interface DashboardView {
@@ -86,7 +86,7 @@ export function dashboardView(notify: (text: string) => void): DashboardView {
       h(
         "table",
         { class: "table", id: "models-table" },
-        h("thead", {}, h("tr", {}, h("th", {}, "Model"), h("th", {}, "Tiers"), h("th", {}, "Health"), h("th", { class: "num" }, "p50"), h("th", {}, "Price"), h("th", {}, "Last success"))),
+        h("thead", {}, h("tr", {}, h("th", {}, "Model"), h("th", {}, "Tiers"), h("th", {}, "Health"), h("th", { class: "num" }, "Errors"), h("th", { class: "num" }, "p50"), h("th", { class: "num" }, "p95"), h("th", {}, "Price"), h("th", {}, "Last success"))),
         h(
           "tbody",
           {},
@@ -97,7 +97,9 @@ export function dashboardView(notify: (text: string) => void): DashboardView {
               h("td", {}, h("div", { class: "model-name" }, h("span", { class: `dot ${healthTone(m.health.status)}` }), m.display), h("div", { class: "mono muted small" }, m.profile_id)),
               h("td", {}, m.tiers.map((t) => h("span", { class: `chip tier-${t}` }, TIER_LABEL[t]))),
               h("td", { class: "health-words" }, healthWords(m.health)),
+              h("td", { class: "num error-rate" }, errorRate(m.health)),
               h("td", { class: "num" }, ms(m.health.p50_ms)),
+              h("td", { class: "num p95" }, ms(m.health.p95_ms)),
               h("td", { class: "small" }, perMillion(m.price)),
               h("td", { class: "small muted" }, ago(m.health.last_success)),
             ),
@@ -268,12 +270,17 @@ export function dashboardView(notify: (text: string) => void): DashboardView {
         : h(
             "table",
             { class: "table", id: "recent-table" },
-            h("thead", {}, h("tr", {}, h("th", {}, "When"), h("th", {}, "Client"), h("th", {}, "Routed to"), h("th", { class: "num" }, "Tokens in / out"), h("th", { class: "num" }, "Latency"), h("th", { class: "num" }, "Cost"), h("th", {}, "Status"))),
+            h("thead", {}, h("tr", {}, h("th", {}, "When"), h("th", {}, "Client"), h("th", {}, "Requested → served"), h("th", { class: "num" }, "Tokens in / out"), h("th", { class: "num" }, "Latency"), h("th", { class: "num" }, "Cost"), h("th", {}, "Status"))),
             h("tbody", {}, u.recent.map((r) =>
               h("tr", { "data-model": r.model },
                 h("td", { class: "small" }, clock(r.at_ms)),
                 h("td", { class: "small" }, r.client || "—"),
-                h("td", {}, r.tier ? h("span", { class: `chip tier-${r.tier}` }, TIER_LABEL[r.tier]) : null, displayOf.get(r.model) ?? r.model, r.category ? h("span", { class: "muted small" }, ` · ${r.category}`) : null),
+                h(
+                  "td",
+                  { class: "routed" },
+                  h("div", {}, r.tier ? h("span", { class: `chip tier-${r.tier}` }, TIER_LABEL[r.tier]) : null, h("span", { class: "requested mono small" }, r.requested_model), " → ", h("span", { class: "served" }, displayOf.get(r.model) ?? r.model)),
+                  h("div", { class: "reason muted small" }, routeReason(r)),
+                ),
                 h("td", { class: "num small" }, `${tokens(r.usage.input + r.usage.cache_read + r.usage.cache_write)} / ${tokens(r.usage.output)}`),
                 h("td", { class: "num small" }, ms(r.latency_ms)),
                 h("td", { class: "num" }, usd(r.cost_usd)),
@@ -284,14 +291,16 @@ export function dashboardView(notify: (text: string) => void): DashboardView {
   }
 
   async function refresh(): Promise<void> {
-    usageApi.usage().then(renderUsage, (e) => {
+    const usage = usageApi.usage();
+    const [d, s] = await Promise.all([api.dashboard(), api.clientSetup().catch(() => null)]);
+    showStatus(d.status);
+    for (const m of d.models) displayOf.set(m.name, m.display);
+    // After the catalog's display names are known, so rows name models the same way.
+    usage.then(renderUsage, (e) => {
       fill(spend, h("h2", {}, "Spend"), h("p", { class: "muted" }, `Usage is unavailable: ${errorMessage(e)}`));
       fill(byModel);
       fill(recent);
     });
-    const [d, s] = await Promise.all([api.dashboard(), api.clientSetup().catch(() => null)]);
-    showStatus(d.status);
-    for (const m of d.models) displayOf.set(m.name, m.display);
     renderModels(d);
     renderRouting(d);
     if (s) {

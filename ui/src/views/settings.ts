@@ -176,11 +176,18 @@ export function settingsView(notify: (text: string) => void): SettingsPanel {
   async function testConnection(): Promise<void> {
     result.hidden = false;
     fill(result, h("h2", {}, "Test connection"), h("p", { class: "muted" }, "Checking credentials and asking each model (free token count)…"));
+    bringIntoView(result);
     try {
       renderReport(await api.testConnection());
     } catch (e) {
       fill(result, h("h2", {}, "Test connection"), h("p", { class: "bad-text" }, errorMessage(e)));
     }
+    bringIntoView(result);
+  }
+
+  /** The results appear below the form: scroll them into sight. */
+  function bringIntoView(el: HTMLElement): void {
+    el.scrollIntoView?.({ block: "start", behavior: "smooth" });
   }
 
   function renderReport(report: ConnectionReport): void {

@@ -25,6 +25,8 @@ const MIN_LEN: usize = 16;
 pub enum ApiKeySource {
     Env,
     Keychain,
+    /// A private file, because no OS keychain is usable.
+    File,
     Generated,
 }
 
@@ -33,6 +35,7 @@ impl std::fmt::Display for ApiKeySource {
         f.write_str(match self {
             ApiKeySource::Env => "CLAWROUTER_API_KEY",
             ApiKeySource::Keychain => "keychain",
+            ApiKeySource::File => "a private file (no OS keychain)",
             ApiKeySource::Generated => "generated, now in the keychain",
         })
     }
@@ -69,10 +72,15 @@ pub(crate) fn client_api_key_with(
             None => Ok((key, ApiKeySource::Env)),
         };
     }
+    let in_file = |source| match store.key_file_fallback() {
+        Some(_) => ApiKeySource::File,
+        None => source,
+    };
     if let Some(key) = store.get(API_KEY)? {
-        return Ok((key, ApiKeySource::Keychain));
+        return Ok((key, in_file(ApiKeySource::Keychain)));
     }
-    Ok((regenerate_api_key(store)?, ApiKeySource::Generated))
+    let key = regenerate_api_key(store)?;
+    Ok((key, in_file(ApiKeySource::Generated)))
 }
 
 /// Replaces the stored key with a new random one and returns it. (A key set

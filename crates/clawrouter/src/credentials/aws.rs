@@ -7,14 +7,21 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_config::default_provider::credentials::DefaultCredentialsChain;
+use aws_config::ecs::EcsCredentialsProvider;
+use aws_config::environment::credentials::EnvironmentVariableCredentialsProvider;
+use aws_config::meta::credentials::CredentialsProviderChain;
+use aws_config::profile::ProfileFileCredentialsProvider;
+use aws_config::provider_config::ProviderConfig;
+use aws_config::web_identity_token::WebIdentityTokenCredentialsProvider;
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
-use aws_smithy_types::error::display::DisplayErrorContext;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
+use super::problem::{CredentialProblem, Failure};
 use super::store::SecretStore;
 use super::{AWS_KEYS, CredentialsError, chain};
+use crate::bedrock::DEFAULT_REGION;
 use crate::settings::{FieldError, Settings};
 
 /// Long-term (`AKIA…`) or temporary (`ASIA…` + session token) AWS keys.
@@ -25,10 +32,14 @@ pub struct AwsKeys {
     pub session_token: Option<SecretString>,
 }
 
-/// The provider to give the Bedrock client, and where it gets credentials.
+/// The provider to give the Bedrock client, where it gets credentials, and
+/// the region to call.
 pub struct ResolvedAws {
     pub provider: SharedCredentialsProvider,
     pub source: CredentialSource,
+    pub region: String,
+    /// Whether the chain asks EC2 instance metadata (only on EC2).
+    pub imds: bool,
 }
 
 /// Where AWS credentials come from, for `clawrouter check` and the tray.
@@ -213,7 +224,8 @@ fn corrupt(e: &serde_json::Error) -> CredentialsError {
 
 /// Keychain keys first, then the standard AWS chain. An unreachable keychain
 /// is not fatal (headless machines have none): it is logged and the chain is
-/// used. The keychain read runs on a blocking thread.
+/// used. The keychain read runs on a blocking thread. Off EC2 the chain
+/// leaves out instance metadata, which could only time out and warn.
 pub async fn aws_credentials(
     store: Arc<dyn SecretStore>,
     settings: &Settings,
@@ -225,11 +237,17 @@ pub async fn aws_credentials(
             key: AWS_KEYS.to_owned(),
             detail: e.to_string(),
         })?;
+    let env = |name: &str| std::env::var(name).ok();
+    let read = |path: &Path| std::fs::read_to_string(path).ok();
+    let imds = chain::imds_available(&env, &read);
+    let region = resolve_region(settings, imds).await;
     match from_keychain {
         Ok(Some(keys)) => {
             return Ok(ResolvedAws {
                 provider: SharedCredentialsProvider::new(keys.to_sdk()),
                 source: CredentialSource::Keychain,
+                region,
+                imds,
             });
         }
         Ok(None) => {}
@@ -239,78 +257,93 @@ pub async fn aws_credentials(
         Err(e) => return Err(e),
     }
 
-    let source = chain::detect(
-        &|name| std::env::var(name).ok(),
-        &|path: &Path| std::fs::read_to_string(path).ok(),
-        settings.aws_profile.as_deref(),
-    );
-    let mut builder = DefaultCredentialsChain::builder();
-    if let Some(profile) = &settings.aws_profile {
-        builder = builder.profile_name(profile);
-    }
-    if let Some(region) = settings.effective_region() {
-        builder = builder.region(aws_config::Region::new(region));
-    }
+    let source = chain::detect(&env, &read, settings.aws_profile.as_deref());
+    let conf = ProviderConfig::default().with_region(Some(aws_config::Region::new(region.clone())));
+    let provider = if imds {
+        let mut builder = DefaultCredentialsChain::builder()
+            .region(aws_config::Region::new(region.clone()))
+            .configure(conf);
+        if let Some(profile) = &settings.aws_profile {
+            builder = builder.profile_name(profile);
+        }
+        SharedCredentialsProvider::new(builder.build().await)
+    } else {
+        // DefaultCredentialsChain's links in its order, minus instance metadata.
+        let mut profile = ProfileFileCredentialsProvider::builder().configure(&conf);
+        if let Some(name) = &settings.aws_profile {
+            profile = profile.profile_name(name);
+        }
+        SharedCredentialsProvider::new(
+            CredentialsProviderChain::first_try(
+                "Environment",
+                EnvironmentVariableCredentialsProvider::new(),
+            )
+            .or_else("Profile", profile.build())
+            .or_else(
+                "WebIdentityToken",
+                WebIdentityTokenCredentialsProvider::builder()
+                    .configure(&conf)
+                    .build(),
+            )
+            .or_else(
+                "EcsContainer",
+                EcsCredentialsProvider::builder().configure(&conf).build(),
+            ),
+        )
+    };
     Ok(ResolvedAws {
-        provider: SharedCredentialsProvider::new(builder.build().await),
+        provider,
         source,
+        region,
+        imds,
     })
 }
 
-/// Asks the provider for credentials, so `clawrouter check` can say whether
-/// they load. The error carries the SDK's reason with anything key-shaped
-/// removed (e.g. a `credential_process`'s output).
+/// Settings, then `AWS_REGION` / `AWS_REGION_NAME` (both in
+/// [`Settings::effective_region`]), then the AWS profile's `region`, then
+/// instance metadata (on EC2 only), then [`DEFAULT_REGION`]. Resolved once
+/// here so neither the chain nor the Bedrock client probes on its own.
+async fn resolve_region(settings: &Settings, imds: bool) -> String {
+    use aws_config::meta::region::RegionProviderChain;
+    if let Some(region) = settings.effective_region() {
+        return region;
+    }
+    let mut profile = aws_config::profile::ProfileFileRegionProvider::builder();
+    if let Some(name) = &settings.aws_profile {
+        profile = profile.profile_name(name);
+    }
+    let mut chain = RegionProviderChain::first_try(profile.build());
+    if imds {
+        chain = chain.or_else(aws_config::imds::region::ImdsRegionProvider::builder().build());
+    }
+    chain
+        .region()
+        .await
+        .map_or_else(|| DEFAULT_REGION.to_owned(), |r| r.to_string())
+}
+
+/// Asks the provider for credentials, so `clawrouter check` and the
+/// settings window can say whether they load, and if not, what was tried
+/// and how to fix it, in a few plain words.
 pub async fn check_aws(resolved: &ResolvedAws) -> Result<(), CredentialsError> {
-    let fail = |detail: String| CredentialsError::Aws {
-        from: resolved.source.clone(),
-        detail,
-    };
-    match tokio::time::timeout(CHECK_TIMEOUT, resolved.provider.provide_credentials()).await {
-        Ok(Ok(_credentials)) => Ok(()),
-        Ok(Err(e)) => Err(fail(scrub(&DisplayErrorContext(&e).to_string()))),
-        Err(_elapsed) => Err(fail(format!(
-            "no answer within {}s",
-            CHECK_TIMEOUT.as_secs()
+    let outcome = tokio::time::timeout(CHECK_TIMEOUT, resolved.provider.provide_credentials())
+        .await
+        .map(|loaded| loaded.map(drop));
+    match outcome {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(CredentialsError::Aws(CredentialProblem::new(
+            resolved,
+            Failure::Sdk(&e),
+        ))),
+        Err(_elapsed) => Err(CredentialsError::Aws(CredentialProblem::new(
+            resolved,
+            Failure::TimedOut(CHECK_TIMEOUT),
         ))),
     }
 }
 
-/// Replaces runs that look like key ids, secrets or tokens with `<redacted>`.
-fn scrub(text: &str) -> String {
-    let is_key_char = |c: char| c.is_ascii_alphanumeric() || "+/=".contains(c);
-    let looks_secret = |run: &str| {
-        run.len() >= 32
-            || ((run.starts_with("AKIA") || run.starts_with("ASIA"))
-                && run.len() == 20
-                && run
-                    .bytes()
-                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()))
-    };
-    let mut out = String::with_capacity(text.len());
-    let mut run = String::new();
-    for c in text.chars().chain(std::iter::once('\0')) {
-        if is_key_char(c) {
-            run.push(c);
-            continue;
-        }
-        out.push_str(if looks_secret(&run) {
-            "<redacted>"
-        } else {
-            &run
-        });
-        run.clear();
-        if c != '\0' {
-            out.push(c);
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
-    use aws_credential_types::credential_fn::provide_credentials_fn;
-    use aws_credential_types::provider::error::CredentialsError as SdkError;
-
     use super::*;
     use crate::credentials::MemoryStore;
 
@@ -451,28 +484,6 @@ mod tests {
             ) || resolved.source == CredentialSource::Environment,
             "{:?}",
             resolved.source
-        );
-    }
-
-    #[tokio::test]
-    async fn check_reports_the_source_and_hides_key_material() {
-        let resolved = ResolvedAws {
-            provider: SharedCredentialsProvider::new(provide_credentials_fn(|| async {
-                Err(SdkError::provider_error(concat!(
-                    "process printed AKIA",
-                    "IOSFODNN7EXAMPLE wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
-                )))
-            })),
-            source: CredentialSource::Profile("work".into()),
-        };
-        let text = check_aws(&resolved).await.unwrap_err().to_string();
-        assert!(
-            text.starts_with("AWS credentials from AWS profile 'work' did not load: "),
-            "{text}"
-        );
-        assert!(
-            text.contains("process printed <redacted> <redacted>"),
-            "{text}"
         );
     }
 

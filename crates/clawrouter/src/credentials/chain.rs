@@ -75,6 +75,34 @@ pub(super) fn detect(
     }
 }
 
+/// Whether EC2 instance metadata (IMDS) can answer here, so the chain should
+/// ask it: off EC2 every probe waits for timeouts and logs warnings, before
+/// every `serve` and on every failed credential lookup. Decided from files
+/// the hypervisor fills in, no network call
+/// (https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/identify_ec2_instances.html):
+/// Xen instances have `/sys/hypervisor/uuid` starting with `ec2`, Nitro
+/// instances the DMI vendor "Amazon EC2" and the instance id (`i-…`) as board
+/// asset tag. `AWS_EC2_METADATA_SERVICE_ENDPOINT` set by the user counts as
+/// a yes; off Linux the SDK's own behaviour is kept.
+pub(super) fn imds_available(
+    env: &dyn Fn(&str) -> Option<String>,
+    read: &dyn Fn(&Path) -> Option<String>,
+) -> bool {
+    if !cfg!(target_os = "linux") || env("AWS_EC2_METADATA_SERVICE_ENDPOINT").is_some() {
+        return true;
+    }
+    let starts = |path: &str, prefix: &str| {
+        read(Path::new(path)).is_some_and(|text| {
+            text.trim()
+                .to_ascii_lowercase()
+                .starts_with(&prefix.to_ascii_lowercase())
+        })
+    };
+    starts("/sys/hypervisor/uuid", "ec2")
+        || starts("/sys/devices/virtual/dmi/id/sys_vendor", "Amazon EC2")
+        || starts("/sys/devices/virtual/dmi/id/board_asset_tag", "i-")
+}
+
 /// In `~/.aws/config` profiles are `[profile NAME]`, except `[default]`.
 fn is_config_profile(header: &str, name: &str) -> bool {
     let words: Vec<&str> = header.split_whitespace().collect();
@@ -204,6 +232,40 @@ mod tests {
             "[default]\nsso_start_url = https://x\n",
         );
         assert_eq!(world.detect(None), CredentialSource::Sso("default".into()));
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn instance_metadata_only_on_ec2() {
+        let no_env = |_: &str| None;
+        let files = |found: &'static [(&'static str, &'static str)]| {
+            move |path: &Path| {
+                found
+                    .iter()
+                    .find(|(p, _)| Path::new(p) == path)
+                    .map(|(_, text)| text.to_string())
+            }
+        };
+        assert!(!imds_available(&no_env, &files(&[])));
+        const LAPTOP: &[(&str, &str)] = &[("/sys/devices/virtual/dmi/id/sys_vendor", "LENOVO\n")];
+        assert!(!imds_available(&no_env, &files(LAPTOP)));
+        const NITRO: &[(&str, &str)] = &[
+            ("/sys/devices/virtual/dmi/id/sys_vendor", "Amazon EC2\n"),
+            (
+                "/sys/devices/virtual/dmi/id/board_asset_tag",
+                "i-0123456789abcdef0\n",
+            ),
+        ];
+        assert!(imds_available(&no_env, &files(NITRO)));
+        const XEN: &[(&str, &str)] = &[(
+            "/sys/hypervisor/uuid",
+            "EC2E1916-9099-7CAF-FD21-012345ABCDEF\n",
+        )];
+        assert!(imds_available(&no_env, &files(XEN)));
+        let endpoint = |name: &str| {
+            (name == "AWS_EC2_METADATA_SERVICE_ENDPOINT").then(|| "http://169.254.169.254".into())
+        };
+        assert!(imds_available(&endpoint, &files(&[])));
     }
 
     #[test]

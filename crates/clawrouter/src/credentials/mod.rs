@@ -5,6 +5,8 @@
 //! - [`aws`]: AWS keys saved in the keychain, else the standard AWS chain,
 //!   and which link of it answers ([`CredentialSource`]).
 //! - [`api_key`]: the key local tools must present to the proxy.
+//! - [`fallback`]: the store the apps use, which keeps the client key in a
+//!   private file on machines with no usable keychain.
 //!
 //! Every secret is a [`secrecy::SecretString`]: its `Debug` prints
 //! `[REDACTED]` and it has no `Serialize`, so a secret cannot reach a log or a
@@ -15,6 +17,8 @@
 pub mod api_key;
 pub mod aws;
 mod chain;
+pub mod fallback;
+pub mod problem;
 pub mod store;
 
 pub use api_key::{ApiKeySource, client_api_key, keys_match, regenerate_api_key};
@@ -22,6 +26,8 @@ pub use aws::{
     AwsKeys, CredentialSource, ResolvedAws, aws_credentials, check_aws, delete_aws_keys,
     load_aws_keys, save_aws_keys,
 };
+pub use fallback::{KEYCHAIN_SERVICE_ENV, KeyFileFallback, LocalStore};
+pub use problem::CredentialProblem;
 pub use store::{KeyringStore, MemoryStore, SecretStore};
 
 use crate::settings::FieldError;
@@ -50,6 +56,12 @@ pub enum CredentialsError {
         "the keychain entry '{key}' is damaged ({detail}); delete it and save the credentials again"
     )]
     CorruptEntry { key: String, detail: String },
+    #[error("cannot {action} the client key file {}: {detail}", path.display())]
+    KeyFile {
+        action: &'static str,
+        path: std::path::PathBuf,
+        detail: String,
+    },
     #[error("invalid AWS keys: {0}")]
     InvalidAwsKeys(FieldError),
     #[error(
@@ -58,11 +70,9 @@ pub enum CredentialsError {
     WeakApiKey { reason: &'static str },
     #[error("the OS random number generator failed: {0}")]
     Random(String),
-    #[error("AWS credentials from {from} did not load: {detail}")]
-    Aws {
-        from: CredentialSource,
-        detail: String,
-    },
+    /// The AWS chain found nothing, or what it found did not load.
+    #[error("{0}")]
+    Aws(CredentialProblem),
 }
 
 #[cfg(test)]

@@ -18,6 +18,11 @@ pub trait SecretStore: Send + Sync {
     fn set(&self, key: &str, value: &SecretString) -> Result<(), CredentialsError>;
     /// Whether something was there to delete.
     fn delete(&self, key: &str) -> Result<bool, CredentialsError>;
+    /// Set while the client key is kept in a file because no keychain is
+    /// usable (see [`super::LocalStore`]); the window and CLI say so.
+    fn key_file_fallback(&self) -> Option<super::KeyFileFallback> {
+        None
+    }
 }
 
 /// The OS keychain (macOS Keychain, Windows Credential Manager, Secret
@@ -101,13 +106,12 @@ fn keyring_error(action: &'static str, key: &str, e: keyring::Error) -> Credenti
         keyring::Error::PlatformFailure(_) => CredentialsError::KeychainUnavailable {
             detail: e.to_string(),
             hint: "no Secret Service running? start and unlock gnome-keyring (or another \
-                   Secret Service), or use AWS profile/environment credentials and \
-                   CLAWROUTER_API_KEY instead",
+                   Secret Service), or use AWS profile or environment credentials instead",
         },
         keyring::Error::NoStorageAccess(_) => CredentialsError::KeychainUnavailable {
             detail: e.to_string(),
             hint: "the keychain is locked or refused access: unlock it and try again, or use \
-                   AWS profile/environment credentials and CLAWROUTER_API_KEY instead",
+                   AWS profile or environment credentials instead",
         },
         keyring::Error::BadEncoding(_) => CredentialsError::CorruptEntry {
             key: key.to_owned(),

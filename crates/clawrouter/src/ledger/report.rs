@@ -22,8 +22,9 @@ pub struct UsageSummary {
     /// Low, mid, top, then `tier: null` for requests that named a model.
     pub per_tier: Vec<TierSpend>,
     pub total: Spend,
-    /// The month's spend at the recent pace: average spend per day from the
-    /// first day with requests in the last 7 days (else 30) through today, × 30.
+    /// This UTC month's spend so far plus the recent pace (average spend per
+    /// day from the first day with requests in the last 7 days, else 30,
+    /// through today) for each day left in the month after today.
     pub projected_monthly_usd: Usd,
 }
 
@@ -129,7 +130,7 @@ pub(super) fn summary(conn: &Connection, now_ms: i64) -> Result<UsageSummary, Le
             .map(|((_, tier), spend)| TierSpend { tier, spend })
             .collect(),
         total,
-        projected_monthly_usd: projected_monthly_usd(&daily_spend(conn, now_ms, 30)?),
+        projected_monthly_usd: projected_monthly_usd(today, &daily_spend(conn, now_ms, 31)?),
     })
 }
 
@@ -188,26 +189,27 @@ pub(super) fn day_totals(
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// The month's spend if the recent pace holds: the spend from the first day
-/// with requests in the last 7 days through today, divided by the number of
-/// those days, times 30. Days without requests after the first one count (a
-/// weekend off lowers the pace); days before it do not (a new install is not
-/// averaged with days it did not exist). With no requests in 7 days, the same
-/// over 30 days; with none in 30, zero. Today counts as a whole day, so early
-/// in a UTC day the projection leans high.
-fn projected_monthly_usd(last_30_days: &[DaySpend]) -> Usd {
-    let projection = |days: &[DaySpend]| {
+/// The month's spend if the recent pace holds: what this UTC month has
+/// spent through today, plus the pace for each day left after today. The
+/// pace is the spend from the first day with requests in the last 7 days
+/// through today, divided by the number of those days. Days without requests
+/// after the first one count (a weekend off lowers the pace); days before it
+/// do not (a new install is not averaged with days it did not exist). With no
+/// requests in 7 days, the same over 30 days; with none in 30, zero.
+/// `last_31_days` ends with `today`, so it covers the whole month so far.
+fn projected_monthly_usd(today: i64, last_31_days: &[DaySpend]) -> Usd {
+    let pace = |days: &[DaySpend]| {
         let first = days.iter().position(|d| d.requests > 0)?;
         let used = &days[first..];
         let spent: Usd = used.iter().map(|d| d.usd).sum();
-        Some(Usd::from_decimal(
-            spent.to_decimal() * Decimal::from(30u32) / Decimal::from(used.len()),
-        ))
+        Some(spent.to_decimal() / Decimal::from(used.len()))
     };
-    let last_7 = &last_30_days[last_30_days.len().saturating_sub(7)..];
-    projection(last_7)
-        .or_else(|| projection(last_30_days))
-        .unwrap_or_default()
+    let last = |n: usize| &last_31_days[last_31_days.len().saturating_sub(n)..];
+    let pace = pace(last(7)).or_else(|| pace(last(30))).unwrap_or_default();
+    let elapsed = usize::try_from(today - utc::month_start(today) + 1).unwrap_or(0);
+    let month_to_date: Usd = last(elapsed).iter().map(|d| d.usd).sum();
+    let days_left = utc::next_month_start(today) - today - 1;
+    Usd::from_decimal(month_to_date.to_decimal() + pace * Decimal::from(days_left))
 }
 
 /// `[start, end)` in unix ms of the `days` UTC days ending with `today`.
@@ -246,7 +248,7 @@ mod tests {
                 usd: Usd::ZERO,
                 requests: 0
             };
-            30 - spend.len()
+            31 - spend.len()
         ];
         out.extend(spend.iter().map(|&(dollars, requests)| DaySpend {
             date: String::new(),
@@ -256,28 +258,44 @@ mod tests {
         out
     }
 
+    /// 2025-04-30, the last day of a 30-day month, and 2025-04-10.
+    const APRIL_30: i64 = 20_208;
+    const APRIL_10: i64 = APRIL_30 - 20;
+
     #[test]
-    fn projection_averages_from_first_active_day_of_the_last_week() {
-        assert_eq!(projected_monthly_usd(&days(&[])), usd(0.0));
-        // Only today: today's pace.
-        assert_eq!(projected_monthly_usd(&days(&[(2.0, 3)])), usd(60.0));
-        // Active 3 days ago, idle since: averaged over 4 days.
+    fn projection_is_month_to_date_plus_the_pace_for_the_days_left() {
+        assert_eq!(utc::date(APRIL_30), "2025-04-30");
+        assert_eq!(projected_monthly_usd(APRIL_10, &days(&[])), usd(0.0));
+        // Only today: today's spend, then today's pace for the 20 days left.
         assert_eq!(
-            projected_monthly_usd(&days(&[(4.0, 1), (0.0, 0), (0.0, 0), (0.0, 0)])),
-            usd(30.0)
+            projected_monthly_usd(APRIL_10, &days(&[(2.0, 3)])),
+            usd(42.0)
+        );
+        // Active 3 days ago, idle since: $4 so far, $1/day pace for 20 days.
+        assert_eq!(
+            projected_monthly_usd(APRIL_10, &days(&[(4.0, 1), (0.0, 0), (0.0, 0), (0.0, 0)])),
+            usd(24.0)
         );
         // A $0 day with (failed) requests starts the span too.
         assert_eq!(
-            projected_monthly_usd(&days(&[(0.0, 5), (3.0, 1)])),
-            usd(45.0)
+            projected_monthly_usd(APRIL_10, &days(&[(0.0, 5), (3.0, 1)])),
+            usd(3.0 + 1.5 * 20.0)
         );
+        // On the last day of the month the projection is what was spent.
+        let month: Vec<(f64, u64)> = (0..30).map(|_| (0.5, 1)).collect();
+        assert_eq!(projected_monthly_usd(APRIL_30, &days(&month)), usd(15.0));
+        // Spend in March does not count towards April.
+        let mut with_march = days(&[(1.0, 1)]);
+        with_march[0].usd = usd(100.0);
+        with_march[0].requests = 1;
+        assert_eq!(projected_monthly_usd(APRIL_30, &with_march), usd(1.0));
         // Older activity only: the 30-day rule, from its first active day.
         let mut old = days(&[]);
-        old[20] = DaySpend {
+        old[21] = DaySpend {
             date: String::new(),
             usd: usd(10.0),
             requests: 1,
         };
-        assert_eq!(projected_monthly_usd(&old), usd(30.0));
+        assert_eq!(projected_monthly_usd(APRIL_10, &old), usd(10.0 + 20.0));
     }
 }

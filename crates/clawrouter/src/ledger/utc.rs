@@ -16,6 +16,12 @@ pub(super) fn month_start(day: i64) -> i64 {
     day - i64::from(d - 1)
 }
 
+/// The first day of the month after the one `day` is in.
+pub(super) fn next_month_start(day: i64) -> i64 {
+    // Every month has at most 31 days, so 31 days past a 1st is next month.
+    month_start(month_start(day) + 31)
+}
+
 /// A number that is the same for every day of one month and grows by one
 /// per month.
 pub(super) fn month_key(day: i64) -> i64 {
@@ -78,5 +84,8 @@ mod tests {
         assert_eq!(month_key(leap_day) + 1, month_key(leap_day + 1));
         assert_eq!(month_key(20_088) + 1, month_key(20_089)); // Dec → Jan
         assert_eq!(month_key(leap_day), month_key(month_start(leap_day)));
+        assert_eq!(date(next_month_start(leap_day)), "2024-03-01");
+        assert_eq!(date(next_month_start(20_088)), "2025-01-01");
+        assert_eq!(date(next_month_start(20_089)), "2025-02-01");
     }
 }

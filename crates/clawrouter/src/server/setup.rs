@@ -9,7 +9,9 @@ use serde::Serialize;
 use super::{AppState, ServerConfig};
 use crate::bedrock::{BedrockClient, ClientOptions};
 use crate::catalog::{Catalog, ModelAvailability};
-use crate::credentials::{self, ApiKeySource, CredentialSource, CredentialsError, SecretStore};
+use crate::credentials::{
+    self, ApiKeySource, CredentialProblem, CredentialSource, CredentialsError, SecretStore,
+};
 use crate::health::{Health, ModelHealth, Status};
 use crate::ledger::{BudgetGuard, Ledger, LedgerError};
 use crate::router::{Router, RouterError};
@@ -75,7 +77,7 @@ pub async fn aws_sdk_config(
 ) -> Result<aws_config::SdkConfig, CredentialsError> {
     let aws = credentials::aws_credentials(store, settings).await?;
     Ok(crate::bedrock::sdk_config(ClientOptions {
-        region: settings.effective_region(),
+        region: Some(aws.region),
         credentials: Some(aws.provider),
         endpoint_url: None,
         connect_timeout: CONNECT_TIMEOUT,
@@ -100,7 +102,10 @@ pub struct CheckReport {
     pub endpoint: String,
     /// `None` when no source could be determined.
     pub credentials_source: Option<CredentialSource>,
+    /// `loaded`, or the problem's one-line summary.
     pub credentials_status: String,
+    /// When they did not load: what happened, where ClawRouter looked, the fix.
+    pub credentials_problem: Option<CredentialProblem>,
     pub api_key_source: Option<ApiKeySource>,
     /// Why the client key is unavailable, when it is.
     pub api_key_error: Option<String>,
@@ -133,13 +138,19 @@ pub async fn check(
             Ok(Err(e)) => (None, Some(e.to_string())),
             Err(e) => (None, Some(e.to_string())),
         };
-    let (credentials_source, credentials_status, loaded) =
+    let (credentials_source, credentials_status, credentials_problem, loaded) =
         match credentials::aws_credentials(store.clone(), settings).await {
             Ok(resolved) => match credentials::check_aws(&resolved).await {
-                Ok(()) => (Some(resolved.source), "loaded".to_owned(), true),
-                Err(e) => (Some(resolved.source), e.to_string(), false),
+                Ok(()) => (Some(resolved.source), "loaded".to_owned(), None, true),
+                Err(CredentialsError::Aws(problem)) => (
+                    Some(resolved.source),
+                    problem.summary.clone(),
+                    Some(problem),
+                    false,
+                ),
+                Err(e) => (Some(resolved.source), e.to_string(), None, false),
             },
-            Err(e) => (None, e.to_string(), false),
+            Err(e) => (None, e.to_string(), None, false),
         };
     let health = Health::new();
     let mut models = Vec::new();
@@ -191,6 +202,7 @@ pub async fn check(
             .unwrap_or_else(|_| "AWS default (bedrock-runtime.<region>.amazonaws.com)".to_owned()),
         credentials_source,
         credentials_status,
+        credentials_problem,
         api_key_source,
         api_key_error,
         models,

@@ -52,6 +52,12 @@ impl Home {
         self.data_dir.join("ledger.sqlite3")
     }
 
+    /// Where the client API key is kept while no OS keychain is usable
+    /// (0600; see [`crate::credentials::LocalStore`]).
+    pub fn client_key_file(&self) -> PathBuf {
+        self.config_dir.join("client-api-key")
+    }
+
     pub fn logs_dir(&self) -> PathBuf {
         self.data_dir.join("logs")
     }

@@ -184,11 +184,12 @@ fn join(errors: &[FieldError]) -> String {
 
 /// Temp file in the same folder (so rename is atomic), 0600 from creation,
 /// fsynced, renamed over `path`; the folder is made 0700.
+/// Also writes the client key file when there is no keychain.
 pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let dir = path
         .parent()
-        .ok_or_else(|| io::Error::other("settings path has no folder"))?;
+        .ok_or_else(|| io::Error::other("the path has no folder"))?;
     crate::private_files::create_dir(dir)?;
 
     let name = path.file_name().unwrap_or_default().to_string_lossy();
