@@ -405,6 +405,8 @@ async fn models_refresh_shows_a_denied_model_unavailable_and_auto_avoids_it() {
     assert_eq!(stats.requests, 0, "discovery and routing call no model");
     assert_eq!(stats.control_plane["ListInferenceProfiles"], 1);
     double.shutdown().await;
+}
+
 /// `cmd` as on a machine with no OS keychain (no Secret Service on the
 /// session bus), no `CLAWROUTER_API_KEY`, and optionally no AWS credentials
 /// anywhere in the standard chain.
