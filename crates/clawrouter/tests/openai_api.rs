@@ -421,7 +421,10 @@ async fn models_health_and_liveliness() {
     let retired = &health["unhealthy_endpoints"][0];
     assert_eq!(retired["model_name"], "bedrock/claude-sonnet-4");
     assert!(
-        retired["error"].as_str().unwrap().contains("end of its life"),
+        retired["error"]
+            .as_str()
+            .unwrap()
+            .contains("end of its life"),
         "{retired}"
     );
     let live = s
