@@ -315,7 +315,7 @@ mod tests {
             "xx.anthropic.claude-sonnet-5-5",
             "us.anthropic.claude-sonnet-4-5-v1",
             "us.anthropic.claude-opus-4-1-20250805-v1:0:",
-            "apac.anthropic.claude-opus-5-5",
+            "au.anthropic.claude-opus-4-6-v1",
             "arn:foo",
         ] {
             assert_eq!(

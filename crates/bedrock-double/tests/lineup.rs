@@ -35,6 +35,19 @@ fn document(value: serde_json::Value) -> Document {
     }
 }
 
+/// The service error of a call that must fail.
+fn refused<T, E, R>(result: Result<T, aws_sdk_bedrockruntime::error::SdkError<E, R>>) -> E
+where
+    T: std::fmt::Debug,
+    E: std::fmt::Debug,
+    R: std::fmt::Debug,
+{
+    match result {
+        Err(aws_sdk_bedrockruntime::error::SdkError::ServiceError(context)) => context.into_err(),
+        other => panic!("expected a service error, got {other:?}"),
+    }
+}
+
 async fn start(denied: &[&str]) -> bedrock_double::RunningDouble {
     bedrock_double::start(DoubleConfig {
         denied_models: denied.iter().map(|d| (*d).to_owned()).collect(),
@@ -51,12 +64,12 @@ async fn converse_enforces_the_5_5_rules_and_accepts_valid_requests() {
     let converse = |model: &str| client.converse().model_id(model).messages(user("hi"));
 
     let budget = document(json!({"thinking": {"type": "enabled", "budget_tokens": 2048}}));
-    let err = converse(SONNET_55)
-        .additional_model_request_fields(budget)
-        .send()
-        .await
-        .unwrap_err()
-        .into_service_error();
+    let err = refused(
+        converse(SONNET_55)
+            .additional_model_request_fields(budget)
+            .send()
+            .await,
+    );
     assert_eq!(err.code(), Some("ValidationException"));
     assert!(
         err.message()
@@ -65,12 +78,7 @@ async fn converse_enforces_the_5_5_rules_and_accepts_valid_requests() {
     );
 
     let temperature = InferenceConfiguration::builder().temperature(0.3).build();
-    let err = converse(OPUS_55)
-        .inference_config(temperature)
-        .send()
-        .await
-        .unwrap_err()
-        .into_service_error();
+    let err = refused(converse(OPUS_55).inference_config(temperature).send().await);
     assert!(
         err.message()
             .unwrap()
@@ -87,12 +95,7 @@ async fn converse_enforces_the_5_5_rules_and_accepts_valid_requests() {
         .tool_choice(ToolChoice::Any(AnyToolChoice::builder().build()))
         .build()
         .unwrap();
-    let err = converse(SONNET_55)
-        .tool_config(forced.clone())
-        .send()
-        .await
-        .unwrap_err()
-        .into_service_error();
+    let err = refused(converse(SONNET_55).tool_config(forced.clone()).send().await);
     assert!(
         err.message()
             .unwrap()
@@ -116,14 +119,14 @@ async fn invoke_and_count_tokens_enforce_the_same_rules() {
     let client = client(&double);
     let body = json!({"anthropic_version": "bedrock-2023-05-31", "max_tokens": 100,
         "messages": [{"role": "user", "content": "hi"}], "thinking": {"type": "disabled"}});
-    let err = client
-        .invoke_model()
-        .model_id(OPUS_55)
-        .body(Blob::new(body.to_string()))
-        .send()
-        .await
-        .unwrap_err()
-        .into_service_error();
+    let err = refused(
+        client
+            .invoke_model()
+            .model_id(OPUS_55)
+            .body(Blob::new(body.to_string()))
+            .send()
+            .await,
+    );
     assert_eq!(err.code(), Some("ValidationException"));
     assert!(
         err.message()
@@ -153,7 +156,7 @@ async fn invoke_and_count_tokens_enforce_the_same_rules() {
     };
     let mut budget = body.clone();
     budget["thinking"] = json!({"type": "enabled", "budget_tokens": 1024});
-    let err = counted(budget).await.unwrap_err().into_service_error();
+    let err = refused(counted(budget).await);
     assert!(err.message().unwrap().contains("\"thinking.type.enabled\""));
     let mut plain = body;
     plain.as_object_mut().unwrap().remove("thinking");
@@ -166,14 +169,14 @@ async fn a_denied_model_answers_access_denied_and_others_still_work() {
     let double = start(&["anthropic.claude-sonnet-5-5"]).await;
     let client = client(&double);
     for model in [SONNET_55, "global.anthropic.claude-sonnet-5-5"] {
-        let err = client
-            .converse()
-            .model_id(model)
-            .messages(user("hi"))
-            .send()
-            .await
-            .unwrap_err()
-            .into_service_error();
+        let err = refused(
+            client
+                .converse()
+                .model_id(model)
+                .messages(user("hi"))
+                .send()
+                .await,
+        );
         assert!(err.is_access_denied_exception(), "{model}: {err:?}");
         assert_eq!(
             err.message(),
@@ -193,14 +196,14 @@ async fn a_denied_model_answers_access_denied_and_others_still_work() {
 #[tokio::test]
 async fn an_end_of_life_model_answers_resource_not_found() {
     let double = start(&[]).await;
-    let err = client(&double)
-        .converse()
-        .model_id("us.anthropic.claude-sonnet-4-20250514-v1:0")
-        .messages(user("hi"))
-        .send()
-        .await
-        .unwrap_err()
-        .into_service_error();
+    let err = refused(
+        client(&double)
+            .converse()
+            .model_id("us.anthropic.claude-sonnet-4-20250514-v1:0")
+            .messages(user("hi"))
+            .send()
+            .await,
+    );
     assert!(err.is_resource_not_found_exception(), "{err:?}");
     assert_eq!(
         err.message(),

@@ -228,7 +228,7 @@ async fn serve(
     let store = keychain(home);
     let requested = port.unwrap_or(settings.port);
     let ledger = Ledger::open(&home.ledger_path())?;
-    let state = server::assemble(catalog, &settings, ledger.clone(), store).await?;
+    let state = server::assemble(catalog, &settings, home, ledger.clone(), store).await?;
     let proxy = server::start(state, requested)
         .await
         .with_context(|| format!("cannot listen on 127.0.0.1:{requested}"))?;

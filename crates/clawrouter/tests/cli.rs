@@ -25,6 +25,7 @@ fn clawrouter(home: &std::path::Path, double_url: &str) -> Command {
             ),
         )
         .env("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", double_url)
+        .env("AWS_ENDPOINT_URL_BEDROCK", double_url)
         .env("AWS_ACCESS_KEY_ID", TEST_ACCESS_KEY_ID)
         .env("AWS_SECRET_ACCESS_KEY", TEST_SECRET_ACCESS_KEY)
         .env("AWS_REGION", "us-east-1")
@@ -342,11 +343,7 @@ async fn models_refresh_shows_a_denied_model_unavailable_and_auto_avoids_it() {
     .await
     .unwrap();
     let home = tempfile::tempdir().unwrap();
-    let cli = || {
-        let mut cmd = clawrouter(home.path(), &double.url());
-        cmd.env("AWS_ENDPOINT_URL_BEDROCK", double.url());
-        cmd
-    };
+    let cli = || clawrouter(home.path(), &double.url());
     let low_tier = |cmd: &mut Command| json_of(cmd.args(["route", "--json", "hi"]));
     let before = low_tier(&mut cli());
     assert_eq!(
@@ -404,6 +401,41 @@ async fn models_refresh_shows_a_denied_model_unavailable_and_auto_avoids_it() {
     let stats = double.stats();
     assert_eq!(stats.requests, 0, "discovery and routing call no model");
     assert_eq!(stats.control_plane["ListInferenceProfiles"], 1);
+
+    // The proxy starts from the cached answer: auto sends low-tier text to
+    // the next candidate, and naming the denied model is a clear 4xx.
+    let (child, url) = serve(&mut cli(), 0);
+    let http = reqwest::Client::new();
+    let chat = |model: &str| {
+        http.post(format!("{url}/v1/chat/completions"))
+            .bearer_auth(KEY)
+            .json(&serde_json::json!({"model": model, "messages": [{"role": "user", "content": "hi"}]}))
+            .send()
+    };
+    let auto = chat("auto").await.unwrap();
+    assert_eq!(auto.status(), 200);
+    assert_eq!(auto.headers()["x-clawrouter-tier"], "low");
+    assert_ne!(auto.headers()["x-clawrouter-model"], DENIED);
+    let named = chat(DENIED).await.unwrap();
+    let status = named.status().as_u16();
+    let body: Value = named.json().await.unwrap();
+    assert!((400..500).contains(&status), "{status} {body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no access"),
+        "{body}"
+    );
+    assert!(
+        !double
+            .stats()
+            .by_model
+            .keys()
+            .any(|m| m.contains("claude-haiku-5-5")),
+        "the denied model was never called"
+    );
+    assert!(terminate(child).success());
     double.shutdown().await;
 }
 

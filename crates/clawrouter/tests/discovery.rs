@@ -2,30 +2,16 @@
 //! aws-sdk-bedrock client on the same configuration as the runtime client.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::time::Duration;
-
-use aws_credential_types::Credentials;
-use aws_credential_types::provider::SharedCredentialsProvider;
 use bedrock_double::DoubleConfig;
-use clawrouter::bedrock::{ClientOptions, sdk_config};
+use clawrouter::bedrock::sdk_config;
 use clawrouter::discovery::{self, Unavailable};
+
+mod common;
 
 const DENIED: &str = "anthropic.claude-sonnet-5-5";
 
 async fn sdk_for(url: &str, region: &str) -> aws_config::SdkConfig {
-    sdk_config(ClientOptions {
-        region: Some(region.to_owned()),
-        credentials: Some(SharedCredentialsProvider::new(Credentials::new(
-            bedrock_double::TEST_ACCESS_KEY_ID,
-            bedrock_double::TEST_SECRET_ACCESS_KEY,
-            None,
-            None,
-            "test",
-        ))),
-        endpoint_url: Some(url.to_owned()),
-        connect_timeout: Duration::from_secs(2),
-    })
-    .await
+    sdk_config(common::double_client_options(url, region)).await
 }
 
 #[tokio::test]

@@ -12,10 +12,11 @@ use crate::catalog::{Catalog, ModelAvailability};
 use crate::credentials::{
     self, ApiKeySource, CredentialProblem, CredentialSource, CredentialsError, SecretStore,
 };
+use crate::discovery;
 use crate::health::{Health, ModelHealth, Status};
 use crate::ledger::{BudgetGuard, Ledger, LedgerError};
 use crate::router::{Router, RouterError};
-use crate::settings::Settings;
+use crate::settings::{Home, Settings};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -32,12 +33,14 @@ pub enum StartError {
 }
 
 /// Builds the state a server runs on: client key, AWS credentials (keychain
-/// first, then the standard chain), the Bedrock client and the router, with
+/// first, then the standard chain), the Bedrock client, model discovery
+/// (see [`discovery::start`]) and the router, with
 /// usage recorded into `ledger` (the caller's handle, so reports it reads are
 /// the ones the proxy writes).
 pub async fn assemble(
     catalog: Catalog,
     settings: &Settings,
+    home: &Home,
     ledger: Ledger,
     store: Arc<dyn SecretStore>,
 ) -> Result<AppState, StartError> {
@@ -45,7 +48,8 @@ pub async fn assemble(
     let (api_key, _) =
         tokio::task::spawn_blocking(move || credentials::client_api_key(key_store.as_ref()))
             .await??;
-    let bedrock = bedrock_client(settings, store).await?;
+    let sdk = aws_sdk_config(settings, store).await?;
+    let bedrock = BedrockClient::from_sdk(&sdk);
     let router = Router::new(&catalog)?;
     let budget = BudgetGuard::new(&settings.budgets, ledger.clone());
     let mut config = ServerConfig::new(api_key);
@@ -56,9 +60,19 @@ pub async fn assemble(
     config.header_read_timeout = Duration::from_secs(settings.client_timeout_secs);
     config.show_tier_prefix = settings.show_tier_prefix;
     config.allowed_origins = settings.allowed_origins.clone();
+    let catalog = Arc::new(catalog);
+    let availability = ModelAvailability::from_catalog(&catalog);
+    // What this account can call here: the cached answer at once, a fresh
+    // one in the background; never delays or fails the start.
+    discovery::start(
+        sdk,
+        catalog.clone(),
+        availability.clone(),
+        home.discovery_cache_path(),
+    );
     Ok(AppState {
-        availability: ModelAvailability::from_catalog(&catalog),
-        catalog: Arc::new(catalog),
+        availability,
+        catalog,
         router: Arc::new(router),
         bedrock,
         health: Arc::new(Health::new()),

@@ -124,7 +124,7 @@ impl Supervisor {
             None => Ledger::open(&home.ledger_path()).map_err(StartError::from),
         };
         let assembled = match ledger {
-            Ok(ledger) => assemble(catalog, settings, ledger, store).await,
+            Ok(ledger) => assemble(catalog, settings, home, ledger, store).await,
             Err(e) => Err(e),
         };
         let status = match assembled {

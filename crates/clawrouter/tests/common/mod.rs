@@ -55,16 +55,10 @@ pub async fn stack_full(tune: impl FnOnce(&mut ServerConfig), budgets: &Budgets)
     }
 }
 
-/// The built-in catalog served through a Bedrock client aimed at
-/// `double_url` (with the double's default keys), and an in-memory ledger.
-pub async fn app_state(
-    double_url: &str,
-    config: ServerConfig,
-    budgets: &Budgets,
-) -> (AppState, Ledger) {
-    let catalog = Catalog::builtin().unwrap();
-    let bedrock = BedrockClient::new(ClientOptions {
-        region: Some("us-east-1".into()),
+/// AWS client options aimed at a double, with its default keys.
+pub fn double_client_options(double_url: &str, region: &str) -> ClientOptions {
+    ClientOptions {
+        region: Some(region.to_owned()),
         credentials: Some(SharedCredentialsProvider::new(Credentials::new(
             bedrock_double::TEST_ACCESS_KEY_ID,
             bedrock_double::TEST_SECRET_ACCESS_KEY,
@@ -74,8 +68,18 @@ pub async fn app_state(
         ))),
         endpoint_url: Some(double_url.to_owned()),
         connect_timeout: Duration::from_secs(2),
-    })
-    .await;
+    }
+}
+
+/// The built-in catalog served through a Bedrock client aimed at
+/// `double_url` (with the double's default keys), and an in-memory ledger.
+pub async fn app_state(
+    double_url: &str,
+    config: ServerConfig,
+    budgets: &Budgets,
+) -> (AppState, Ledger) {
+    let catalog = Catalog::builtin().unwrap();
+    let bedrock = BedrockClient::new(double_client_options(double_url, "us-east-1")).await;
     let ledger = Ledger::open_in_memory().unwrap();
     let state = AppState {
         budget: BudgetGuard::new(budgets, ledger.clone()),
