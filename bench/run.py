@@ -101,7 +101,8 @@ def free_port() -> int:
 def wait_live(port: int, proc: subprocess.Popen, limit_s: float) -> float:
     """Polls GET /health/liveliness until a 200; returns seconds waited."""
     started = time.perf_counter()
-    request = b"GET /health/liveliness HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    # The proxy refuses a Host that does not name the port it listens on (DNS rebinding).
+    request = f"GET /health/liveliness HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n".encode()
     while time.perf_counter() - started < limit_s:
         if proc.poll() is not None:
             raise RuntimeError(f"{proc.args[0]} exited with {proc.returncode} before serving")
