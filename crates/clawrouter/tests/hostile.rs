@@ -557,7 +557,7 @@ async fn kill9_rounds(rounds: usize) {
         let proxy = ProxyProcess::start_in(home, &double.url(), "{}", &[]).await;
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let (done_tx, mut done_rx) = tokio::sync::watch::channel(0usize);
-        let load = tokio::spawn(load_until(proxy.url.clone(), 8, stop_rx, done_tx));
+        let load = tokio::spawn(load_until(proxy.url.clone(), 12, stop_rx, done_tx));
         let kill_after = 3 + (round * 7) % 23;
         tokio::time::timeout(
             Duration::from_secs(30),
@@ -591,11 +591,11 @@ async fn kill9_rounds(rounds: usize) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_answer_received_whole_survives_kill_9() {
-    kill9_rounds(8).await;
+    kill9_rounds(12).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "50 rounds take a while; 8 rounds run by default"]
+#[ignore = "50 rounds take a while; 12 rounds run by default"]
 async fn every_answer_received_whole_survives_many_kill_9_rounds() {
     kill9_rounds(50).await;
 }

@@ -23,9 +23,7 @@
 //! Refusals are rendered in the client's protocol shape like every error.
 
 use std::panic::AssertUnwindSafe;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::Router as HttpRouter;
@@ -34,10 +32,9 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method, header};
 use axum::middleware::Next;
 use axum::response::Response;
-use bytes::{Bytes, BytesMut};
+use bytes::BytesMut;
 use futures_util::FutureExt;
 use http_body_util::BodyExt;
-use hyper::body::{Frame, SizeHint};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::{ApiError, ServerConfig, auth};
@@ -172,7 +169,14 @@ pub async fn hold_resources(
     let response = next.run(request).await;
     // The handler has parsed and sent on what it needs of the body.
     drop(body_budget);
-    response.map(|body| Body::new(HoldsSlot { body, _slot: slot }))
+    // The slot lives in the body (dropped with it): held until the last
+    // byte is sent or the client goes away.
+    response.map(|body| {
+        Body::new(body.map_frame(move |frame| {
+            let _held = &slot;
+            frame
+        }))
+    })
 }
 
 /// The request with its body in memory, and the budget that memory holds.
@@ -303,33 +307,6 @@ fn single(headers: &HeaderMap, name: header::HeaderName) -> Single<'_> {
         (None, _) => Single::Absent,
         (Some(v), None) => Single::One(v.as_bytes()),
         (Some(_), Some(_)) => Single::Many,
-    }
-}
-
-/// A response body that keeps its request's concurrency slot until the last
-/// byte is sent or the client goes away.
-struct HoldsSlot {
-    body: Body,
-    _slot: OwnedSemaphorePermit,
-}
-
-impl HttpBody for HoldsSlot {
-    type Data = Bytes;
-    type Error = axum::Error;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
-        Pin::new(&mut self.body).poll_frame(cx)
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.body.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.body.size_hint()
     }
 }
 
