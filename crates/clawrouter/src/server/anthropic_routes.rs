@@ -161,15 +161,16 @@ async fn complete(
     plan: &Plan,
 ) -> Result<(Response, Completed), ApiError> {
     let answer = dispatch::first_success(state, plan, |attempt, model| {
-        let body = anthropic::bedrock_body(req, betas, model).map_err(api_error)?;
-        Ok(state.bedrock.invoke(&attempt.profile_id, body))
+        let (body, adjusted) = anthropic::bedrock_body(req, betas, model).map_err(api_error)?;
+        let call = state.bedrock.invoke(&attempt.profile_id, body);
+        Ok(async move { Ok((call.await?, adjusted)) })
     })
     .await?;
+    let (value, adjusted) = &answer.value;
     let model = &state.catalog.models()[answer.attempt.model];
     let name = anthropic::response_model_name(&state.catalog, &req.model, model);
     let prefix = dispatch::tier_prefix(state, plan);
-    let message =
-        anthropic::relay_message(&answer.value, &name, prefix.as_deref()).map_err(api_error)?;
+    let message = anthropic::relay_message(value, &name, prefix.as_deref()).map_err(api_error)?;
     dispatch::remember_tool_calls(
         state,
         message.tool_use_ids.iter().map(String::as_str),
@@ -180,7 +181,13 @@ async fn complete(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
-    dispatch::decision_headers(&mut response, plan, model, &answer.attempt.profile_id);
+    dispatch::decision_headers(
+        &mut response,
+        plan,
+        model,
+        &answer.attempt.profile_id,
+        adjusted,
+    );
     Ok((
         response,
         Completed {
@@ -201,20 +208,26 @@ async fn stream(
     // The first event is awaited before the response is committed, so a
     // candidate that fails at once can still be replaced by the next one.
     let answer = dispatch::first_success(state, plan, |attempt, model| {
-        let body = anthropic::bedrock_body(req, betas, model).map_err(api_error)?;
+        let (body, adjusted) = anthropic::bedrock_body(req, betas, model).map_err(api_error)?;
         let bedrock = state.bedrock.clone();
         let profile_id = attempt.profile_id.clone();
         Ok(async move {
             let mut events = bedrock.invoke_stream(&profile_id, body).await?;
             let first = dispatch::within_idle(idle, events.next()).await?;
-            Ok((events, first))
+            Ok((events, first, adjusted))
         })
     })
     .await?;
     let model = &state.catalog.models()[answer.attempt.model];
     let (tx, mut response) = sse::channel();
-    dispatch::decision_headers(&mut response, plan, model, &answer.attempt.profile_id);
-    let (events, first) = answer.value;
+    let (events, first, adjusted) = answer.value;
+    dispatch::decision_headers(
+        &mut response,
+        plan,
+        model,
+        &answer.attempt.profile_id,
+        &adjusted,
+    );
     let pump = Pump {
         relay: StreamRelay::new(
             anthropic::response_model_name(&state.catalog, &req.model, model),

@@ -14,6 +14,7 @@ use bytes::Bytes;
 use serde::de::DeserializeOwned;
 
 use super::{ApiError, AppState};
+use crate::adjust::{self, Adjustments};
 use crate::bedrock::UpstreamError;
 use crate::catalog::{Category, Model, NameError, Tier};
 use crate::router::{Availability, RouteInput};
@@ -225,8 +226,15 @@ pub fn remember_tool_calls<'a>(
     }
 }
 
-/// Adds the routing decision headers every model response carries.
-pub fn decision_headers(response: &mut Response, plan: &Plan, model: &Model, profile_id: &str) {
+/// Adds the routing decision headers every model response carries, and
+/// what was changed in the request to fit the model's rules.
+pub fn decision_headers(
+    response: &mut Response,
+    plan: &Plan,
+    model: &Model,
+    profile_id: &str,
+    adjusted: &Adjustments,
+) {
     let headers = response.headers_mut();
     let mut set = |name: &'static str, value: &str| {
         if let Ok(v) = HeaderValue::from_str(value) {
@@ -235,6 +243,9 @@ pub fn decision_headers(response: &mut Response, plan: &Plan, model: &Model, pro
     };
     set("x-clawrouter-model", &model.name);
     set("x-clawrouter-profile", profile_id);
+    if let Some(changes) = adjusted.header_value() {
+        set(adjust::HEADER, &changes);
+    }
     if let Some(requested) = &plan.substituted_for {
         // The client named a model the catalog does not have.
         set("x-clawrouter-substituted-for", requested);

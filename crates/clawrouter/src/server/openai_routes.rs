@@ -17,6 +17,7 @@ use super::accounting::{Completed, Outcome, StreamEstimate, Ticket};
 use super::dispatch::{self, Plan};
 use super::errors::OpenAiError;
 use super::{ApiError, AppState, Protocol, sse};
+use crate::adjust::Adjustments;
 use crate::bedrock::{ConverseEvents, ConverseRequest, ConverseStreamEvent, UpstreamError};
 use crate::catalog::Model;
 use crate::openai::{self, ChatCompletionChunk, ChatCompletionRequest, StreamTranslator};
@@ -70,7 +71,7 @@ fn translate(
     req: &ChatCompletionRequest,
     model: &Model,
     profile_id: &str,
-) -> Result<ConverseRequest, ApiError> {
+) -> Result<(ConverseRequest, Adjustments), ApiError> {
     openai::to_converse(req, model, profile_id).map_err(|e| ApiError::BadRequest {
         message: e.to_string(),
         param: e.param().map(str::to_owned),
@@ -84,13 +85,15 @@ async fn complete(
     plan: &Plan,
 ) -> Result<Answered, ApiError> {
     let answer = dispatch::first_success(state, plan, |attempt, model| {
-        let converse = translate(req, model, &attempt.profile_id)?;
-        Ok(state.bedrock.converse(converse))
+        let (converse, adjusted) = translate(req, model, &attempt.profile_id)?;
+        let call = state.bedrock.converse(converse);
+        Ok(async move { Ok((call.await?, adjusted)) })
     })
     .await?;
+    let (value, adjusted) = &answer.value;
     let model = &state.catalog.models()[answer.attempt.model];
     let mut completion = openai::from_converse(
-        &answer.value,
+        value,
         &model.name,
         &dispatch::response_id("chatcmpl-"),
         dispatch::unix_now(),
@@ -107,13 +110,15 @@ async fn complete(
             text.insert_str(0, &prefix);
         }
     }
-    let usage = answer
-        .value
-        .usage()
-        .map(openai::token_usage)
-        .unwrap_or_default();
+    let usage = value.usage().map(openai::token_usage).unwrap_or_default();
     let mut response = Json(completion).into_response();
-    dispatch::decision_headers(&mut response, plan, model, &answer.attempt.profile_id);
+    dispatch::decision_headers(
+        &mut response,
+        plan,
+        model,
+        &answer.attempt.profile_id,
+        adjusted,
+    );
     Ok(Answered::Whole(
         response,
         Completed {
@@ -133,19 +138,25 @@ async fn stream(
     // The first event is awaited before the response is committed, so a
     // candidate that fails at once can still be replaced by the next one.
     let answer = dispatch::first_success(&state, plan, |attempt, model| {
-        let converse = translate(req, model, &attempt.profile_id)?;
+        let (converse, adjusted) = translate(req, model, &attempt.profile_id)?;
         let bedrock = state.bedrock.clone();
         Ok(async move {
             let mut events = bedrock.converse_stream(converse).await?;
             let first = dispatch::within_idle(idle, events.next()).await?;
-            Ok((events, first))
+            Ok((events, first, adjusted))
         })
     })
     .await?;
     let model = &state.catalog.models()[answer.attempt.model];
     let (tx, mut response) = sse::channel();
-    dispatch::decision_headers(&mut response, plan, model, &answer.attempt.profile_id);
-    let (events, first) = answer.value;
+    let (events, first, adjusted) = answer.value;
+    dispatch::decision_headers(
+        &mut response,
+        plan,
+        model,
+        &answer.attempt.profile_id,
+        &adjusted,
+    );
     let pump = Pump {
         translator: StreamTranslator::new(
             &model.name,
