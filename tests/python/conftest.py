@@ -41,11 +41,11 @@ class Double:
             return json.load(response)
 
 
-@pytest.fixture(scope="session")
-def double():
+def run_double(*args):
+    """A bedrock-double process with extra arguments, stopped on exit."""
     binary = os.environ.get("BEDROCK_DOUBLE_BIN", str(REPO / "target" / "debug" / "bedrock-double"))
     process = subprocess.Popen(
-        [binary, "--port", "0"],
+        [binary, "--port", "0", *args],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -59,6 +59,21 @@ def double():
         code = process.wait(timeout=10)
     # The binary's contract: SIGTERM is a clean exit.
     assert code == 0, f"bedrock-double exited with {code}"
+
+
+@pytest.fixture(scope="session")
+def double():
+    yield from run_double()
+
+
+# The model the `denying_double` account has no access to.
+DENIED_MODEL = "anthropic.claude-sonnet-5-5"
+
+
+@pytest.fixture(scope="session")
+def denying_double():
+    """A double whose account may not call DENIED_MODEL."""
+    yield from run_double("--deny-model", DENIED_MODEL)
 
 
 @dataclass
@@ -79,6 +94,7 @@ def proxy(double, tmp_path_factory):
         "CLAWROUTER_HOME": str(home),
         "CLAWROUTER_API_KEY": key,
         "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": double.url,
+        "AWS_ENDPOINT_URL_BEDROCK": double.url,
         "AWS_ACCESS_KEY_ID": double.access_key_id,
         "AWS_SECRET_ACCESS_KEY": double.secret_access_key,
         "AWS_REGION": double.region,

@@ -158,3 +158,118 @@ def test_anthropic_bedrock_throttle_is_a_rate_limit_error(double):
             max_tokens=100,
             messages=[{"role": "user", "content": "[[double:throttle]]"}],
         )
+
+
+# ---- the lineup's request rules, as botocore sees them ----
+
+SONNET_55 = "us.anthropic.claude-sonnet-5-5"
+OPUS_55 = "global.anthropic.claude-opus-5-5"
+
+
+def validation_message(call):
+    with pytest.raises(ClientError) as raised:
+        call()
+    error = raised.value.response["Error"]
+    assert error["Code"] == "ValidationException"
+    assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    return error["Message"]
+
+
+def test_5x_rules_are_enforced_on_converse_and_invoke(double):
+    client = bedrock(double)
+    message = validation_message(lambda: client.converse(
+        modelId=SONNET_55, messages=user("hi"),
+        additionalModelRequestFields={"thinking": {"type": "enabled", "budget_tokens": 2048}}))
+    assert message == (
+        'The model returned the following errors: "thinking.type.enabled" is not supported for this model. '
+        'Use "thinking.type.adaptive" and "output_config.effort" to control thinking behavior.')
+    message = validation_message(lambda: client.converse(
+        modelId=OPUS_55, messages=user("hi"), inferenceConfig={"temperature": 0.2}))
+    assert message == "The model returned the following errors: `temperature` is deprecated for this model."
+    tool = {"toolSpec": {"name": "f", "inputSchema": {"json": {"type": "object"}}}}
+    message = validation_message(lambda: client.converse(
+        modelId=SONNET_55, messages=user("hi"), toolConfig={"tools": [tool], "toolChoice": {"any": {}}}))
+    assert 'tool_choice: type "tool" and "any" are not supported' in message
+    body = {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 50,
+            "messages": [{"role": "user", "content": "hi"}], "thinking": {"type": "disabled"}}
+    message = validation_message(lambda: client.invoke_model(modelId=OPUS_55, body=json.dumps(body)))
+    assert '"thinking.type.disabled" is not supported' in message
+    # What a valid client sends is accepted.
+    body["thinking"] = {"type": "adaptive"}
+    body["output_config"] = {"effort": "high"}
+    answer = json.loads(client.invoke_model(modelId=OPUS_55, body=json.dumps(body))["body"].read())
+    assert answer["model"] == "claude-opus-5-5"
+
+
+def test_end_of_life_model_is_resource_not_found(double):
+    with pytest.raises(ClientError) as raised:
+        bedrock(double).converse(modelId="us.anthropic.claude-sonnet-4-20250514-v1:0", messages=user("hi"))
+    error = raised.value.response["Error"]
+    assert error["Code"] == "ResourceNotFoundException"
+    assert error["Message"].startswith("This model version has reached the end of its life.")
+
+
+# ---- the control plane (service "bedrock") ----
+
+def control_plane(double):
+    return boto3.client(
+        "bedrock",
+        region_name=double.region,
+        endpoint_url=double.url,
+        aws_access_key_id=double.access_key_id,
+        aws_secret_access_key=double.secret_access_key,
+        config=Config(retries={"max_attempts": 1}),
+    )
+
+
+def test_list_inference_profiles_pages_through_this_regions_profiles(double):
+    client = control_plane(double)
+    pages = client.get_paginator("list_inference_profiles").paginate(PaginationConfig={"PageSize": 5})
+    summaries = [s for page in pages for s in page["inferenceProfileSummaries"]]
+    ids = {s["inferenceProfileId"] for s in summaries}
+    assert {"us.anthropic.claude-opus-5-5", "global.anthropic.claude-haiku-5-5",
+            "us.anthropic.claude-sonnet-5-5"} <= ids
+    assert not any(i.startswith(("jp.", "eu.")) for i in ids), "us-east-1 sees us. and global. only"
+    assert "us.anthropic.claude-sonnet-4-20250514-v1:0" not in ids, "end of life: no profile"
+    opus = next(s for s in summaries if s["inferenceProfileId"] == "us.anthropic.claude-opus-5-5")
+    assert opus["status"] == "ACTIVE" and opus["type"] == "SYSTEM_DEFINED"
+    assert opus["inferenceProfileArn"].endswith(":inference-profile/us.anthropic.claude-opus-5-5")
+    assert opus["models"][0]["modelArn"].endswith("::foundation-model/anthropic.claude-opus-5-5")
+    assert opus["createdAt"].year == 2026  # botocore parsed the iso8601 timestamp
+
+
+def test_list_foundation_models_shows_lifecycle(double):
+    models = control_plane(double).list_foundation_models(byProvider="anthropic")["modelSummaries"]
+    by_id = {m["modelId"]: m for m in models}
+    sonnet4 = by_id["anthropic.claude-sonnet-4-20250514-v1:0"]["modelLifecycle"]
+    assert sonnet4["status"] == "LEGACY"
+    assert sonnet4["endOfLifeTime"].isoformat().startswith("2026-10-14")
+    assert by_id["anthropic.claude-haiku-5-5"]["modelLifecycle"]["status"] == "ACTIVE"
+    assert by_id["anthropic.claude-haiku-5-5"]["inferenceTypesSupported"] == ["INFERENCE_PROFILE"]
+    assert control_plane(double).list_foundation_models(byProvider="Meta")["modelSummaries"] == []
+
+
+def test_control_plane_checks_the_signature(double):
+    client = boto3.client("bedrock", region_name=double.region, endpoint_url=double.url,
+                          aws_access_key_id=double.access_key_id, aws_secret_access_key="wrong",
+                          config=Config(retries={"max_attempts": 1}))
+    with pytest.raises(ClientError) as raised:
+        client.list_inference_profiles()
+    assert raised.value.response["Error"]["Code"] == "InvalidSignatureException"
+
+
+def test_denied_model_is_access_denied_and_not_authorized(denying_double):
+    from conftest import DENIED_MODEL
+    with pytest.raises(ClientError) as raised:
+        bedrock(denying_double).converse(modelId=f"us.{DENIED_MODEL}", messages=user("hi"))
+    assert raised.value.response["Error"]["Code"] == "AccessDeniedException"
+    assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    client = control_plane(denying_double)
+    denied = client.get_foundation_model_availability(modelId=DENIED_MODEL)
+    assert denied["authorizationStatus"] == "NOT_AUTHORIZED"
+    allowed = client.get_foundation_model_availability(modelId="anthropic.claude-opus-5-5")
+    assert allowed["authorizationStatus"] == "AUTHORIZED"
+    assert allowed["regionAvailability"] == "AVAILABLE"
+    # Listing does not depend on access: the profile is still offered.
+    ids = {s["inferenceProfileId"] for s in client.list_inference_profiles()["inferenceProfileSummaries"]}
+    assert f"us.{DENIED_MODEL}" in ids

@@ -9,12 +9,10 @@ use crate::errors::{ApiError, ErrorKind};
 use crate::eventstream::{StreamPlan, event_frame};
 use crate::faults;
 use crate::limits::{self, ImageRef};
-use crate::model_id;
+use crate::lineup::Model;
 use crate::reply::{Block, Reply, ToolDef, Turn, json_pieces, text_pieces};
+use crate::rules::{self, Asks};
 use crate::usage::{PromptCache, text_chars, tokens_for_chars};
-
-/// Converse's default is the model's maximum output.
-const DEFAULT_MAX_TOKENS: u64 = 64_000;
 
 /// A validated Converse request.
 pub struct ConverseCall {
@@ -78,17 +76,19 @@ const MUST_ALTERNATE: &str = "A conversation must alternate between user and ass
 const TOOL_CONFIG_REQUIRED: &str =
     "The toolConfig field must be defined when using toolUse and toolResult content blocks.";
 
-/// Parses and validates a Converse or ConverseStream body for `model_id`.
-pub fn parse(model_id: &str, body: &[u8], cache: &PromptCache) -> Result<ConverseCall, ApiError> {
+/// Parses and validates a Converse or ConverseStream body for `model_id`,
+/// a profile of `model`.
+pub fn parse(
+    model_id: &str,
+    model: &Model,
+    body: &[u8],
+    cache: &PromptCache,
+) -> Result<ConverseCall, ApiError> {
     let request: ConverseRequest = parse_body(body)?;
     validate_conversation(&request.messages, request.tool_config.is_some())?;
     check_images(&request.messages)?;
+    rules::check(model, &asks(&request))?;
     let inference = &request.inference_config;
-    model_id::check_sampling(
-        model_id,
-        inference.temperature.is_some(),
-        inference.top_p.is_some(),
-    )?;
     let additional = request.additional_model_request_fields.as_ref();
     if let Some(betas) = additional
         .and_then(|a| a.get("anthropic_beta"))
@@ -111,15 +111,14 @@ pub fn parse(model_id: &str, body: &[u8], cache: &PromptCache) -> Result<Convers
         ));
     }
 
-    let thinking = additional
-        .and_then(|a| a["thinking"]["type"].as_str())
-        .is_some_and(|t| t == "enabled" || t == "adaptive");
+    let thinking = thinking_type(&request).is_some_and(|t| t == "enabled" || t == "adaptive");
     let input = cache.input_usage(input_chars(&request), &cached_blocks(&request));
     let turn = Turn {
         model_id: model_id.to_owned(),
         prompt,
         directives,
-        max_tokens: inference.max_tokens.unwrap_or(DEFAULT_MAX_TOKENS),
+        // Converse's default is the model's maximum output.
+        max_tokens: inference.max_tokens.unwrap_or(model.max_output_tokens),
         stop_sequences: inference.stop_sequences.clone(),
         tools: tool_defs(&request),
         forced_tool: forced_tool(&request),
@@ -132,10 +131,37 @@ pub fn parse(model_id: &str, body: &[u8], cache: &PromptCache) -> Result<Convers
     })
 }
 
-/// CountTokens for `{"messages": [..], "system": [..]}`.
-pub fn count_input_tokens(input: &Value) -> Result<u64, ApiError> {
+/// CountTokens for `{"messages": [..], "system": [..], ..}`: the model's
+/// request rules apply as they would to the Converse call itself.
+pub fn count_input_tokens(model: &Model, input: &Value) -> Result<u64, ApiError> {
     let request: ConverseRequest = parse_body(input.to_string().as_bytes())?;
+    rules::check(model, &asks(&request))?;
     Ok(tokens_for_chars(input_chars(&request)))
+}
+
+/// Thinking, `top_k` and `output_config` travel in
+/// `additionalModelRequestFields`, in the model's native form.
+fn thinking_type(request: &ConverseRequest) -> Option<&str> {
+    request.additional_model_request_fields.as_ref()?["thinking"]["type"].as_str()
+}
+
+fn asks(request: &ConverseRequest) -> Asks<'_> {
+    let inference = &request.inference_config;
+    let choice = request
+        .tool_config
+        .as_ref()
+        .and_then(|c| c.tool_choice.as_ref());
+    Asks {
+        thinking: thinking_type(request),
+        temperature: inference.temperature,
+        top_p: inference.top_p,
+        top_k: request
+            .additional_model_request_fields
+            .as_ref()
+            .and_then(|a| a["top_k"].as_f64()),
+        forces_tool: choice.is_some_and(|c| c.get("any").is_some() || c.get("tool").is_some()),
+        max_tokens: inference.max_tokens,
+    }
 }
 
 fn parse_body(body: &[u8]) -> Result<ConverseRequest, ApiError> {
@@ -355,12 +381,23 @@ pub fn stream(call: &ConverseCall, reply: &Reply, latency_ms: u64) -> StreamPlan
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::lineup::Lineup;
     use crate::reply::plan;
 
     const MODEL: &str = "us.anthropic.claude-sonnet-4-5-20250929-v1:0";
 
+    fn parse_for(
+        model_id: &str,
+        body: &Value,
+        cache: &PromptCache,
+    ) -> Result<ConverseCall, ApiError> {
+        let lineup = Lineup::builtin().unwrap();
+        let target = lineup.resolve(model_id).unwrap();
+        parse(model_id, target.model(), body.to_string().as_bytes(), cache)
+    }
+
     fn call(body: Value) -> Result<ConverseCall, ApiError> {
-        parse(MODEL, body.to_string().as_bytes(), &PromptCache::default())
+        parse_for(MODEL, &body, &PromptCache::default())
     }
 
     fn user(text: &str) -> Value {
@@ -404,7 +441,7 @@ mod tests {
             ),
             (
                 json!({"messages": [user("a")], "inferenceConfig": {"temperature": 0.5, "topP": 0.9}}),
-                model_id::BOTH_SAMPLING_PARAMS,
+                rules::BOTH_SAMPLING_PARAMS,
             ),
             (
                 json!({"messages": [user("a")], "additionalModelRequestFields": {"anthropic_beta": ["nope"]}}),
@@ -431,12 +468,12 @@ mod tests {
     fn cache_point_reports_write_then_read() {
         let body = json!({"messages": [user("q")], "system": [{"text": "s".repeat(400)}, {"cachePoint": {"type": "default"}}]});
         let cache = PromptCache::default();
-        let first = parse(MODEL, body.to_string().as_bytes(), &cache).unwrap();
+        let first = parse_for(MODEL, &body, &cache).unwrap();
         assert_eq!(
             (first.turn.input.cache_write, first.turn.input.cache_read),
             (100, 0)
         );
-        let second = parse(MODEL, body.to_string().as_bytes(), &cache).unwrap();
+        let second = parse_for(MODEL, &body, &cache).unwrap();
         assert_eq!(
             (second.turn.input.cache_write, second.turn.input.cache_read),
             (0, 100)

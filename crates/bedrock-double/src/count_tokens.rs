@@ -6,11 +6,12 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::{Value, json};
 
 use crate::errors::ApiError;
+use crate::lineup::Model;
 use crate::{converse, invoke};
 
 /// `{"input":{"invokeModel":{"body":"<base64>"}}}` or
 /// `{"input":{"converse":{"messages":[..],"system":[..]}}}` → `{"inputTokens":N}`.
-pub fn count(body: &[u8]) -> Result<Value, ApiError> {
+pub fn count(model: &Model, body: &[u8]) -> Result<Value, ApiError> {
     let request: Value = serde_json::from_slice(body).map_err(|_| {
         ApiError::validation("Malformed input request, please reformat your input and try again.")
     })?;
@@ -19,9 +20,9 @@ pub fn count(body: &[u8]) -> Result<Value, ApiError> {
         let body = BASE64
             .decode(encoded)
             .map_err(|_| ApiError::validation("input.invokeModel.body must be base64"))?;
-        invoke::count_input_tokens(&body)?
+        invoke::count_input_tokens(model, &body)?
     } else if input["converse"].is_object() {
-        converse::count_input_tokens(&input["converse"])?
+        converse::count_input_tokens(model, &input["converse"])?
     } else {
         return Err(ApiError::validation(
             "input must contain exactly one of invokeModel or converse",
@@ -33,9 +34,15 @@ pub fn count(body: &[u8]) -> Result<Value, ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::lineup::Lineup;
 
     #[test]
     fn both_inputs_count_the_same_text() {
+        let lineup = Lineup::builtin().unwrap();
+        let model = lineup
+            .model("anthropic.claude-haiku-4-5-20251001-v1:0")
+            .unwrap();
+        let count = |body: &[u8]| super::count(model, body);
         let invoke_body = json!({"anthropic_version": "bedrock-2023-05-31", "max_tokens": 10,
             "messages": [{"role": "user", "content": "x".repeat(40)}]});
         let via_invoke = count(

@@ -12,8 +12,10 @@ use crate::errors::ApiError;
 use crate::eventstream::{StreamPlan, event_frame};
 use crate::faults;
 use crate::limits::{self, ImageRef};
+use crate::lineup::Model;
 use crate::model_id;
 use crate::reply::{Block, Reply, ToolDef, Turn, alnum_id, json_pieces, text_pieces};
+use crate::rules::{self, Asks};
 use crate::usage::{PromptCache, text_chars, tokens_for_chars};
 
 /// A validated invoke request.
@@ -38,6 +40,7 @@ struct AnthropicRequest {
     stop_sequences: Vec<String>,
     temperature: Option<f64>,
     top_p: Option<f64>,
+    top_k: Option<f64>,
     thinking: Option<Value>,
     #[serde(default)]
     anthropic_beta: Vec<String>,
@@ -98,8 +101,13 @@ const EXTRANEOUS_KEYS: [&str; 2] = ["model", "stream"];
 const TOOLS_REQUIRED: &str =
     "Requests which include `tool_use` or `tool_result` blocks must define tools.";
 
-/// Parses and validates an invoke body for `model_id`.
-pub fn parse(model_id: &str, body: &[u8], cache: &PromptCache) -> Result<InvokeCall, ApiError> {
+/// Parses and validates an invoke body for `model_id`, a profile of `model`.
+pub fn parse(
+    model_id: &str,
+    model: &Model,
+    body: &[u8],
+    cache: &PromptCache,
+) -> Result<InvokeCall, ApiError> {
     let request = parse_body(body)?;
     if request.messages.is_empty() {
         return Err(ApiError::validation(
@@ -112,11 +120,7 @@ pub fn parse(model_id: &str, body: &[u8], cache: &PromptCache) -> Result<InvokeC
         return Err(ApiError::validation(TOOLS_REQUIRED));
     }
     check_images(&request)?;
-    model_id::check_sampling(
-        model_id,
-        request.temperature.is_some(),
-        request.top_p.is_some(),
-    )?;
+    rules::check(model, &asks(&request))?;
     limits::check_betas(request.anthropic_beta.iter().map(String::as_str))?;
 
     let last_user_text = request
@@ -127,11 +131,7 @@ pub fn parse(model_id: &str, body: &[u8], cache: &PromptCache) -> Result<InvokeC
         .map(|m| m.content.text())
         .unwrap_or_default();
     let (prompt, directives) = faults::extract(&last_user_text, model_id)?;
-    let thinking = request
-        .thinking
-        .as_ref()
-        .and_then(|t| t["type"].as_str())
-        .is_some_and(|t| t == "enabled" || t == "adaptive");
+    let thinking = thinking_type(&request).is_some_and(|t| t == "enabled" || t == "adaptive");
     let input = cache.input_usage(input_chars(&request), &cached_blocks(&request));
     let message_id = format!(
         "msg_bdrk_01{}",
@@ -167,9 +167,31 @@ pub fn parse(model_id: &str, body: &[u8], cache: &PromptCache) -> Result<InvokeC
     Ok(InvokeCall { turn, message_id })
 }
 
-/// CountTokens for a base64-decoded invoke body.
-pub fn count_input_tokens(body: &[u8]) -> Result<u64, ApiError> {
-    Ok(tokens_for_chars(input_chars(&parse_body(body)?)))
+/// CountTokens for a base64-decoded invoke body: the model's request rules
+/// apply as they would to the invocation itself.
+pub fn count_input_tokens(model: &Model, body: &[u8]) -> Result<u64, ApiError> {
+    let request = parse_body(body)?;
+    rules::check(model, &asks(&request))?;
+    Ok(tokens_for_chars(input_chars(&request)))
+}
+
+fn thinking_type(request: &AnthropicRequest) -> Option<&str> {
+    request.thinking.as_ref()?["type"].as_str()
+}
+
+fn asks(request: &AnthropicRequest) -> Asks<'_> {
+    let choice = request
+        .tool_choice
+        .as_ref()
+        .and_then(|c| c["type"].as_str());
+    Asks {
+        thinking: thinking_type(request),
+        temperature: request.temperature,
+        top_p: request.top_p,
+        top_k: request.top_k,
+        forces_tool: matches!(choice, Some("any" | "tool")),
+        max_tokens: Some(request.max_tokens),
+    }
 }
 
 fn malformed(detail: &str) -> ApiError {
@@ -377,12 +399,23 @@ pub fn stream(call: &InvokeCall, reply: &Reply, latency_ms: u64) -> StreamPlan {
 mod tests {
     use super::*;
     use crate::errors::ErrorKind;
+    use crate::lineup::Lineup;
     use crate::reply::plan;
 
     const MODEL: &str = "us.anthropic.claude-haiku-4-5-20251001-v1:0";
 
+    fn parse_for(
+        model_id: &str,
+        body: &Value,
+        cache: &PromptCache,
+    ) -> Result<InvokeCall, ApiError> {
+        let lineup = Lineup::builtin().unwrap();
+        let target = lineup.resolve(model_id).unwrap();
+        parse(model_id, target.model(), body.to_string().as_bytes(), cache)
+    }
+
     fn call(body: Value) -> Result<InvokeCall, ApiError> {
-        parse(MODEL, body.to_string().as_bytes(), &PromptCache::default())
+        parse_for(MODEL, &body, &PromptCache::default())
     }
 
     fn body(messages: Value) -> Value {
@@ -416,12 +449,12 @@ mod tests {
         let mut request = body(json!([{"role": "user", "content": "hi"}]));
         request["system"] = json!([{"type": "text", "text": "z".repeat(40), "cache_control": {"type": "ephemeral"}}]);
         let cache = PromptCache::default();
-        let first = parse(MODEL, request.to_string().as_bytes(), &cache).unwrap();
+        let first = parse_for(MODEL, &request, &cache).unwrap();
         assert_eq!(
             (first.turn.input.cache_write, first.turn.input.cache_read),
             (10, 0)
         );
-        let second = parse(MODEL, request.to_string().as_bytes(), &cache).unwrap();
+        let second = parse_for(MODEL, &request, &cache).unwrap();
         assert_eq!(
             (second.turn.input.cache_write, second.turn.input.cache_read),
             (0, 10)

@@ -7,7 +7,33 @@
 //! - `POST /model/{modelId}/converse`, `/converse-stream`, `/invoke`,
 //!   `/invoke-with-response-stream`, `/count-tokens` (model id raw or
 //!   percent-encoded), every one SigV4-verified against the configured keys.
+//! - The control plane (service `bedrock`, which the SDKs select with
+//!   `AWS_ENDPOINT_URL_BEDROCK`; same port, routed by path), SigV4-verified:
+//!   `GET /inference-profiles` (ListInferenceProfiles, paged),
+//!   `GET /foundation-models` (ListFoundationModels with `modelLifecycle`),
+//!   `GET /foundation-model-availability/{modelId}`. Answers depend on the
+//!   region the request is signed for (`jp.` profiles only from Japan…).
 //! - `GET /__double/stats` (unauthenticated): [`Stats`] as JSON.
+//!
+//! # Today's Claude lineup, as data
+//! `claude-models.yaml` (in this crate, with sources) lists the Claude models
+//! Bedrock serves: base id, geographies with a profile, lifecycle, output
+//! limit, thinking style, sampling and tool-choice rules. An id not in it is
+//! "The provided model identifier is invalid."; a bare base id gets the
+//! on-demand ValidationException; a model past its end of life (Sonnet 4
+//! from 2026-10-14) the end-of-life ResourceNotFoundException; each model's
+//! request rules are enforced on every operation, CountTokens included, with
+//! Bedrock's messages (the 5.x family refuses the budget thinking form,
+//! Sonnet/Opus 5.5 refuse `thinking: disabled` and forced tool choice, the
+//! 5.5 models refuse non-default sampling parameters, …).
+//!
+//! # Access denial
+//! [`DoubleConfig::denied_models`] (`--deny-model ID`, repeatable, or
+//! `BEDROCK_DOUBLE_DENY_MODELS=ID,ID`) plays an account without access to a
+//! model: its invocations answer AccessDeniedException (403) and
+//! GetFoundationModelAvailability shows it `NOT_AUTHORIZED`; listing still
+//! offers it, as Bedrock's does. For one request, `[[double:status=403]]`
+//! with `only=` does the same.
 //!
 //! # Deterministic replies
 //! - Text: `Reply from {modelId}: {prompt}` where `{prompt}` is the first 120
@@ -67,15 +93,19 @@ use std::sync::{Arc, Mutex, PoisonError};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+mod control_plane;
 mod converse;
 mod count_tokens;
+mod dates;
 mod errors;
 mod eventstream;
 mod faults;
 mod invoke;
 mod limits;
+mod lineup;
 mod model_id;
 mod reply;
+mod rules;
 mod server;
 mod sigv4;
 mod usage;
@@ -92,6 +122,10 @@ pub struct DoubleConfig {
     pub port: u16,
     /// Accepted `(access key id, secret access key)` pairs.
     pub credentials: Vec<(String, String)>,
+    /// Models this account has no access to (base or profile ids): their
+    /// invocations answer AccessDeniedException and the control plane shows
+    /// them `NOT_AUTHORIZED`.
+    pub denied_models: Vec<String>,
 }
 
 impl Default for DoubleConfig {
@@ -102,6 +136,7 @@ impl Default for DoubleConfig {
                 TEST_ACCESS_KEY_ID.to_owned(),
                 TEST_SECRET_ACCESS_KEY.to_owned(),
             )],
+            denied_models: Vec::new(),
         }
     }
 }
@@ -113,6 +148,7 @@ impl std::fmt::Debug for DoubleConfig {
         f.debug_struct("DoubleConfig")
             .field("port", &self.port)
             .field("access_key_ids", &ids)
+            .field("denied_models", &self.denied_models)
             .finish()
     }
 }
@@ -130,6 +166,10 @@ pub struct Stats {
     /// Event streams whose client went away before the last frame, so tests
     /// can see that a caller cancelled its upstream call.
     pub streams_abandoned: u64,
+    /// Control-plane calls by operation (`ListInferenceProfiles`,
+    /// `ListFoundationModels`, `GetFoundationModelAvailability`); not in
+    /// `requests`.
+    pub control_plane: BTreeMap<String, u64>,
 }
 
 /// A double serving in the background; dropping it without
@@ -166,11 +206,26 @@ impl RunningDouble {
     }
 }
 
-/// Binds 127.0.0.1:`config.port` and serves in a tokio task.
+/// Binds 127.0.0.1:`config.port` and serves in a tokio task. A denied model
+/// the double does not know is an error, so a typo does not pass silently.
 pub async fn start(config: DoubleConfig) -> std::io::Result<RunningDouble> {
+    use std::io::{Error, ErrorKind};
+    let lineup = lineup::Lineup::builtin().map_err(|e| Error::new(ErrorKind::InvalidData, e))?;
+    let denied = config
+        .denied_models
+        .iter()
+        .map(|id| {
+            lineup.base_id(id).map(str::to_owned).ok_or_else(|| {
+                Error::new(
+                    ErrorKind::InvalidInput,
+                    format!("--deny-model {id}: not a Claude model id the double knows"),
+                )
+            })
+        })
+        .collect::<std::io::Result<_>>()?;
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", config.port)).await?;
     let addr = listener.local_addr()?;
-    let state = Arc::new(server::State::new(config.credentials));
+    let state = Arc::new(server::State::new(config.credentials, lineup, denied));
     let stats = state.stats.clone();
     let (stop, stopped) = oneshot::channel();
     let task = tokio::spawn(server::serve(listener, state, stopped));

@@ -9,7 +9,9 @@ use bedrock_double::{DoubleConfig, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY};
 use clap::Parser;
 
 #[derive(Parser)]
-#[command(about = "A local stand-in for AWS Bedrock Runtime")]
+#[command(
+    about = "A local stand-in for AWS Bedrock (runtime and the model-discovery control plane)"
+)]
 struct Args {
     /// Port on 127.0.0.1 (0 = any free port).
     #[arg(long, default_value_t = 0)]
@@ -20,6 +22,15 @@ struct Args {
     /// Secret access key clients must sign with.
     #[arg(long, env = "BEDROCK_DOUBLE_SECRET_ACCESS_KEY", default_value = TEST_SECRET_ACCESS_KEY, hide_default_value = true, hide_env_values = true)]
     secret_access_key: String,
+    /// A model this account has no access to (base or profile id; repeat, or
+    /// comma-separate in the env var): invocations answer
+    /// AccessDeniedException, the control plane shows it NOT_AUTHORIZED.
+    #[arg(
+        long = "deny-model",
+        env = "BEDROCK_DOUBLE_DENY_MODELS",
+        value_delimiter = ','
+    )]
+    deny_models: Vec<String>,
 }
 
 #[tokio::main]
@@ -28,6 +39,7 @@ async fn main() -> anyhow::Result<()> {
     let config = DoubleConfig {
         port: args.port,
         credentials: vec![(args.access_key_id, args.secret_access_key)],
+        denied_models: args.deny_models,
     };
     let double = bedrock_double::start(config)
         .await

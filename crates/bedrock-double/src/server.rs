@@ -2,6 +2,7 @@
 //! stats, and the path every generating operation shares from a verified
 //! request to a reply (directive delay and errors first).
 
+use std::collections::BTreeSet;
 use std::convert::Infallible;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -21,13 +22,15 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinSet;
 
+use crate::control_plane::{self, Caller};
 use crate::errors::{ApiError, ErrorKind};
 use crate::eventstream::{StreamPlan, stream_body};
 use crate::faults::Directives;
+use crate::lineup::{self, Lineup, Model, Target};
 use crate::reply::{self, Reply, Turn};
 use crate::sigv4::{self, SignedRequest};
 use crate::usage::PromptCache;
-use crate::{Stats, converse, count_tokens, invoke, model_id};
+use crate::{Stats, converse, count_tokens, dates, invoke};
 
 /// Every response body: whole JSON or a live event stream.
 pub type Body = BoxBody<Bytes, Infallible>;
@@ -38,19 +41,51 @@ const MAX_BODY_BYTES: usize = 25 * 1024 * 1024;
 /// What every connection shares.
 pub struct State {
     credentials: Vec<(String, String)>,
+    lineup: Lineup,
+    /// Base ids this account has no access to.
+    denied: BTreeSet<String>,
     pub stats: Arc<Mutex<Stats>>,
     cache: PromptCache,
     requests: AtomicU64,
 }
 
 impl State {
-    pub fn new(credentials: Vec<(String, String)>) -> State {
+    pub fn new(
+        credentials: Vec<(String, String)>,
+        lineup: Lineup,
+        denied: BTreeSet<String>,
+    ) -> State {
         State {
             credentials,
+            lineup,
+            denied,
             stats: Arc::default(),
             cache: PromptCache::default(),
             requests: AtomicU64::new(0),
         }
+    }
+
+    /// Control-plane calls are counted apart, so the proxy's discovery does
+    /// not show up as model traffic.
+    fn record_control_plane(&self, operation: &control_plane::Operation) {
+        let mut stats = self.stats.lock().unwrap_or_else(PoisonError::into_inner);
+        *stats
+            .control_plane
+            .entry(operation.name().to_owned())
+            .or_default() += 1;
+    }
+
+    /// Access and lifecycle, checked before any request rule: a denied model
+    /// answers AccessDeniedException, one past its end of life the
+    /// end-of-life ResourceNotFoundException.
+    fn check_callable(&self, model: &Model) -> Result<(), ApiError> {
+        if self.denied.contains(&model.id) {
+            return Err(ApiError::new(ErrorKind::AccessDenied, lineup::NO_ACCESS));
+        }
+        if model.is_end_of_life(&dates::today()) {
+            return Err(lineup::end_of_life_error());
+        }
+        Ok(())
     }
 
     fn record(&self, operation: Operation, model_id: &str) {
@@ -148,13 +183,20 @@ impl Operation {
 enum Route {
     Stats,
     Operation(Operation, String),
+    ControlPlane(control_plane::Operation),
     Unknown,
 }
 
-/// `/model/{modelId}/{operation}`; the id may be percent-encoded or raw.
+/// `/model/{modelId}/{operation}` (the id may be percent-encoded or raw) for
+/// the runtime; `GET` paths of the control plane share the port.
 fn route(method: &Method, raw_path: &str) -> Route {
     if method == Method::GET && raw_path == "/__double/stats" {
         return Route::Stats;
+    }
+    if method == Method::GET
+        && let Some(operation) = control_plane::Operation::from_path(raw_path, percent_decode)
+    {
+        return Route::ControlPlane(operation);
     }
     let operation = raw_path
         .strip_prefix("/model/")
@@ -214,6 +256,12 @@ async fn handle(
                 .await
                 .unwrap_or_else(ApiError::into_response)
         }
+        Route::ControlPlane(operation) => {
+            state.record_control_plane(&operation);
+            serve_control_plane(&state, &operation, request)
+                .await
+                .unwrap_or_else(ApiError::into_response)
+        }
         Route::Unknown => ApiError::of(ErrorKind::UnknownOperation).into_response(),
     };
     if let Ok(value) = http::HeaderValue::from_str(&request_id) {
@@ -222,20 +270,19 @@ async fn handle(
     Ok(response)
 }
 
-async fn serve_operation(
+/// Reads the body and checks its signature; returns the body and the
+/// region the request was signed for.
+async fn verified_body(
     state: &State,
-    operation: Operation,
-    model_id: &str,
     request: Request<Incoming>,
-    started: Instant,
-) -> Result<Response<Body>, ApiError> {
+) -> Result<(http::request::Parts, Bytes, String), ApiError> {
     let (parts, body) = request.into_parts();
     let body = Limited::new(body, MAX_BODY_BYTES)
         .collect()
         .await
         .map_err(|_| ApiError::validation("The request body is too large or was cut off."))?
         .to_bytes();
-    sigv4::verify(
+    let region = sigv4::verify(
         &SignedRequest {
             method: parts.method.as_str(),
             raw_path: parts.uri.path(),
@@ -245,16 +292,65 @@ async fn serve_operation(
         },
         &state.credentials,
     )?;
+    Ok((parts, body, region))
+}
 
-    if operation == Operation::CountTokens {
-        model_id::validate_for_counting(model_id)?;
-        return Ok(json_response(StatusCode::OK, &count_tokens::count(&body)?));
+async fn serve_control_plane(
+    state: &State,
+    operation: &control_plane::Operation,
+    request: Request<Incoming>,
+) -> Result<Response<Body>, ApiError> {
+    let (parts, _, region) = verified_body(state, request).await?;
+    let query: Vec<(String, String)> = parts
+        .uri
+        .query()
+        .unwrap_or("")
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (
+                percent_decode(key),
+                percent_decode(&value.replace('+', " ")),
+            )
+        })
+        .collect();
+    let today = dates::today();
+    let caller = Caller {
+        lineup: &state.lineup,
+        denied: &state.denied,
+        region: &region,
+        today: &today,
+    };
+    let body = control_plane::answer(operation, &caller, &query)?;
+    Ok(json_response(StatusCode::OK, &body))
+}
+
+async fn serve_operation(
+    state: &State,
+    operation: Operation,
+    model_id: &str,
+    request: Request<Incoming>,
+    started: Instant,
+) -> Result<Response<Body>, ApiError> {
+    let (_, body, _) = verified_body(state, request).await?;
+    let target = state.lineup.resolve(model_id)?;
+    let model = target.model();
+    // CountTokens names the foundation model, so a bare id is fine there.
+    if operation != Operation::CountTokens && matches!(target, Target::Bare(_)) {
+        return Err(lineup::on_demand_error(model_id));
     }
-    model_id::validate_for_invocation(model_id)?;
+    state.check_callable(model)?;
+    if operation == Operation::CountTokens {
+        return Ok(json_response(
+            StatusCode::OK,
+            &count_tokens::count(model, &body)?,
+        ));
+    }
     let elapsed_ms = || u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     match operation {
         Operation::Converse | Operation::ConverseStream => {
-            let call = converse::parse(model_id, &body, &state.cache)?;
+            let call = converse::parse(model_id, model, &body, &state.cache)?;
             let reply = answer(&call.turn).await?;
             Ok(if operation == Operation::Converse {
                 json_response(
@@ -267,7 +363,7 @@ async fn serve_operation(
             })
         }
         _ => {
-            let call = invoke::parse(model_id, &body, &state.cache)?;
+            let call = invoke::parse(model_id, model, &body, &state.cache)?;
             let reply = answer(&call.turn).await?;
             Ok(if operation == Operation::InvokeModel {
                 let mut response = json_response(StatusCode::OK, &invoke::response(&call, &reply));
@@ -291,7 +387,7 @@ async fn answer(turn: &Turn) -> Result<Reply, ApiError> {
         tokio::time::sleep(delay).await;
     }
     if turn.directives.on_demand {
-        return Err(crate::model_id::on_demand_error(&turn.model_id));
+        return Err(lineup::on_demand_error(&turn.model_id));
     }
     if let Some(kind) = turn.directives.error {
         return Err(ApiError {

@@ -7,12 +7,11 @@
 //! sha256 of the body, and the scope is `date/region/bedrock/aws4_request`
 //! with any region.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
 use aws_sigv4::sign::v4::{calculate_signature, generate_signing_key};
 use http::HeaderMap;
 use sha2::{Digest, Sha256};
 
+use crate::dates;
 use crate::errors::{ApiError, ErrorKind};
 
 const ALGORITHM: &str = "AWS4-HMAC-SHA256";
@@ -39,11 +38,12 @@ struct Authorization<'a> {
     signature: &'a str,
 }
 
-/// Checks the request's signature against `credentials` (id, secret).
+/// Checks the request's signature against `credentials` (id, secret) and
+/// returns the region it was signed for (the region the caller is in).
 pub fn verify(
     request: &SignedRequest<'_>,
     credentials: &[(String, String)],
-) -> Result<(), ApiError> {
+) -> Result<String, ApiError> {
     let header = request
         .headers
         .get(http::header::AUTHORIZATION)
@@ -65,7 +65,7 @@ pub fn verify(
         ));
     }
     let amz_date = header_value(request.headers, "x-amz-date");
-    let day = date_to_time(auth.date).filter(|_| amz_date.starts_with(auth.date));
+    let day = dates::compact_date_to_time(auth.date).filter(|_| amz_date.starts_with(auth.date));
     let Some(day) = day else {
         return Err(ApiError::of(ErrorKind::InvalidSignature));
     };
@@ -81,7 +81,7 @@ pub fn verify(
     if expected != auth.signature {
         return Err(ApiError::of(ErrorKind::InvalidSignature));
     }
-    Ok(())
+    Ok(auth.region.to_owned())
 }
 
 fn parse_authorization(value: &str) -> Option<Authorization<'_>> {
@@ -168,27 +168,6 @@ fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
-/// `YYYYMMDD` as midnight UTC (only the day matters for the signing key).
-fn date_to_time(date: &str) -> Option<SystemTime> {
-    if date.len() != 8 || !date.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let year: i64 = date[..4].parse().ok()?;
-    let month: i64 = date[4..6].parse().ok()?;
-    let day: i64 = date[6..].parse().ok()?;
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
-        return None;
-    }
-    // Days since 1970-01-01 in the proleptic Gregorian calendar (H. Hinnant).
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * ((month + 9) % 12) + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = u64::try_from(era * 146_097 + doe - 719_468).ok()?;
-    Some(UNIX_EPOCH + Duration::from_secs(days * 86_400))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -200,23 +179,6 @@ mod tests {
             "/model/us.anthropic.claude-sonnet-4-5-20250929-v1%253A0/converse-stream"
         );
         assert_eq!(encode_path("/model/a:b/invoke"), "/model/a%3Ab/invoke");
-    }
-
-    #[test]
-    fn date_to_time_is_midnight_utc() {
-        for (date, secs) in [
-            ("19700101", 0),
-            ("20000229", 951_782_400),
-            ("20261125", 1_795_564_800),
-            ("20391231", 2_208_902_400),
-        ] {
-            assert_eq!(
-                date_to_time(date),
-                Some(UNIX_EPOCH + Duration::from_secs(secs))
-            );
-        }
-        assert_eq!(date_to_time("2026-11-2"), None);
-        assert_eq!(date_to_time("20261325"), None);
     }
 
     #[test]

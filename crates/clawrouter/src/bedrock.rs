@@ -213,39 +213,54 @@ pub struct InvokeEvents {
     model_id: String,
 }
 
+/// The AWS configuration every Bedrock client of the engine shares (runtime
+/// and control plane): credentials, region (default [`DEFAULT_REGION`]),
+/// endpoint resolution including `AWS_ENDPOINT_URL_BEDROCK_RUNTIME` /
+/// `AWS_ENDPOINT_URL_BEDROCK`, one attempt per call, connect timeout.
+pub async fn sdk_config(options: ClientOptions) -> aws_config::SdkConfig {
+    // One attempt per call: the proxy falls back to other candidates
+    // itself, and SDK retries would hold a throttled request for seconds.
+    // Stalled-stream protection is off because thinking models pause for
+    // long stretches (awslabs/aws-sdk-rust#1287); the server applies its
+    // own idle timeout between stream events instead.
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(RetryConfig::standard().with_max_attempts(1))
+        .stalled_stream_protection(StalledStreamProtectionConfig::disabled())
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(options.connect_timeout)
+                .build(),
+        );
+    if let Some(region) = options.region {
+        loader = loader.region(aws_config::Region::new(region));
+    }
+    if let Some(credentials) = options.credentials {
+        loader = loader.credentials_provider(credentials);
+    }
+    if let Some(endpoint) = options.endpoint_url {
+        loader = loader.endpoint_url(endpoint);
+    }
+    let sdk = loader.load().await;
+    if sdk.region().is_some() {
+        return sdk;
+    }
+    sdk.into_builder()
+        .region(aws_config::Region::new(DEFAULT_REGION))
+        .build()
+}
+
 impl BedrockClient {
     pub async fn new(options: ClientOptions) -> Self {
-        // One attempt per call: the proxy falls back to other candidates
-        // itself, and SDK retries would hold a throttled request for seconds.
-        // Stalled-stream protection is off because thinking models pause for
-        // long stretches (awslabs/aws-sdk-rust#1287); the server applies its
-        // own idle timeout between stream events instead.
-        let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .retry_config(RetryConfig::standard().with_max_attempts(1))
-            .stalled_stream_protection(StalledStreamProtectionConfig::disabled())
-            .timeout_config(
-                TimeoutConfig::builder()
-                    .connect_timeout(options.connect_timeout)
-                    .build(),
-            );
-        if let Some(region) = options.region {
-            loader = loader.region(aws_config::Region::new(region));
-        }
-        if let Some(credentials) = options.credentials {
-            loader = loader.credentials_provider(credentials);
-        }
-        if let Some(endpoint) = options.endpoint_url {
-            loader = loader.endpoint_url(endpoint);
-        }
-        let sdk = loader.load().await;
+        Self::from_sdk(&sdk_config(options).await)
+    }
+
+    /// A runtime client on a shared configuration (see [`sdk_config`]).
+    pub fn from_sdk(sdk: &aws_config::SdkConfig) -> Self {
         let region = sdk
             .region()
             .map_or_else(|| DEFAULT_REGION.to_owned(), |r| r.to_string());
-        let config = aws_sdk_bedrockruntime::config::Builder::from(&sdk)
-            .region(aws_config::Region::new(region.clone()))
-            .build();
         Self {
-            client: aws_sdk_bedrockruntime::Client::from_conf(config),
+            client: aws_sdk_bedrockruntime::Client::new(sdk),
             region,
         }
     }

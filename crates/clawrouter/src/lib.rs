@@ -15,6 +15,7 @@ pub mod anthropic;
 pub mod bedrock;
 pub mod catalog;
 pub mod credentials;
+pub mod discovery;
 pub mod health;
 pub mod ledger;
 pub mod money;

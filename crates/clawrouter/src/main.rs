@@ -13,10 +13,11 @@ use serde_json::json;
 
 use clawrouter::catalog::{Catalog, ModelAvailability, Tier};
 use clawrouter::credentials::{self, KeyringStore, SecretStore};
+use clawrouter::discovery;
 use clawrouter::health;
 use clawrouter::ledger::Ledger;
 use clawrouter::money::Usd;
-use clawrouter::router::{AllAvailable, RouteInput, Router};
+use clawrouter::router::{RouteInput, Router};
 use clawrouter::server;
 use clawrouter::settings::{Home, Settings};
 
@@ -55,6 +56,10 @@ enum Command {
     Models {
         #[arg(long)]
         json: bool,
+        /// Ask Bedrock's control plane first which profiles this account can
+        /// call here (free calls); otherwise the last answer is shown.
+        #[arg(long)]
+        refresh: bool,
         #[arg(long)]
         config: Option<PathBuf>,
     },
@@ -148,7 +153,11 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Route { json, config, text } => {
             route(&home, &settings, config, &text.join(" "), json)
         }
-        Command::Models { json, config } => models(&home, &settings, config, json),
+        Command::Models {
+            json,
+            refresh,
+            config,
+        } => models(&home, &settings, config, json, refresh).await,
         Command::Check { json, paid, config } => check(&home, &settings, config, json, paid).await,
         Command::Usage { json } => usage(&home, json).await,
         Command::Keys { action } => keys(action).await,
@@ -239,7 +248,12 @@ fn route(
 ) -> anyhow::Result<ExitCode> {
     let catalog = catalog(home, settings, config)?;
     let router = Router::new(&catalog)?;
-    let decision = router.decide(&catalog, &RouteInput::from_text(text), &AllAvailable)?;
+    // What Bedrock last said this account can call counts, as it does when serving.
+    let availability = ModelAvailability::from_catalog(&catalog);
+    if let Some(known) = cached_discovery(home, settings) {
+        known.apply(&catalog, &availability);
+    }
+    let decision = router.decide(&catalog, &RouteInput::from_text(text), &availability)?;
     if as_json {
         println!("{}", serde_json::to_string(&decision)?);
     } else {
@@ -256,14 +270,36 @@ fn route(
     Ok(ExitCode::SUCCESS)
 }
 
-fn models(
+/// The last discovery answer, if it was for the region in use.
+fn cached_discovery(home: &Home, settings: &Settings) -> Option<discovery::Discovery> {
+    let region = settings
+        .effective_region()
+        .unwrap_or_else(|| clawrouter::bedrock::DEFAULT_REGION.to_owned());
+    discovery::load_cache(&home.discovery_cache_path()).filter(|k| k.region == region)
+}
+
+async fn models(
     home: &Home,
     settings: &Settings,
     config: Option<PathBuf>,
     as_json: bool,
+    refresh: bool,
 ) -> anyhow::Result<ExitCode> {
     let catalog = catalog(home, settings, config)?;
     let availability = ModelAvailability::from_catalog(&catalog);
+    let known = if refresh {
+        let sdk = server::aws_sdk_config(settings, keychain()).await?;
+        Some(discovery::refresh(&sdk, &home.discovery_cache_path()).await?)
+    } else {
+        cached_discovery(home, settings)
+    };
+    if let Some(known) = &known {
+        known.apply(&catalog, &availability);
+    }
+    let discovered = known
+        .as_ref()
+        .map(|k| k.discovered(&catalog))
+        .unwrap_or_default();
     if as_json {
         let list: Vec<_> = catalog
             .models()
@@ -287,10 +323,26 @@ fn models(
                     "forced_tool_choice": m.forced_tool_choice,
                 })
             })
+            .chain(discovered.iter().map(|d| {
+                // Offered by Bedrock, unknown to the catalog: callable by its
+                // profile id, price unknown.
+                json!({
+                    "name": d.profile_id, "profile_id": d.profile_id, "display": d.display,
+                    "discovered": true, "tiers": [],
+                    "lifecycle": d.lifecycle, "available": true, "unavailable_reason": null,
+                    "price_per_million": {
+                        "input": null, "output": null, "cache_read": null,
+                        "cache_write": null, "cache_write_1h": null,
+                    },
+                })
+            }))
             .collect();
+        let asked = known
+            .as_ref()
+            .map(|k| json!({ "fetched_at": k.fetched_at, "region": k.region }));
         println!(
             "{}",
-            serde_json::to_string_pretty(&json!({ "models": list }))?
+            serde_json::to_string_pretty(&json!({ "models": list, "discovery": asked }))?
         );
     } else {
         println!(
@@ -313,6 +365,26 @@ fn models(
                 rates.input.normalize(),
                 rates.output.normalize(),
             );
+        }
+        for d in &discovered {
+            println!(
+                "{:<28} {:<48} {:<8} {:<10} {:>8} {:>8}  yes (discovered)",
+                d.profile_id,
+                d.profile_id,
+                "",
+                d.lifecycle.as_str(),
+                "?",
+                "?",
+            );
+        }
+        match &known {
+            Some(k) => println!(
+                "\nWhat this account can call in {}: asked Bedrock at {}.",
+                k.region, k.fetched_at
+            ),
+            None => println!(
+                "\nBedrock has not been asked yet what this account can call: `clawrouter models --refresh`."
+            ),
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -207,14 +207,20 @@ async fn check_reports_the_credential_source_and_health_without_secrets() {
     assert_eq!(report["ok"], true);
     assert_eq!(report["credentials_source"], "environment");
     assert_eq!(report["api_key_source"], "env");
-    assert_eq!(report["models"].as_array().unwrap().len(), 9);
+    let models = report["models"].as_array().unwrap();
+    assert_eq!(models.len(), 9);
+    // Sonnet 4 is past end of life: reported, not probed, not failing the check.
+    const RETIRED: &str = "bedrock/claude-sonnet-4";
+    let (retired, living): (Vec<&Value>, Vec<&Value>) =
+        models.iter().partition(|m| m["name"] == RETIRED);
+    assert_eq!(retired[0]["health"]["status"], "unhealthy");
     assert!(
-        report["models"]
-            .as_array()
+        retired[0]["health"]["last_error"]
+            .as_str()
             .unwrap()
-            .iter()
-            .all(|m| m["health"]["status"] == "healthy")
+            .contains("end of life")
     );
+    assert!(living.iter().all(|m| m["health"]["status"] == "healthy"));
     assert!(!text.contains(TEST_SECRET_ACCESS_KEY) && !text.contains(KEY));
 
     // The paid probe says its price first, then reports what each probe cost.
@@ -233,12 +239,13 @@ async fn check_reports_the_credential_source_and_health_without_secrets() {
             .as_array()
             .unwrap()
             .iter()
+            .filter(|m| m["name"] != RETIRED)
             .all(|m| m["paid_probe_usd"].as_f64().unwrap() > 0.0)
     );
     assert_eq!(
         double.stats().by_operation["Converse"],
-        9,
-        "one paid request per model"
+        8,
+        "one paid request per living model"
     );
 
     // Wrong keys: the check fails and says so, still without the secret.
@@ -312,4 +319,84 @@ fn keys_round_trip_through_the_real_keychain() {
     let (_, after) = keys(&["status", "--json"], "");
     let after: Value = serde_json::from_str(&after).unwrap();
     assert!(after["aws_access_key_id"].is_null());
+}
+
+/// `models --refresh` asks the control plane of a double whose account may
+/// not call Haiku 5.5 (the low tier's first choice): the model is listed
+/// unavailable with the reason, the answer is cached with its time, profiles
+/// the catalog lacks are listed as discovered with an unknown price, and
+/// `auto` routes low-tier text to the next candidate. No model is called.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn models_refresh_shows_a_denied_model_unavailable_and_auto_avoids_it() {
+    const DENIED: &str = "bedrock/claude-haiku-5-5";
+    let double = bedrock_double::start(DoubleConfig {
+        denied_models: vec!["anthropic.claude-haiku-5-5".into()],
+        ..DoubleConfig::default()
+    })
+    .await
+    .unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let cli = || {
+        let mut cmd = clawrouter(home.path(), &double.url());
+        cmd.env("AWS_ENDPOINT_URL_BEDROCK", double.url());
+        cmd
+    };
+    let low_tier = |cmd: &mut Command| json_of(cmd.args(["route", "--json", "hi"]));
+    let before = low_tier(&mut cli());
+    assert_eq!(
+        (before["tier"].as_str(), before["model"].as_str()),
+        (Some("low"), Some(DENIED))
+    );
+
+    let listed = json_of(cli().args(["models", "--refresh", "--json"]));
+    let models = listed["models"].as_array().unwrap();
+    let by_name = |name: &str| models.iter().find(|m| m["name"] == name).unwrap();
+    let denied = by_name(DENIED);
+    assert_eq!(denied["available"], false, "{denied}");
+    let reason = denied["unavailable_reason"].as_str().unwrap();
+    assert!(
+        reason.contains("no access") && reason.contains("claude-haiku-5-5"),
+        "{reason}"
+    );
+    assert_eq!(by_name("bedrock/claude-opus-5-5")["available"], true);
+    assert_eq!(listed["discovery"]["region"], "us-east-1");
+    assert!(
+        !listed["discovery"]["fetched_at"]
+            .as_str()
+            .unwrap()
+            .is_empty()
+    );
+    let discovered: Vec<&Value> = models.iter().filter(|m| m["discovered"] == true).collect();
+    assert!(
+        !discovered.is_empty(),
+        "the double offers Claude models the catalog lacks"
+    );
+    for d in &discovered {
+        assert!(d["price_per_million"]["input"].is_null(), "{d}");
+        assert!(
+            d["profile_id"]
+                .as_str()
+                .unwrap()
+                .contains(".anthropic.claude-"),
+            "{d}"
+        );
+    }
+    let cache: Value =
+        serde_json::from_slice(&std::fs::read(home.path().join("discovery.json")).unwrap())
+            .unwrap();
+    assert_eq!(cache["fetched_at"], listed["discovery"]["fetched_at"]);
+
+    // Without --refresh the cached answer still counts, for listing and routing.
+    let table = cli().args(["models"]).output().unwrap();
+    let table = String::from_utf8_lossy(&table.stdout);
+    let row = table.lines().find(|l| l.starts_with(DENIED)).unwrap();
+    assert!(row.contains("no: "), "{row}");
+    let after = low_tier(&mut cli());
+    assert_eq!(after["tier"], "low");
+    assert_ne!(after["model"], DENIED, "{after}");
+
+    let stats = double.stats();
+    assert_eq!(stats.requests, 0, "discovery and routing call no model");
+    assert_eq!(stats.control_plane["ListInferenceProfiles"], 1);
+    double.shutdown().await;
 }

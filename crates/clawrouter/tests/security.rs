@@ -878,6 +878,7 @@ fn row17_secret_holders_never_print_or_serialize_secrets() {
     let double = bedrock_double::DoubleConfig {
         port: 0,
         credentials: vec![(concat!("AKIA", "CANARY0000000000").into(), SECRET.into())],
+        ..Default::default()
     };
     for printed in [
         format!("{config:?}"),
@@ -976,6 +977,7 @@ async fn row18_secrets_canary_at_trace_level() {
             canaries.access_key_id.clone(),
             canaries.secret_access_key.clone(),
         )],
+        ..Default::default()
     })
     .await
     .unwrap();

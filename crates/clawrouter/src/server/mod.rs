@@ -44,7 +44,7 @@ use crate::router::Router;
 pub use errors::{ApiError, Protocol};
 pub use guard::{host_allowed, origin_allowed};
 pub use listen::bind_loopback;
-pub use setup::{CheckReport, ModelCheck, StartError, assemble, check};
+pub use setup::{CheckReport, ModelCheck, StartError, assemble, aws_sdk_config, check};
 pub use sse::data as sse_data_frame;
 pub use supervisor::{ProxyStatus, Supervisor};
 

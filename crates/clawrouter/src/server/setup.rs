@@ -64,18 +64,30 @@ pub async fn assemble(
     })
 }
 
-async fn bedrock_client(
+/// The AWS configuration the runtime and control-plane clients share:
+/// credentials from the keychain first, then the standard chain; the
+/// settings' region; the SDK's own endpoint variables.
+pub async fn aws_sdk_config(
     settings: &Settings,
     store: Arc<dyn SecretStore>,
-) -> Result<BedrockClient, StartError> {
+) -> Result<aws_config::SdkConfig, CredentialsError> {
     let aws = credentials::aws_credentials(store, settings).await?;
-    Ok(BedrockClient::new(ClientOptions {
+    Ok(crate::bedrock::sdk_config(ClientOptions {
         region: settings.effective_region(),
         credentials: Some(aws.provider),
         endpoint_url: None,
         connect_timeout: CONNECT_TIMEOUT,
     })
     .await)
+}
+
+async fn bedrock_client(
+    settings: &Settings,
+    store: Arc<dyn SecretStore>,
+) -> Result<BedrockClient, StartError> {
+    Ok(BedrockClient::from_sdk(
+        &aws_sdk_config(settings, store).await?,
+    ))
 }
 
 /// What `clawrouter check` reports. Never contains a secret.
@@ -134,8 +146,19 @@ pub async fn check(
     } else {
         None
     };
+    // A model the catalog knows is past end of life is neither probed nor
+    // paid for, and does not fail the check: Bedrock would only answer 404.
+    let retired = ModelAvailability::from_catalog(catalog);
     for m in catalog.models() {
         let (status, paid_probe_usd) = match &bedrock {
+            _ if let Some(why) = retired.reason(&m.name) => (
+                ModelHealth {
+                    status: Status::Unhealthy,
+                    last_error: Some(why.reason),
+                    ..health.status(&m.profile_id)
+                },
+                None,
+            ),
             Some(client) if paid => {
                 let (status, cost) = health.paid_probe(client, m).await;
                 (status, Some(cost))
@@ -157,7 +180,10 @@ pub async fn check(
             .unwrap_or_else(|| crate::bedrock::DEFAULT_REGION.to_owned()),
     };
     CheckReport {
-        ok: loaded && models.iter().all(|m| m.health.status == Status::Healthy),
+        ok: loaded
+            && models
+                .iter()
+                .all(|m| m.health.status == Status::Healthy || !retired.is_available(&m.name)),
         region,
         endpoint: std::env::var("AWS_ENDPOINT_URL_BEDROCK_RUNTIME")
             .unwrap_or_else(|_| "AWS default (bedrock-runtime.<region>.amazonaws.com)".to_owned()),

@@ -56,6 +56,11 @@ impl Home {
         self.data_dir.join("logs")
     }
 
+    /// What Bedrock's control plane last said this account can call.
+    pub fn discovery_cache_path(&self) -> PathBuf {
+        crate::discovery::cache_path(&self.data_dir)
+    }
+
     /// `<config dir>/models.yaml` when the user has put one there.
     pub fn catalog_override(&self) -> Option<PathBuf> {
         let path = self.config_dir.join("models.yaml");

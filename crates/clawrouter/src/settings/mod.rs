@@ -176,7 +176,7 @@ fn join(errors: &[FieldError]) -> String {
 
 /// Temp file in the same folder (so rename is atomic), 0600 from creation,
 /// fsynced, renamed over `path`; the folder is created 0700 if missing.
-fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let dir = path
         .parent()

@@ -1,0 +1,249 @@
+//! The per-model request rules Bedrock enforces (thinking form, sampling
+//! parameters, forced tool choice, output limit), checked the same way for
+//! Converse, ConverseStream, InvokeModel, InvokeModelWithResponseStream and
+//! CountTokens, with Bedrock's messages. Which model has which rule is data
+//! in `claude-models.yaml`.
+//!
+//! Bedrock passes the model's own 400 through as a ValidationException whose
+//! message starts "The model returned the following errors: " (captures in
+//! /work/notes/model-facts.md §2).
+
+use crate::errors::ApiError;
+use crate::lineup::{Model, SamplingParam, ThinkingStyle};
+use crate::model_id::response_model_name;
+
+const MODEL_ERRORS: &str = "The model returned the following errors: ";
+
+pub const BOTH_SAMPLING_PARAMS: &str = "The model returned the following errors: `temperature` and `top_p` cannot both be specified for this model. Please use only one.";
+
+/// What a request asks of the model, whichever API it came through.
+#[derive(Debug, Default)]
+pub struct Asks<'a> {
+    /// `thinking.type`: `enabled`, `adaptive` or `disabled`.
+    pub thinking: Option<&'a str>,
+    pub temperature: Option<f64>,
+    pub top_p: Option<f64>,
+    pub top_k: Option<f64>,
+    /// `tool_choice` is `any` or names a tool.
+    pub forces_tool: bool,
+    pub max_tokens: Option<u64>,
+}
+
+impl Asks<'_> {
+    fn sampling(&self, param: SamplingParam) -> Option<f64> {
+        match param {
+            SamplingParam::Temperature => self.temperature,
+            SamplingParam::TopP => self.top_p,
+            SamplingParam::TopK => self.top_k,
+        }
+    }
+}
+
+pub fn check(model: &Model, asks: &Asks<'_>) -> Result<(), ApiError> {
+    let model_errors = |text: String| ApiError::validation(format!("{MODEL_ERRORS}{text}"));
+    if let Some(max_tokens) = asks.max_tokens
+        && max_tokens > model.max_output_tokens
+    {
+        // Anthropic's wording for the output cap, passed through by Bedrock.
+        return Err(model_errors(format!(
+            "max_tokens: {max_tokens} > {}, which is the maximum allowed number of output tokens for {}",
+            model.max_output_tokens,
+            response_model_name(&model.id)
+        )));
+    }
+    if let Some(thinking) = asks.thinking {
+        let refused = match model.thinking {
+            ThinkingStyle::Budget => thinking == "adaptive",
+            ThinkingStyle::AdaptiveOrBudget => false,
+            ThinkingStyle::Adaptive => thinking == "enabled",
+            ThinkingStyle::AlwaysOn => thinking == "enabled" || thinking == "disabled",
+        };
+        if refused {
+            // Documented for `enabled` and `disabled` on adaptive-only models
+            // (claude-messages-adaptive-thinking.md, whats-new-opus-5-5); the
+            // `adaptive`-on-a-budget-model text follows the same pattern.
+            return Err(model_errors(format!(
+                "\"thinking.type.{thinking}\" is not supported for this model. Use \"thinking.type.adaptive\" and \"output_config.effort\" to control thinking behavior."
+            )));
+        }
+    }
+    for &param in &model.sampling.rejected {
+        // The default (1.0) is accepted; any other value is refused
+        // (Opus 5/5.5 measurements, model-facts.md §2).
+        if asks.sampling(param).is_some_and(|value| value != 1.0) {
+            return Err(model_errors(format!(
+                "`{}` is deprecated for this model.",
+                param.name()
+            )));
+        }
+    }
+    if model.sampling.exclusive && asks.temperature.is_some() && asks.top_p.is_some() {
+        return Err(ApiError::validation(BOTH_SAMPLING_PARAMS));
+    }
+    if asks.forces_tool && !model.forced_tool_choice {
+        // vercel/ai fixture bedrock-opus-5-5-forced-tool-error.json
+        return Err(model_errors(
+            "tool_choice: type \"tool\" and \"any\" are not supported for this model.".to_owned(),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::errors::ErrorKind;
+    use crate::lineup::Lineup;
+
+    fn check_on(base_id: &str, asks: Asks<'_>) -> Result<(), String> {
+        let lineup = Lineup::builtin().unwrap();
+        let model = lineup.model(base_id).unwrap();
+        check(model, &asks).map_err(|e| {
+            assert_eq!(e.kind, ErrorKind::Validation);
+            e.message
+        })
+    }
+
+    const HAIKU_55: &str = "anthropic.claude-haiku-5-5";
+    const SONNET_55: &str = "anthropic.claude-sonnet-5-5";
+    const OPUS_55: &str = "anthropic.claude-opus-5-5";
+    const SONNET_45: &str = "anthropic.claude-sonnet-4-5-20250929-v1:0";
+    const HAIKU_45: &str = "anthropic.claude-haiku-4-5-20251001-v1:0";
+    const OPUS_46: &str = "anthropic.claude-opus-4-6-v1";
+    const SONNET_4: &str = "anthropic.claude-sonnet-4-20250514-v1:0";
+
+    fn thinking(kind: &str) -> Asks<'_> {
+        Asks {
+            thinking: Some(kind),
+            ..Asks::default()
+        }
+    }
+
+    #[test]
+    fn the_5x_family_rejects_the_budget_form() {
+        for model in [HAIKU_55, SONNET_55, OPUS_55, "anthropic.claude-sonnet-5"] {
+            assert_eq!(
+                check_on(model, thinking("enabled")).unwrap_err(),
+                "The model returned the following errors: \"thinking.type.enabled\" is not supported for this model. Use \"thinking.type.adaptive\" and \"output_config.effort\" to control thinking behavior.",
+                "{model}"
+            );
+            assert_eq!(check_on(model, thinking("adaptive")), Ok(()), "{model}");
+        }
+    }
+
+    #[test]
+    fn sonnet_and_opus_5_5_cannot_disable_thinking_but_haiku_5_5_can() {
+        for model in [SONNET_55, OPUS_55] {
+            assert!(
+                check_on(model, thinking("disabled"))
+                    .unwrap_err()
+                    .contains("\"thinking.type.disabled\" is not supported"),
+                "{model}"
+            );
+        }
+        assert_eq!(check_on(HAIKU_55, thinking("disabled")), Ok(()));
+    }
+
+    #[test]
+    fn budget_only_models_reject_adaptive_and_4_6_takes_both() {
+        assert!(check_on(SONNET_45, thinking("adaptive")).is_err());
+        assert_eq!(check_on(SONNET_45, thinking("enabled")), Ok(()));
+        for kind in ["enabled", "adaptive", "disabled"] {
+            assert_eq!(check_on(OPUS_46, thinking(kind)), Ok(()), "{kind}");
+        }
+    }
+
+    #[test]
+    fn sonnet_and_opus_5_5_reject_forced_tool_choice() {
+        let forced = || Asks {
+            forces_tool: true,
+            ..Asks::default()
+        };
+        for model in [SONNET_55, OPUS_55] {
+            assert_eq!(
+                check_on(model, forced()).unwrap_err(),
+                "The model returned the following errors: tool_choice: type \"tool\" and \"any\" are not supported for this model."
+            );
+        }
+        assert_eq!(check_on(HAIKU_55, forced()), Ok(()));
+        assert_eq!(check_on(SONNET_45, forced()), Ok(()));
+    }
+
+    #[test]
+    fn the_5_5_models_reject_custom_sampling_but_accept_the_default() {
+        for model in [HAIKU_55, SONNET_55, OPUS_55] {
+            let custom = [
+                (
+                    Asks {
+                        temperature: Some(0.2),
+                        ..Asks::default()
+                    },
+                    "temperature",
+                ),
+                (
+                    Asks {
+                        top_p: Some(0.9),
+                        ..Asks::default()
+                    },
+                    "top_p",
+                ),
+                (
+                    Asks {
+                        top_k: Some(40.0),
+                        ..Asks::default()
+                    },
+                    "top_k",
+                ),
+            ];
+            for (asks, name) in custom {
+                assert_eq!(
+                    check_on(model, asks).unwrap_err(),
+                    format!(
+                        "The model returned the following errors: `{name}` is deprecated for this model."
+                    )
+                );
+            }
+            let default = Asks {
+                temperature: Some(1.0),
+                ..Asks::default()
+            };
+            assert_eq!(check_on(model, default), Ok(()));
+        }
+    }
+
+    #[test]
+    fn temperature_and_top_p_together_only_where_exclusive() {
+        let both = || Asks {
+            temperature: Some(0.5),
+            top_p: Some(0.9),
+            ..Asks::default()
+        };
+        for model in [SONNET_45, HAIKU_45, OPUS_46] {
+            assert_eq!(
+                check_on(model, both()).unwrap_err(),
+                BOTH_SAMPLING_PARAMS,
+                "{model}"
+            );
+        }
+        assert_eq!(check_on(SONNET_4, both()), Ok(()));
+        let one = Asks {
+            temperature: Some(0.5),
+            ..Asks::default()
+        };
+        assert_eq!(check_on(SONNET_45, one), Ok(()));
+    }
+
+    #[test]
+    fn max_tokens_above_the_model_limit_is_refused() {
+        let asks = |n| Asks {
+            max_tokens: Some(n),
+            ..Asks::default()
+        };
+        assert_eq!(check_on(OPUS_55, asks(128_000)), Ok(()));
+        assert_eq!(
+            check_on(OPUS_55, asks(128_001)).unwrap_err(),
+            "The model returned the following errors: max_tokens: 128001 > 128000, which is the maximum allowed number of output tokens for claude-opus-5-5"
+        );
+        assert!(check_on(HAIKU_45, asks(64_001)).is_err());
+    }
+}
