@@ -20,7 +20,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let _ = openai::route_input(&req);
     for model in catalog().models() {
-        if let Ok(converse) = openai::to_converse(&req, model, &model.profile_id) {
+        if let Ok((converse, _)) = openai::to_converse(&req, model, &model.profile_id) {
             assert_eq!(converse.model_id, model.profile_id);
             if let Some(max) = converse.inference.as_ref().and_then(|i| i.max_tokens()) {
                 assert!(max > 0 && max as u32 <= model.max_output, "max_tokens {max}");

@@ -10,6 +10,7 @@
 //! [`catalog`], [`settings`] and [`credentials`] are the configuration the
 //! flow reads. Nothing here knows about the desktop shell or the CLI.
 
+pub mod adjust;
 pub mod anthropic;
 pub mod bedrock;
 pub mod catalog;

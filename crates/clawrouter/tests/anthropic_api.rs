@@ -520,3 +520,22 @@ async fn an_end_of_life_model_is_refused_naming_its_replacement() {
         "refused before any upstream call"
     );
 }
+
+#[tokio::test]
+async fn budget_thinking_and_forced_tools_are_fitted_to_sonnet_5_5() {
+    let s = stack().await;
+    let body = json!({"model": "claude-sonnet-5-5", "max_tokens": 4096, "temperature": 0.5,
+        "thinking": {"type": "enabled", "budget_tokens": 2048},
+        "tools": weather_tool(), "tool_choice": {"type": "any"},
+        "messages": [{"role": "user", "content": "weather in Oslo?"}]});
+    for stream in [false, true] {
+        let mut body = body.clone();
+        body["stream"] = json!(stream);
+        let (status, headers, text) = post(&s, "/v1/messages", &body, None).await;
+        assert_eq!(status, 200, "{text}");
+        assert_eq!(
+            headers["x-clawrouter-adjusted"],
+            "temperature=dropped;tool_choice=auto;thinking=adaptive;effort=low"
+        );
+    }
+}

@@ -492,3 +492,42 @@ async fn client_key_is_required_and_failures_look_alike() {
         401
     );
 }
+
+/// Requests a client may send to any model, to models whose rules (enforced
+/// by the double as Bedrock does) would refuse them as sent: the proxy fits
+/// them and says what it changed.
+#[tokio::test]
+async fn requests_are_fitted_to_each_models_rules() {
+    let s = stack().await;
+    let tools = json!([{"type": "function", "function": {"name": "get_weather",
+        "parameters": {"type": "object", "properties": {"location": {"type": "string"}}}}}]);
+    let (status, headers, body) = s
+        .chat(
+            json!({"model": "bedrock/claude-sonnet-5-5", "temperature": 0.2,
+            "tools": tools, "tool_choice": "required",
+            "messages": [user("weather in Paris?")]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        headers["x-clawrouter-adjusted"],
+        "tool_choice=auto;temperature=dropped"
+    );
+    let (status, headers, body) = s
+        .chat(
+            json!({"model": "claude-opus-5-5", "reasoning_effort": "high",
+            "messages": [user("think hard")]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(headers["x-clawrouter-adjusted"], "thinking=adaptive");
+    // Nothing to fit: no header.
+    let (status, headers, body) = s
+        .chat(
+            json!({"model": "bedrock/claude-sonnet-4-6", "temperature": 0.2,
+            "messages": [user("hi")]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(!headers.contains_key("x-clawrouter-adjusted"));
+}

@@ -547,7 +547,7 @@ proptest! {
         }
         let req: clawrouter::openai::ChatCompletionRequest = serde_json::from_value(body).unwrap();
         for model in catalog.models() {
-            if let Ok(converse) = clawrouter::openai::to_converse(&req, model, &model.profile_id) {
+            if let Ok((converse, _)) = clawrouter::openai::to_converse(&req, model, &model.profile_id) {
                 let max = converse.inference.and_then(|i| i.max_tokens()).unwrap();
                 prop_assert!(max > 0 && max as u32 <= model.max_output, "{max} > {}", model.max_output);
             }
@@ -562,7 +562,7 @@ proptest! {
         body["max_tokens"] = json!(asked);
         let req: clawrouter::anthropic::MessagesRequest = serde_json::from_value(body).unwrap();
         for model in catalog.models() {
-            let sent = clawrouter::anthropic::bedrock_body(&req, None, model).unwrap();
+            let (sent, _) = clawrouter::anthropic::bedrock_body(&req, None, model).unwrap();
             let sent: Value = serde_json::from_slice(&sent).unwrap();
             let max = sent["max_tokens"].as_u64().unwrap();
             prop_assert!(max > 0 && max <= u64::from(model.max_output), "{max} > {}", model.max_output);

@@ -14,7 +14,8 @@ use serde_json::{Map, Value, json};
 
 use super::accepts::{Feature, accepted, model_family};
 use super::{AnthropicError, Content, Message, MessagesRequest, Role};
-use crate::catalog::{Capability, Model, SamplingRule};
+use crate::adjust::{self, Adjustments};
+use crate::catalog::{Capability, Effort, Model, SamplingRule, ThinkingStyle};
 
 /// The Messages-API version Bedrock's Anthropic body requires.
 const BEDROCK_ANTHROPIC_VERSION: &str = "bedrock-2023-05-31";
@@ -22,7 +23,8 @@ const BEDROCK_ANTHROPIC_VERSION: &str = "bedrock-2023-05-31";
 /// The smallest `thinking.budget_tokens` Anthropic accepts.
 const MIN_THINKING_BUDGET: u64 = 1024;
 
-/// A Bedrock InvokeModel body for `req` on `model`.
+/// A Bedrock InvokeModel body for `req` on `model`, and what was changed to
+/// fit the model's rules (see [`crate::adjust`]).
 ///
 /// `beta_header` is the client's `anthropic-beta` header (comma-separated).
 /// `max_tokens` is clamped to the model's `max_output`: a client cannot make
@@ -32,22 +34,15 @@ pub fn bedrock_body(
     req: &MessagesRequest,
     beta_header: Option<&str>,
     model: &Model,
-) -> Result<Bytes, AnthropicError> {
+) -> Result<(Bytes, Adjustments), AnthropicError> {
+    let mut adjusted = Adjustments::default();
     let max_tokens = match req.max_tokens {
         None => return Err(invalid("max_tokens: Field required")),
         Some(0) => return Err(invalid("max_tokens: must be greater than or equal to 1")),
-        Some(n) if n > model.max_output => {
-            tracing::debug!(
-                requested = n,
-                max_output = model.max_output,
-                model = %model.name,
-                "anthropic: max_tokens clamped to the model's max output"
-            );
-            model.max_output
-        }
-        Some(n) => n,
+        Some(n) => adjust::clamp_max_tokens(n, model, &mut adjusted),
     };
-    build(req, beta_header, model, max_tokens)
+    let body = build(req, beta_header, model, max_tokens, &mut adjusted)?;
+    Ok((body, adjusted))
 }
 
 /// The body Bedrock's CountTokens takes (an InvokeModel body) for a
@@ -58,7 +53,13 @@ pub fn count_tokens_body(
     beta_header: Option<&str>,
     model: &Model,
 ) -> Result<Bytes, AnthropicError> {
-    build(req, beta_header, model, model.max_output)
+    build(
+        req,
+        beta_header,
+        model,
+        model.max_output,
+        &mut Adjustments::default(),
+    )
 }
 
 fn build(
@@ -66,6 +67,7 @@ fn build(
     beta_header: Option<&str>,
     model: &Model,
     max_tokens: u32,
+    adjusted: &mut Adjustments,
 ) -> Result<Bytes, AnthropicError> {
     if req.messages.is_empty() {
         return Err(invalid("messages: at least one message is required"));
@@ -90,7 +92,18 @@ fn build(
             ),
             "anthropic_version" => {}
             "output_config" if !model.thinking.efforts.is_empty() => {
-                out.insert(key.clone(), value.clone());
+                out.insert(key.clone(), fit_effort(value, model, adjusted));
+            }
+            "temperature" | "top_p" | "top_k" if model.sampling == SamplingRule::Rejected => {
+                adjusted.note(model, sampling_field(key), "dropped");
+            }
+            "tool_choice" if !model.forced_tool_choice && is_forced(value) => {
+                let mut auto = json!({"type": "auto"});
+                if let Some(v) = value.get("disable_parallel_tool_use") {
+                    auto["disable_parallel_tool_use"] = v.clone();
+                }
+                out.insert(key.clone(), auto);
+                adjusted.note(model, "tool_choice", "auto");
             }
             _ if accepts(Feature::Field(key)) => {
                 out.insert(key.clone(), value.clone());
@@ -104,7 +117,8 @@ fn build(
         && out.contains_key("temperature")
         && out.remove("top_p").is_some()
     {
-        tracing::debug!(model = %model.name, "anthropic: top_p dropped, this model takes temperature or top_p, not both");
+        // The model takes one of them; temperature is the one clients mean.
+        adjusted.note(model, "top_p", "dropped");
     }
 
     let mut kept_betas: Vec<&str> = Vec::new();
@@ -122,9 +136,21 @@ fn build(
         out.insert("anthropic_beta".into(), json!(kept_betas));
     }
 
-    let adaptive_ok = model.thinking.style.takes_adaptive();
-    if let Some(thinking) = thinking_for(req.thinking.as_ref(), model, max_tokens, adaptive_ok) {
-        out.insert("thinking".into(), thinking);
+    match thinking_for(req.thinking.as_ref(), model, max_tokens, adjusted) {
+        Thinking::Send(thinking) => {
+            out.insert("thinking".into(), thinking);
+        }
+        Thinking::Adaptive(effort) => {
+            out.insert("thinking".into(), json!({"type": "adaptive"}));
+            let config = out.entry("output_config").or_insert_with(|| json!({}));
+            if config.get("effort").is_none()
+                && let (Some(config), Some(effort)) = (config.as_object_mut(), effort)
+            {
+                config.insert("effort".into(), effort.as_str().into());
+                adjusted.note(model, "effort", effort.as_str());
+            }
+        }
+        Thinking::Omit => {}
     }
     if let Some(system) = &req.system {
         let mut system = system.clone();
@@ -166,49 +192,93 @@ struct Outgoing<'a> {
     messages: &'a [Message],
 }
 
-/// The `thinking` to send: dropped for models that cannot think; `adaptive`
-/// becomes `enabled` with the largest budget on models without adaptive
-/// thinking (as Claude Code itself asks older models); an `enabled` budget
-/// is lowered below `max_tokens` (Anthropic requires `budget_tokens <
-/// max_tokens`), or thinking dropped when no valid budget fits.
+/// What to do with the client's `thinking`.
+enum Thinking {
+    Send(Value),
+    /// `{"type": "adaptive"}`, with this effort unless the client set one.
+    Adaptive(Option<Effort>),
+    Omit,
+}
+
+/// The `thinking` to send, by the model's thinking style (models.yaml):
+/// dropped for models that cannot think; `adaptive` becomes `enabled` with
+/// the largest budget on budget-only models (as Claude Code itself asks
+/// older models); a budget becomes adaptive with the nearest effort on
+/// adaptive-only models; `disabled` is left out where thinking is always on;
+/// an `enabled` budget is lowered below `max_tokens` (Anthropic requires
+/// `budget_tokens < max_tokens`), or thinking dropped when none fits.
 fn thinking_for(
     thinking: Option<&Value>,
     model: &Model,
     max_tokens: u32,
-    adaptive_ok: bool,
-) -> Option<Value> {
-    let thinking = thinking?;
+    adjusted: &mut Adjustments,
+) -> Thinking {
+    let Some(thinking) = thinking else {
+        return Thinking::Omit;
+    };
     if !model.supports(Capability::Thinking) {
-        tracing::debug!(model = %model.name, "anthropic: thinking dropped, the model does not think");
-        return None;
+        adjusted.note(model, "thinking", "dropped");
+        return Thinking::Omit;
     }
+    let style = model.thinking.style;
     let largest = u64::from(max_tokens).saturating_sub(1);
     let budget = match (
         thinking["type"].as_str(),
         thinking["budget_tokens"].as_u64(),
     ) {
-        (Some("adaptive"), _) if !adaptive_ok => {
-            tracing::debug!(model = %model.name, "anthropic: adaptive thinking becomes enabled thinking on this model");
+        (Some("disabled"), _) if style == ThinkingStyle::AlwaysOn => {
+            adjusted.note(model, "thinking", "adaptive");
+            return Thinking::Omit;
+        }
+        (Some("enabled"), budget) if !style.takes_budget() => {
+            adjusted.note(model, "thinking", "adaptive");
+            let effort = budget
+                .map(adjust::effort_for_budget)
+                .and_then(|e| model.thinking.nearest_effort(e));
+            return Thinking::Adaptive(effort);
+        }
+        (Some("adaptive"), _) if !style.takes_adaptive() => {
+            adjusted.note(model, "thinking", "budget");
             largest
         }
         (Some("enabled"), Some(budget)) if budget > largest => {
-            tracing::debug!(
-                budget,
-                largest,
-                "anthropic: thinking budget lowered under max_tokens"
-            );
+            adjusted.note(model, "thinking.budget_tokens", largest.to_string());
             largest
         }
-        _ => return Some(thinking.clone()),
+        _ => return Thinking::Send(thinking.clone()),
     };
     if budget < MIN_THINKING_BUDGET {
-        tracing::debug!(
-            max_tokens,
-            "anthropic: thinking dropped, no budget fits under max_tokens"
-        );
-        return None;
+        adjusted.note(model, "thinking", "dropped");
+        return Thinking::Omit;
     }
-    Some(json!({"type": "enabled", "budget_tokens": budget}))
+    Thinking::Send(json!({"type": "enabled", "budget_tokens": budget}))
+}
+
+/// `output_config` with its effort moved to the nearest level the model takes.
+fn fit_effort(config: &Value, model: &Model, adjusted: &mut Adjustments) -> Value {
+    let mut config = config.clone();
+    let asked = config["effort"].as_str().and_then(Effort::parse);
+    if let Some(asked) = asked
+        && !model.thinking.efforts.contains(&asked)
+        && let Some(nearest) = model.thinking.nearest_effort(asked)
+    {
+        config["effort"] = nearest.as_str().into();
+        adjusted.note(model, "effort", nearest.as_str());
+    }
+    config
+}
+
+/// `tool_choice` `any` or `tool`: the model must call a tool.
+fn is_forced(choice: &Value) -> bool {
+    matches!(choice["type"].as_str(), Some("any" | "tool"))
+}
+
+fn sampling_field(key: &str) -> &'static str {
+    match key {
+        "temperature" => "temperature",
+        "top_p" => "top_p",
+        _ => "top_k",
+    }
 }
 
 /// Bedrock knows only `user` and `assistant`: a `system`-role message's text
@@ -336,7 +406,7 @@ mod tests {
     fn body_for(req: &MessagesRequest, betas: Option<&str>, model: &str) -> Value {
         let catalog = Catalog::builtin().unwrap();
         let model = catalog.resolve(model).unwrap().model;
-        serde_json::from_slice(&bedrock_body(req, betas, model).unwrap()).unwrap()
+        serde_json::from_slice(&bedrock_body(req, betas, model).unwrap().0).unwrap()
     }
 
     fn simple(extra: Value) -> MessagesRequest {
@@ -649,14 +719,95 @@ mod tests {
 
     #[test]
     fn unknown_families_get_documented_fields_but_no_betas() {
-        let mut model = Catalog::builtin().unwrap().models()[0].clone();
+        let mut model = Catalog::builtin()
+            .unwrap()
+            .model("bedrock/claude-sonnet-4-5")
+            .unwrap()
+            .clone();
         model.profile_id = "arn:aws:bedrock:us-east-1:1:application-inference-profile/x".into();
         let req = simple(json!({"temperature": 1.0}));
         let out: Value = serde_json::from_slice(
-            &bedrock_body(&req, Some("interleaved-thinking-2025-05-14"), &model).unwrap(),
+            &bedrock_body(&req, Some("interleaved-thinking-2025-05-14"), &model)
+                .unwrap()
+                .0,
         )
         .unwrap();
         assert!(out.get("anthropic_beta").is_none());
         assert_eq!(out["temperature"], 1.0);
+    }
+
+    fn fitted(model: &str, extra: Value) -> (Value, Adjustments) {
+        let catalog = Catalog::builtin().unwrap();
+        let model = catalog.model(model).unwrap();
+        let (body, adjusted) = bedrock_body(&simple(extra), None, model).unwrap();
+        (serde_json::from_slice(&body).unwrap(), adjusted)
+    }
+
+    #[test]
+    fn budget_thinking_becomes_adaptive_with_the_nearest_effort_on_adaptive_only_models() {
+        let (out, adjusted) = fitted(
+            "claude-sonnet-5-5",
+            json!({"thinking": {"type": "enabled", "budget_tokens": 16000}}),
+        );
+        assert_eq!(out["thinking"], json!({"type": "adaptive"}));
+        assert_eq!(out["output_config"], json!({"effort": "medium"}));
+        assert_eq!(
+            adjusted.header_value().as_deref(),
+            Some("thinking=adaptive;effort=medium")
+        );
+        // Where the budget form is accepted it passes untouched.
+        let (out, adjusted) = fitted(
+            "claude-sonnet-4-5",
+            json!({"max_tokens": 32000, "thinking": {"type": "enabled", "budget_tokens": 16000}}),
+        );
+        assert_eq!(out["thinking"]["budget_tokens"], 16000);
+        assert!(adjusted.is_empty());
+    }
+
+    #[test]
+    fn always_on_models_lose_disabled_thinking_sampling_and_forced_tools() {
+        let (out, adjusted) = fitted(
+            "claude-opus-5-5",
+            json!({"thinking": {"type": "disabled"}, "temperature": 0.2, "top_k": 5,
+                "tools": [{"name": "f", "input_schema": {"type": "object"}}],
+                "tool_choice": {"type": "tool", "name": "f", "disable_parallel_tool_use": true}}),
+        );
+        assert!(out.get("thinking").is_none(), "{out}");
+        assert!(out.get("temperature").is_none() && out.get("top_k").is_none());
+        assert_eq!(
+            out["tool_choice"],
+            json!({"type": "auto", "disable_parallel_tool_use": true})
+        );
+        assert_eq!(
+            adjusted.header_value().as_deref(),
+            Some("temperature=dropped;tool_choice=auto;top_k=dropped;thinking=adaptive")
+        );
+    }
+
+    #[test]
+    fn an_effort_the_model_lacks_moves_to_the_nearest_and_budget_models_get_none() {
+        let (out, adjusted) = fitted(
+            "claude-opus-4-6",
+            json!({"output_config": {"effort": "xhigh"}}),
+        );
+        assert_eq!(out["output_config"], json!({"effort": "max"}));
+        assert_eq!(adjusted.get("effort"), Some("max"));
+        let (out, _) = fitted(
+            "claude-haiku-4-5",
+            json!({"output_config": {"effort": "low"}}),
+        );
+        assert!(out.get("output_config").is_none());
+    }
+
+    #[test]
+    fn max_tokens_above_the_models_output_is_clamped_and_said() {
+        let catalog = Catalog::builtin().unwrap();
+        let model = catalog.model("claude-haiku-4-5").unwrap();
+        let mut req = simple(json!({}));
+        req.max_tokens = Some(500_000);
+        let (body, adjusted) = bedrock_body(&req, None, model).unwrap();
+        let out: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(out["max_tokens"], 64_000);
+        assert_eq!(adjusted.get("max_tokens"), Some("64000"));
     }
 }

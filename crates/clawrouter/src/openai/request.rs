@@ -1,16 +1,15 @@
 //! `to_converse`: a Chat Completions request → one Converse request, with
 //! the inference settings (token cap, sampling, stop, thinking) mapped.
 
-use std::collections::HashMap;
-
 use aws_sdk_bedrockruntime::types::{
     ContentBlock, ConversationRole, InferenceConfiguration, Message, SystemContentBlock,
 };
-use aws_smithy_types::Document;
+use serde_json::json;
 
 use super::{ChatCompletionRequest, StopSequences, TranslateError, messages, tools};
-use crate::bedrock::ConverseRequest;
-use crate::catalog::{Capability, Model, SamplingRule};
+use crate::adjust::{self, Adjustments};
+use crate::bedrock::{ConverseRequest, json_to_document};
+use crate::catalog::{Capability, Effort, Model, SamplingRule, ThinkingStyle};
 
 /// Output cap when the client sets none. Bedrock's own default is the
 /// model's maximum (up to 128k tokens on Opus), which would let one runaway
@@ -25,21 +24,30 @@ const ANSWER_RESERVE: u32 = 1024;
 /// Above this `max_tokens`, Claude requires streaming when thinking is on.
 const MAX_NON_STREAMING_THINKING_TOKENS: u32 = 21_333;
 
-/// Translates a request for `model`, to be sent to `profile_id`.
+/// Translates a request for `model`, to be sent to `profile_id`, and says
+/// what was changed to fit the model's rules (see [`crate::adjust`]).
 ///
 /// Decisions a client may notice (each documented where it is made):
 /// system/developer messages are hoisted; the output cap is clamped to the
-/// model's maximum; temperature above 1 is clamped to 1; with thinking on,
-/// temperature and top_p are dropped; reasoning effort is ignored by models
-/// without thinking.
+/// model's maximum; temperature above 1 is clamped to 1; `reasoning_effort`
+/// becomes the model's thinking form (a budget on models that take only
+/// budgets, adaptive thinking with the nearest effort otherwise); with
+/// thinking on, or on models that reject them, temperature and top_p are
+/// dropped; a forced tool choice on a model that refuses it becomes `auto`;
+/// reasoning effort is ignored by models without thinking.
 pub fn to_converse(
     req: &ChatCompletionRequest,
     model: &Model,
     profile_id: &str,
-) -> Result<ConverseRequest, TranslateError> {
+) -> Result<(ConverseRequest, Adjustments), TranslateError> {
     check_n(req.n)?;
     let (system, messages) = messages::translate(&req.messages)?;
-    let tool_plan = tools::translate(req.tools.as_deref(), req.tool_choice.as_ref(), &messages)?;
+    let tool_plan = tools::translate(
+        req.tools.as_deref(),
+        req.tool_choice.as_ref(),
+        &messages,
+        model.forced_tool_choice,
+    )?;
     let generation = Generation {
         max_tokens: match (req.max_completion_tokens, req.max_tokens) {
             (Some(n), _) => Some(("max_completion_tokens", n)),
@@ -71,7 +79,8 @@ pub(crate) struct Generation<'a> {
 }
 
 /// The Converse request for translated messages and tools, with the
-/// inference settings (token cap, sampling, stop, thinking) mapped.
+/// inference settings (token cap, sampling, stop, thinking) fitted to the
+/// model's rules, and what was changed to fit them.
 pub(crate) fn assemble(
     generation: &Generation,
     model: &Model,
@@ -79,27 +88,80 @@ pub(crate) fn assemble(
     system: Vec<SystemContentBlock>,
     messages: Vec<Message>,
     tool_plan: tools::ToolPlan,
-) -> Result<ConverseRequest, TranslateError> {
-    let effort_budget = effort_budget(generation.reasoning_effort)?;
+) -> Result<(ConverseRequest, Adjustments), TranslateError> {
+    let mut adjusted = Adjustments::default();
+    if tool_plan.downgraded {
+        adjusted.note(model, "tool_choice", "auto");
+    }
+    let asked = requested_effort(generation.reasoning_effort)?;
     // Thinking is skipped where Claude would reject it: models without it,
     // forced tool use, and a tool loop whose previous assistant turn carries
     // no thinking block (Chat Completions cannot return one to us).
-    let thinking_budget = effort_budget.filter(|_| {
-        model.supports(Capability::Thinking)
-            && !tool_plan.forced
-            && !continues_tool_loop_without_thinking(&messages)
-    });
-    let (max_tokens, thinking_budget) = output_budget(generation, model, thinking_budget)?;
-    let inference = inference_config(generation, model, max_tokens, thinking_budget.is_some())?;
-    Ok(ConverseRequest {
+    let can_think = model.supports(Capability::Thinking)
+        && !tool_plan.forced
+        && !continues_tool_loop_without_thinking(&messages);
+    let wanted = asked.flatten().filter(|_| can_think);
+    let style = model.thinking.style;
+    let (thinking_budget, adaptive) = match wanted {
+        Some(effort) if style.takes_adaptive() => {
+            let nearest = model.thinking.nearest_effort(effort);
+            adjusted.note(model, "thinking", "adaptive");
+            if nearest.is_some_and(|n| n != effort) {
+                adjusted.note(model, "effort", nearest.map_or("", Effort::as_str));
+            }
+            (None, Some(nearest))
+        }
+        Some(effort) => (Some(budget_for(effort)), None),
+        None => (None, None),
+    };
+    let (max_tokens, thinking_budget) =
+        output_budget(generation, model, thinking_budget, &mut adjusted)?;
+    let thinking_on = thinking_budget.is_some()
+        || adaptive.is_some()
+        || (style == ThinkingStyle::AlwaysOn && model.supports(Capability::Thinking));
+    let inference = inference_config(generation, model, max_tokens, thinking_on, &mut adjusted)?;
+    let additional_fields = match (thinking_budget, adaptive, asked) {
+        (Some(budget), _, _) => {
+            Some(json!({"thinking": {"type": "enabled", "budget_tokens": budget}}))
+        }
+        (None, Some(effort), _) => {
+            let mut fields = json!({"thinking": {"type": "adaptive"}});
+            if let Some(effort) = effort {
+                fields["output_config"] = json!({"effort": effort.as_str()});
+            }
+            Some(fields)
+        }
+        // `none` / `minimal` on a model that thinks unless told not to.
+        (None, None, Some(None)) if style == ThinkingStyle::Adaptive => {
+            Some(json!({"thinking": {"type": "disabled"}}))
+        }
+        // ... and on one that always thinks: as little as it can.
+        (None, None, Some(None)) if style == ThinkingStyle::AlwaysOn => {
+            adjusted.note(model, "thinking", "adaptive");
+            model
+                .thinking
+                .efforts
+                .first()
+                .map(|low| json!({"output_config": {"effort": low.as_str()}}))
+        }
+        _ => None,
+    };
+    let converse = ConverseRequest {
         model_id: profile_id.to_owned(),
         messages,
         system,
         inference: Some(inference),
         tools: tool_plan.config,
-        additional_fields: thinking_budget.map(thinking_fields),
+        additional_fields: additional_fields
+            .map(|v| json_to_document(&v, tools::MAX_JSON_DEPTH))
+            .transpose()
+            .map_err(|_| TranslateError::Invalid {
+                param: "reasoning_effort".into(),
+                message: "cannot encode the thinking settings".into(),
+            })?,
         response_field_paths: Vec::new(),
-    })
+    };
+    Ok((converse, adjusted))
 }
 
 fn check_n(n: Option<u32>) -> Result<(), TranslateError> {
@@ -116,21 +178,38 @@ fn check_n(n: Option<u32>) -> Result<(), TranslateError> {
     }
 }
 
-/// `reasoning_effort` → thinking budget. `none` and `minimal` mean no
-/// thinking: Claude's smallest budget (1024) is more than "minimal".
-fn effort_budget(effort: Option<(&str, &str)>) -> Result<Option<u32>, TranslateError> {
+/// `reasoning_effort`: `None` when not set, `Some(None)` for `none` and
+/// `minimal` (no thinking: Claude's smallest budget, 1024, is more than
+/// "minimal"), else the effort.
+fn requested_effort(
+    effort: Option<(&'static str, &str)>,
+) -> Result<Option<Option<Effort>>, TranslateError> {
     Ok(match effort {
-        None | Some((_, "none" | "minimal")) => None,
-        Some((_, "low")) => Some(1024),
-        Some((_, "medium")) => Some(4096),
-        Some((_, "high")) => Some(16_384),
-        Some((param, other)) => {
-            return Err(TranslateError::Invalid {
-                param: param.into(),
-                message: format!("{other:?} is not one of none, minimal, low, medium, high"),
-            });
-        }
+        None => None,
+        Some((_, "none" | "minimal")) => Some(None),
+        Some((param, e)) => match Effort::parse(e) {
+            Some(effort) => Some(Some(effort)),
+            None => {
+                return Err(TranslateError::Invalid {
+                    param: param.into(),
+                    message: format!(
+                        "{e:?} is not one of none, minimal, low, medium, high, xhigh, max"
+                    ),
+                });
+            }
+        },
     })
+}
+
+/// The thinking budget for an effort, on models that take only budgets.
+fn budget_for(effort: Effort) -> u32 {
+    match effort {
+        Effort::Low => 1024,
+        Effort::Medium => 4096,
+        Effort::High => 16_384,
+        Effort::Xhigh => 32_768,
+        Effort::Max => 65_536,
+    }
 }
 
 /// The request ends with tool results answering an assistant turn that
@@ -163,6 +242,7 @@ fn output_budget(
     generation: &Generation,
     model: &Model,
     thinking_budget: Option<u32>,
+    adjusted: &mut Adjustments,
 ) -> Result<(u32, Option<u32>), TranslateError> {
     let requested = generation.max_tokens;
     let mut ceiling = model.max_output;
@@ -176,6 +256,7 @@ fn output_budget(
                 message: "must be at least 1".into(),
             });
         }
+        Some((_, n)) if n > model.max_output => adjust::clamp_max_tokens(n, model, adjusted),
         Some((_, n)) => n.min(ceiling),
         None => DEFAULT_MAX_TOKENS
             .saturating_add(thinking_budget.unwrap_or(0))
@@ -192,6 +273,7 @@ fn inference_config(
     model: &Model,
     max_tokens: u32,
     thinking: bool,
+    adjusted: &mut Adjustments,
 ) -> Result<InferenceConfiguration, TranslateError> {
     let mut temperature = match req.temperature {
         // OpenAI's range is 0..2 and Bedrock's 0..1: above 1 is clamped, as
@@ -205,13 +287,21 @@ fn inference_config(
         Some(p) => return Err(out_of_range("top_p", p, "between 0 and 1")),
         None => None,
     };
-    if thinking {
-        // Extended thinking rejects any sampling change.
-        temperature = None;
-        top_p = None;
-    } else if model.sampling == SamplingRule::TemperatureOrTopP && temperature.is_some() {
+    if thinking || model.sampling == SamplingRule::Rejected {
+        // Extended thinking rejects any sampling change, and so do models
+        // that take no custom sampling at all.
+        if temperature.take().is_some() {
+            adjusted.note(model, "temperature", "dropped");
+        }
+        if top_p.take().is_some() {
+            adjusted.note(model, "top_p", "dropped");
+        }
+    } else if model.sampling == SamplingRule::TemperatureOrTopP
+        && temperature.is_some()
+        && top_p.take().is_some()
+    {
         // The model refuses both together; temperature is the one clients mean.
-        top_p = None;
+        adjusted.note(model, "top_p", "dropped");
     }
     Ok(InferenceConfiguration::builder()
         .max_tokens(i32::try_from(max_tokens).unwrap_or(i32::MAX))
@@ -252,21 +342,6 @@ fn stop_sequences(stop: Option<&StopSequences>) -> Result<Option<Vec<String>>, T
     Ok((!kept.is_empty()).then_some(kept))
 }
 
-/// `{"thinking": {"type": "enabled", "budget_tokens": N}}`.
-fn thinking_fields(budget: u32) -> Document {
-    let thinking = HashMap::from([
-        ("type".to_owned(), Document::String("enabled".to_owned())),
-        (
-            "budget_tokens".to_owned(),
-            Document::from(u64::from(budget)),
-        ),
-    ]);
-    Document::Object(HashMap::from([(
-        "thinking".to_owned(),
-        Document::Object(thinking),
-    )]))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -276,7 +351,7 @@ mod tests {
     use serde_json::{Value, json};
 
     fn convert(v: Value) -> Result<ConverseRequest, TranslateError> {
-        to_converse(&request(v), &model(), "global.anthropic.claude-test-v1:0")
+        to_converse(&request(v), &model(), "global.anthropic.claude-test-v1:0").map(|(r, _)| r)
     }
 
     fn hello(extra: Value) -> Value {
@@ -320,7 +395,9 @@ mod tests {
             max_output: 4096,
             ..model()
         };
-        let r = to_converse(&request(hello(json!({}))), &small, "p").unwrap();
+        let r = to_converse(&request(hello(json!({}))), &small, "p")
+            .unwrap()
+            .0;
         assert_eq!(inference(&r).max_tokens, Some(4096));
         for field in ["max_tokens", "max_completion_tokens"] {
             let err = convert(hello(json!({ field: 0 }))).unwrap_err();
@@ -355,13 +432,13 @@ mod tests {
             ..model()
         };
         let both = request(hello(json!({"temperature": 0.2, "top_p": 0.5})));
-        let r = to_converse(&both, &strict, "p").unwrap();
+        let r = to_converse(&both, &strict, "p").unwrap().0;
         assert_eq!(
             (inference(&r).temperature, inference(&r).top_p),
             (Some(0.2), None)
         );
         let only_top_p = request(hello(json!({"top_p": 0.5})));
-        let r = to_converse(&only_top_p, &strict, "p").unwrap();
+        let r = to_converse(&only_top_p, &strict, "p").unwrap().0;
         assert_eq!(inference(&r).top_p, Some(0.5));
     }
 
@@ -446,7 +523,8 @@ mod tests {
             &plain,
             "p",
         )
-        .unwrap();
+        .unwrap()
+        .0;
         assert!(r.additional_fields.is_none());
         assert_eq!(inference(&r).max_tokens, Some(8192));
 
@@ -525,7 +603,7 @@ mod tests {
                 stream: Some(stream),
                 ..request(hello(json!({})))
             };
-            let r = to_converse(&req, &m, "p").unwrap();
+            let r = to_converse(&req, &m, "p").unwrap().0;
             let cap = inference(&r).max_tokens.unwrap();
             prop_assert!(cap >= 1 && i64::from(cap) <= i64::from(max_output));
             if let Some(budget) = thinking_budget_of(&r) {
@@ -558,5 +636,73 @@ mod tests {
             }
             prop_assert!(r.tools.is_some(), "history with tool blocks always carries toolConfig");
         }
+    }
+
+    fn on(model: &str, body: Value) -> (Value, InferenceConfiguration, Adjustments) {
+        let catalog = crate::catalog::Catalog::builtin().unwrap();
+        let model = catalog.model(model).unwrap();
+        let (r, adjusted) = to_converse(&request(body), model, &model.profile_id).unwrap();
+        let fields = r
+            .additional_fields
+            .as_ref()
+            .map_or(Value::Null, document_to_json);
+        (fields, r.inference.unwrap(), adjusted)
+    }
+
+    #[test]
+    fn reasoning_effort_is_adaptive_thinking_on_adaptive_models() {
+        let (fields, inference, adjusted) = on(
+            "bedrock/claude-opus-5-5",
+            hello(json!({"reasoning_effort": "high"})),
+        );
+        assert_eq!(
+            fields,
+            json!({"thinking": {"type": "adaptive"}, "output_config": {"effort": "high"}})
+        );
+        assert_eq!(inference.temperature, None);
+        assert_eq!(adjusted.get("thinking"), Some("adaptive"));
+        // A budget-only model keeps the budget form.
+        let (fields, _, adjusted) = on(
+            "bedrock/claude-haiku-4-5",
+            hello(json!({"reasoning_effort": "high"})),
+        );
+        assert_eq!(fields["thinking"]["budget_tokens"], 16_384);
+        assert!(adjusted.is_empty());
+    }
+
+    #[test]
+    fn temperature_and_required_tools_fit_sonnet_5_5() {
+        let tools = json!([{"type": "function", "function": {"name": "f"}}]);
+        let (_, inference, adjusted) = on(
+            "bedrock/claude-sonnet-5-5",
+            hello(json!({"temperature": 0.3, "tools": tools, "tool_choice": "required"})),
+        );
+        assert_eq!(inference.temperature, None);
+        assert_eq!(
+            adjusted.header_value().as_deref(),
+            Some("tool_choice=auto;temperature=dropped")
+        );
+        // Sonnet 4.6 takes both as they are.
+        let (_, inference, adjusted) = on(
+            "bedrock/claude-sonnet-4-6",
+            hello(json!({"temperature": 0.3, "tools": tools, "tool_choice": "required"})),
+        );
+        assert_eq!(inference.temperature, Some(0.3));
+        assert!(adjusted.is_empty());
+    }
+
+    #[test]
+    fn no_reasoning_turns_thinking_off_where_it_can_be() {
+        let (fields, _, _) = on(
+            "bedrock/claude-haiku-5-5",
+            hello(json!({"reasoning_effort": "none"})),
+        );
+        assert_eq!(fields, json!({"thinking": {"type": "disabled"}}));
+        let (fields, _, adjusted) = on(
+            "bedrock/claude-opus-5-5",
+            hello(json!({"reasoning_effort": "minimal"})),
+        );
+        assert_eq!(fields, json!({"output_config": {"effort": "low"}}));
+        assert_eq!(adjusted.get("thinking"), Some("adaptive"));
     }
 }

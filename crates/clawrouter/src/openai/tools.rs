@@ -26,6 +26,8 @@ pub(crate) struct ToolPlan {
     /// The client forces a tool call (`required` or a named function);
     /// extended thinking cannot be combined with that.
     pub forced: bool,
+    /// A forced choice became `auto`: the model refuses forced tool use.
+    pub downgraded: bool,
 }
 
 /// Builds the tool configuration.
@@ -40,6 +42,7 @@ pub(crate) fn translate(
     tools: Option<&[Tool]>,
     choice: Option<&ToolChoice>,
     history: &[Message],
+    forced_allowed: bool,
 ) -> Result<ToolPlan, TranslateError> {
     let specs = tool_specs(tools.unwrap_or_default())?;
     // Every toolResult answers a toolUse (checked in `messages`), so the
@@ -98,6 +101,18 @@ pub(crate) fn translate(
         }
     };
 
+    // A model that refuses forced tool use (models.yaml) gets `auto`: the
+    // tools stay offered and the prompt usually leads to the call, where a
+    // forced choice would be a 400 the client cannot fix.
+    let downgraded = forced && !forced_allowed;
+    let (choice, forced) = if downgraded {
+        (
+            BedrockToolChoice::Auto(AutoToolChoice::builder().build()),
+            false,
+        )
+    } else {
+        (choice, forced)
+    };
     let specs = if specs.is_empty() && history_has_tools {
         placeholder_specs(&history_tools)?
     } else {
@@ -113,6 +128,7 @@ pub(crate) fn translate(
     Ok(ToolPlan {
         config: Some(config),
         forced,
+        downgraded,
     })
 }
 
@@ -250,7 +266,7 @@ mod tests {
 
     #[test]
     fn function_tools_become_tool_specs_with_json_schemas() {
-        let plan = translate(Some(&weather()), None, &[]).unwrap();
+        let plan = translate(Some(&weather()), None, &[], true).unwrap();
         let config = plan.config.unwrap();
         assert!(!plan.forced);
         assert!(matches!(
@@ -280,7 +296,7 @@ mod tests {
     #[test]
     fn tool_choice_modes_map_to_converse() {
         let t = weather();
-        let any = translate(Some(&t), Some(&choice(json!("required"))), &[]).unwrap();
+        let any = translate(Some(&t), Some(&choice(json!("required"))), &[], true).unwrap();
         assert!(any.forced);
         assert!(matches!(
             any.config.unwrap().tool_choice,
@@ -292,12 +308,13 @@ mod tests {
                 json!({"type": "function", "function": {"name": "now"}}),
             )),
             &[],
+            true,
         )
         .unwrap();
         assert!(named.forced);
         assert!(matches!(named.config.unwrap().tool_choice,
             Some(BedrockToolChoice::Tool(ref s)) if s.name == "now"));
-        let auto = translate(Some(&t), Some(&choice(json!("auto"))), &[]).unwrap();
+        let auto = translate(Some(&t), Some(&choice(json!("auto"))), &[], true).unwrap();
         assert!(matches!(
             auto.config.unwrap().tool_choice,
             Some(BedrockToolChoice::Auto(_))
@@ -309,12 +326,12 @@ mod tests {
         let t = weather();
         let none = choice(json!("none"));
         assert!(
-            translate(Some(&t), Some(&none), &[])
+            translate(Some(&t), Some(&none), &[], true)
                 .unwrap()
                 .config
                 .is_none()
         );
-        let kept = translate(Some(&t), Some(&none), &tool_history())
+        let kept = translate(Some(&t), Some(&none), &tool_history(), true)
             .unwrap()
             .config
             .unwrap();
@@ -324,7 +341,7 @@ mod tests {
 
     #[test]
     fn history_without_declared_tools_gets_placeholders() {
-        let config = translate(None, None, &tool_history())
+        let config = translate(None, None, &tool_history(), true)
             .unwrap()
             .config
             .unwrap();
@@ -334,7 +351,7 @@ mod tests {
             .filter_map(|t| t.as_tool_spec().ok().map(|s| s.name.as_str()))
             .collect();
         assert_eq!(names, ["weather"]);
-        assert!(translate(None, None, &[]).unwrap().config.is_none());
+        assert!(translate(None, None, &[], true).unwrap().config.is_none());
     }
 
     #[test]
@@ -348,6 +365,7 @@ mod tests {
                     )),
                     None,
                     &[],
+                    true,
                 ),
                 "tools[0].function.name",
             ),
@@ -358,6 +376,7 @@ mod tests {
                     )),
                     None,
                     &[],
+                    true,
                 ),
                 "tools[0].function.name",
             ),
@@ -368,6 +387,7 @@ mod tests {
                     )),
                     None,
                     &[],
+                    true,
                 ),
                 "tools[0].type",
             ),
@@ -378,6 +398,7 @@ mod tests {
                     )),
                     None,
                     &[],
+                    true,
                 ),
                 "tools[0].function.parameters",
             ),
@@ -388,6 +409,7 @@ mod tests {
                     )),
                     None,
                     &[],
+                    true,
                 ),
                 "tools[1].function.name",
             ),
@@ -398,15 +420,16 @@ mod tests {
                         json!({"type": "function", "function": {"name": "nope"}}),
                     )),
                     &[],
+                    true,
                 ),
                 "tool_choice.function.name",
             ),
             (
-                translate(None, Some(&choice(json!("required"))), &[]),
+                translate(None, Some(&choice(json!("required"))), &[], true),
                 "tool_choice",
             ),
             (
-                translate(Some(&t), Some(&choice(json!("sometimes"))), &[]),
+                translate(Some(&t), Some(&choice(json!("sometimes"))), &[], true),
                 "tool_choice",
             ),
         ];
@@ -427,7 +450,7 @@ mod tests {
         let deep = tools(
             json!([{"type": "function", "function": {"name": "deep", "parameters": schema}}]),
         );
-        let err = translate(Some(&deep), None, &[]).unwrap_err();
+        let err = translate(Some(&deep), None, &[], true).unwrap_err();
         assert!(
             matches!(
                 err,

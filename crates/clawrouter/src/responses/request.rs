@@ -9,6 +9,7 @@ use aws_sdk_bedrockruntime::types::{ContentBlock, ConversationRole};
 use super::tools::{ToolIndex, bedrock_name, freeform_arguments};
 use super::{ContentPart, Input, InputItem, MessageContent, ResponsesRequest, Role, ToolOutput};
 use super::{TextFormat, reasoning};
+use crate::adjust::Adjustments;
 use crate::bedrock::ConverseRequest;
 use crate::catalog::Model;
 use crate::openai::{
@@ -39,7 +40,7 @@ pub fn to_converse(
     prepared: &Prepared,
     model: &Model,
     profile_id: &str,
-) -> Result<ConverseRequest, TranslateError> {
+) -> Result<(ConverseRequest, Adjustments), TranslateError> {
     let (req, tools) = (&prepared.request, &prepared.tools);
     let mut conversation = Conversation::default();
     if let Some(instructions) = req.instructions.as_deref().and_then(non_blank) {
@@ -69,7 +70,12 @@ pub fn to_converse(
     let (system, messages) = conversation.finish()?;
     let chat_tools = tools.as_chat_tools();
     let choice = tools.chat_choice(req.tool_choice.as_ref())?;
-    let plan = tool_plan(Some(&chat_tools), choice.as_ref(), &messages)?;
+    let plan = tool_plan(
+        Some(&chat_tools),
+        choice.as_ref(),
+        &messages,
+        model.forced_tool_choice,
+    )?;
     let generation = Generation {
         max_tokens: req.max_output_tokens.map(|n| ("max_output_tokens", n)),
         temperature: req.temperature,
@@ -79,8 +85,7 @@ pub fn to_converse(
             .reasoning
             .as_ref()
             .and_then(|r| r.effort.as_deref())
-            // Claude's largest budget is what OpenAI's extra-high effort asks for.
-            .map(|e| ("reasoning.effort", if e == "xhigh" { "high" } else { e })),
+            .map(|e| ("reasoning.effort", e)),
         stream: req.wants_stream(),
     };
     // `parallel_tool_calls: false` has no Converse equivalent; Claude decides.
@@ -279,7 +284,7 @@ mod tests {
 
     fn convert(v: Value) -> Result<(ConverseRequest, ToolIndex), TranslateError> {
         let prepared = Prepared::new(serde_json::from_value(v).unwrap())?;
-        let converse = to_converse(&prepared, &model(), "global.anthropic.claude-test-v1:0")?;
+        let (converse, _) = to_converse(&prepared, &model(), "global.anthropic.claude-test-v1:0")?;
         Ok((converse, prepared.tools))
     }
 

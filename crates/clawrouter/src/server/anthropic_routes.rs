@@ -19,6 +19,7 @@ use super::wire_format::{
     InvokeModel, ReplyContext, StreamAdapter, WholeReply, WireFormat, json_body,
 };
 use super::{ApiError, AppState, Protocol, sse};
+use crate::adjust::Adjustments;
 use crate::anthropic::{self, AnthropicError, MessagesRequest, StreamRelay};
 use crate::bedrock::UpstreamError;
 use crate::catalog::{Model, TokenUsage};
@@ -127,7 +128,7 @@ impl WireFormat for Messages {
         call: &MessagesCall,
         model: &Model,
         _profile_id: &str,
-    ) -> Result<Bytes, ApiError> {
+    ) -> Result<(Bytes, Adjustments), ApiError> {
         anthropic::bedrock_body(&call.req, call.betas.as_deref(), model).map_err(api_error)
     }
 

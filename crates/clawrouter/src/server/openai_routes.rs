@@ -16,6 +16,7 @@ use super::wire_format::{
     Converse, ReplyContext, StreamAdapter, WholeReply, WireFormat, json_body,
 };
 use super::{ApiError, AppState, Protocol, sse};
+use crate::adjust::Adjustments;
 use crate::bedrock::{ConverseOutput, ConverseRequest, ConverseStreamEvent};
 use crate::catalog::{Model, TokenUsage};
 use crate::openai::{self, ChatCompletionChunk, ChatCompletionRequest, StreamTranslator};
@@ -68,7 +69,7 @@ impl WireFormat for ChatCompletions {
         req: &ChatCompletionRequest,
         model: &Model,
         profile_id: &str,
-    ) -> Result<ConverseRequest, ApiError> {
+    ) -> Result<(ConverseRequest, Adjustments), ApiError> {
         openai::to_converse(req, model, profile_id).map_err(|e| ApiError::BadRequest {
             message: e.to_string(),
             param: e.param().map(str::to_owned),

@@ -19,6 +19,7 @@ use tokio::sync::mpsc;
 use super::accounting::{Completed, Outcome, StreamEstimate, Ticket};
 use super::wire_format::{ReplyContext, StreamAdapter, Upstream, WireFormat};
 use super::{ApiError, AppState, sse};
+use crate::adjust::{self, Adjustments};
 use crate::bedrock::UpstreamError;
 use crate::catalog::{Catalog, Category, Model, NameError, Tier};
 use crate::router::{Availability, RouteInput};
@@ -315,10 +316,12 @@ async fn complete<F: WireFormat>(
     plan: &Plan,
 ) -> Result<Answered<F>, ApiError> {
     let answer = first_success(state, plan, |attempt| {
-        let call = F::upstream_call(req, &attempt.model, &attempt.profile_id)?;
-        Ok(F::Upstream::call(&state.bedrock, &attempt.profile_id, call))
+        let (call, adjusted) = F::upstream_call(req, &attempt.model, &attempt.profile_id)?;
+        let reply = F::Upstream::call(&state.bedrock, &attempt.profile_id, call);
+        Ok(async move { Ok((reply.await?, adjusted)) })
     })
     .await?;
+    let (value, adjusted) = answer.value;
     let model = &answer.attempt.model;
     let prefix = tier_prefix(state, plan);
     let ctx = ReplyContext {
@@ -326,10 +329,16 @@ async fn complete<F: WireFormat>(
         model,
         prefix: prefix.as_deref(),
     };
-    let reply = F::adapt_reply(req, answer.value, &ctx)?;
+    let reply = F::adapt_reply(req, value, &ctx)?;
     remember_tool_calls(state, &reply.tool_call_ids, model);
     let mut response = reply.response;
-    decision_headers(&mut response, plan, model, &answer.attempt.profile_id);
+    decision_headers(
+        &mut response,
+        plan,
+        model,
+        &answer.attempt.profile_id,
+        &adjusted,
+    );
     format_headers(&mut response, F::response_headers(req));
     Ok(Answered::Whole(
         response,
@@ -351,14 +360,14 @@ async fn open_stream<F: WireFormat>(
 ) -> Result<Answered<F>, ApiError> {
     let first_byte = state.config.first_byte_timeout;
     let answer = first_success(state, plan, |attempt| {
-        let call = F::upstream_call(req, &attempt.model, &attempt.profile_id)?;
+        let (call, adjusted) = F::upstream_call(req, &attempt.model, &attempt.profile_id)?;
         let bedrock = &state.bedrock;
         // Time to first byte is its own limit, per attempt: a candidate that
         // hangs before its first event yields to the next one.
         let opened = async move {
             let mut events = F::Upstream::open_stream(bedrock, &attempt.profile_id, call).await?;
             let first = F::Upstream::next(&mut events).await?;
-            Ok((events, first))
+            Ok((events, first, adjusted))
         };
         Ok(async move {
             tokio::time::timeout(first_byte, opened)
@@ -372,8 +381,15 @@ async fn open_stream<F: WireFormat>(
     })
     .await?;
     let model = &answer.attempt.model;
+    let (events, first, adjusted) = answer.value;
     let (tx, mut response) = sse::channel();
-    decision_headers(&mut response, plan, model, &answer.attempt.profile_id);
+    decision_headers(
+        &mut response,
+        plan,
+        model,
+        &answer.attempt.profile_id,
+        &adjusted,
+    );
     format_headers(&mut response, F::response_headers(req));
     let prefix = tier_prefix(state, plan);
     let ctx = ReplyContext {
@@ -381,7 +397,6 @@ async fn open_stream<F: WireFormat>(
         model,
         prefix: prefix.as_deref(),
     };
-    let (events, first) = answer.value;
     let pump = Pump::<F> {
         adapter: F::adapt_stream(req, &ctx),
         input_estimate: F::input_token_estimate(req),
@@ -518,8 +533,15 @@ fn remember_tool_calls(state: &AppState, ids: &[String], model: &Model) {
     }
 }
 
-/// Adds the routing decision headers every model response carries.
-fn decision_headers(response: &mut Response, plan: &Plan, model: &Model, profile_id: &str) {
+/// The routing decision headers every model response carries, and what was
+/// changed in the request to fit the model's rules.
+fn decision_headers(
+    response: &mut Response,
+    plan: &Plan,
+    model: &Model,
+    profile_id: &str,
+    adjusted: &Adjustments,
+) {
     let headers = response.headers_mut();
     let mut set = |name: &'static str, value: &str| {
         if let Ok(v) = HeaderValue::from_str(value) {
@@ -528,6 +550,9 @@ fn decision_headers(response: &mut Response, plan: &Plan, model: &Model, profile
     };
     set("x-clawrouter-model", &model.name);
     set("x-clawrouter-profile", profile_id);
+    if let Some(changes) = adjusted.header_value() {
+        set(adjust::HEADER, &changes);
+    }
     if let Some(requested) = &plan.substituted_for {
         // The client named a model the catalog does not have.
         set("x-clawrouter-substituted-for", requested);

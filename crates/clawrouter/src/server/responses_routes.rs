@@ -17,6 +17,7 @@ use super::wire_format::{
     Converse, ReplyContext, StreamAdapter, WholeReply, WireFormat, json_body,
 };
 use super::{ApiError, AppState, Protocol, sse};
+use crate::adjust::Adjustments;
 use crate::bedrock::{ConverseOutput, ConverseRequest, ConverseStreamEvent, UpstreamError};
 use crate::catalog::{Model, TokenUsage};
 use crate::openai::TranslateError;
@@ -78,7 +79,7 @@ impl WireFormat for Responses {
         req: &Prepared,
         model: &Model,
         profile_id: &str,
-    ) -> Result<ConverseRequest, ApiError> {
+    ) -> Result<(ConverseRequest, Adjustments), ApiError> {
         responses::to_converse(req, model, profile_id).map_err(|e| bad_request(&e))
     }
 

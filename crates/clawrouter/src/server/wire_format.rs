@@ -17,6 +17,7 @@ use bytes::Bytes;
 use serde::de::DeserializeOwned;
 
 use super::{ApiError, Protocol};
+use crate::adjust::Adjustments;
 use crate::bedrock::{
     BedrockClient, ConverseEvents, ConverseOutput, ConverseRequest, ConverseStreamEvent,
     InvokeEvents, UpstreamError,
@@ -51,12 +52,13 @@ pub trait WireFormat: Send + Sync + 'static {
     fn strip_override_tag(req: &mut Self::Request);
     /// Input tokens to account for a stream cut before Bedrock reported usage.
     fn input_token_estimate(req: &Self::Request) -> u64;
-    /// The upstream call for one candidate model.
+    /// The upstream call for one candidate model, fitted to its rules, and
+    /// what was changed to fit them.
     fn upstream_call(
         req: &Self::Request,
         model: &Model,
         profile_id: &str,
-    ) -> Result<<Self::Upstream as Upstream>::Call, ApiError>;
+    ) -> Result<(<Self::Upstream as Upstream>::Call, Adjustments), ApiError>;
     /// A whole upstream answer, as the client's response.
     fn adapt_reply(
         req: &Self::Request,
