@@ -404,7 +404,7 @@ async fn models_refresh_shows_a_denied_model_unavailable_and_auto_avoids_it() {
 
     // The proxy starts from the cached answer: auto sends low-tier text to
     // the next candidate, and naming the denied model is a clear 4xx.
-    let (child, url) = serve(&mut cli(), 0);
+    let (mut child, url) = serve(&mut cli(), 0);
     let http = reqwest::Client::new();
     let chat = |model: &str| {
         http.post(format!("{url}/v1/chat/completions"))
@@ -435,7 +435,7 @@ async fn models_refresh_shows_a_denied_model_unavailable_and_auto_avoids_it() {
             .any(|m| m.contains("claude-haiku-5-5")),
         "the denied model was never called"
     );
-    assert!(terminate(child).success());
+    assert!(terminate(&mut child).success());
     double.shutdown().await;
 }
 
