@@ -118,3 +118,59 @@ def test_wrong_key_is_authentication_error(proxy):
     client = anthropic.Anthropic(base_url=proxy.url, api_key="sk-wrong", max_retries=0)
     with pytest.raises(anthropic.AuthenticationError):
         client.messages.create(model=SONNET, max_tokens=16, messages=[{"role": "user", "content": "hi"}])
+
+
+@pytest.mark.parametrize(
+    "name,profile",
+    [
+        ("claude-haiku-5-5", "us.anthropic.claude-haiku-5-5"),
+        ("bedrock/claude-haiku-5-5", "us.anthropic.claude-haiku-5-5"),
+        ("eu.anthropic.claude-haiku-5-5", "eu.anthropic.claude-haiku-5-5"),
+        ("claude-sonnet-5-5[1m]", "us.anthropic.claude-sonnet-5-5"),
+        ("bedrock/claude-sonnet-5-5", "us.anthropic.claude-sonnet-5-5"),
+        ("us.anthropic.claude-sonnet-5-5", "us.anthropic.claude-sonnet-5-5"),
+        ("claude-opus-5-5", "us.anthropic.claude-opus-5-5"),
+        ("bedrock/claude-opus-5-5", "us.anthropic.claude-opus-5-5"),
+        ("global.anthropic.claude-opus-5-5", "global.anthropic.claude-opus-5-5"),
+    ],
+)
+def test_current_lineup_by_every_name(client, name, profile):
+    r = client.messages.with_raw_response.create(
+        model=name, max_tokens=256, messages=[{"role": "user", "content": "hello"}]
+    )
+    assert r.headers["x-clawrouter-profile"] == profile
+    message = r.parse()
+    assert message.model == name
+    assert profile in message.content[0].text
+
+
+def test_auto_low_tier_is_haiku_5_5(client):
+    r = client.messages.with_raw_response.create(
+        model="auto", max_tokens=256, messages=[{"role": "user", "content": "hi"}]
+    )
+    assert r.headers["x-clawrouter-model"] == "bedrock/claude-haiku-5-5"
+    assert r.parse().model == "claude-haiku-5-5"
+
+
+def test_budget_thinking_on_sonnet_5_5_becomes_adaptive(client):
+    # The 5.x family refuses the budget form (the double answers 400 as
+    # Bedrock does); the proxy sends adaptive thinking with the nearest effort.
+    r = client.messages.with_raw_response.create(
+        model="claude-sonnet-5-5",
+        max_tokens=4096,
+        thinking={"type": "enabled", "budget_tokens": 2048},
+        messages=[{"role": "user", "content": "think, then answer"}],
+    )
+    assert r.headers["x-clawrouter-adjusted"] == "thinking=adaptive;effort=low"
+    assert "us.anthropic.claude-sonnet-5-5" in "".join(
+        b.text for b in r.parse().content if b.type == "text"
+    )
+
+
+def test_end_of_life_model_is_refused_naming_the_replacement(client):
+    with pytest.raises(anthropic.NotFoundError) as e:
+        client.messages.create(
+            model="claude-sonnet-4-20250514", max_tokens=64, messages=[{"role": "user", "content": "hi"}]
+        )
+    assert "end of life" in str(e.value)
+    assert "bedrock/claude-sonnet-4-6" in str(e.value)

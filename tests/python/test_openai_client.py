@@ -122,3 +122,73 @@ def test_models_list(client):
     ids = [m.id for m in client.models.list()]
     assert ids[0] == "auto"
     assert "bedrock/claude-opus-4-6" in ids
+
+
+# Today's lineup by catalog name, Anthropic name and profile id, and `auto`.
+LINEUP = [
+    ("bedrock/claude-haiku-5-5", "us.anthropic.claude-haiku-5-5"),
+    ("claude-haiku-5-5", "us.anthropic.claude-haiku-5-5"),
+    ("us.anthropic.claude-haiku-5-5", "us.anthropic.claude-haiku-5-5"),
+    ("bedrock/claude-sonnet-5-5", "us.anthropic.claude-sonnet-5-5"),
+    ("claude-sonnet-5-5", "us.anthropic.claude-sonnet-5-5"),
+    ("global.anthropic.claude-sonnet-5-5", "global.anthropic.claude-sonnet-5-5"),
+    ("bedrock/claude-opus-5-5", "us.anthropic.claude-opus-5-5"),
+    ("claude-opus-5-5", "us.anthropic.claude-opus-5-5"),
+    ("us.anthropic.claude-opus-5-5", "us.anthropic.claude-opus-5-5"),
+]
+
+
+@pytest.mark.parametrize("name,profile", LINEUP)
+def test_current_lineup_by_every_name(client, name, profile):
+    r = client.chat.completions.with_raw_response.create(
+        model=name, messages=[{"role": "user", "content": "hello"}]
+    )
+    assert r.headers["x-clawrouter-profile"] == profile
+    assert profile in r.parse().choices[0].message.content
+
+
+def test_auto_routes_to_the_current_lineup(client):
+    for text, model in [
+        ("hi", "bedrock/claude-haiku-5-5"),
+        ("write a python function that reverses a linked list", "bedrock/claude-sonnet-5-5"),
+        ("prove that the square root of 2 is irrational", "bedrock/claude-opus-5-5"),
+    ]:
+        r = client.chat.completions.with_raw_response.create(
+            model="auto", messages=[{"role": "user", "content": text}]
+        )
+        assert r.headers["x-clawrouter-model"] == model, text
+        assert r.parse().model == model
+
+
+def test_temperature_and_required_tool_choice_on_sonnet_5_5(client):
+    # Sonnet 5.5 refuses both (the double answers 400 as Bedrock does); the
+    # proxy drops the temperature, asks `auto` and says so.
+    r = client.chat.completions.with_raw_response.create(
+        model="bedrock/claude-sonnet-5-5",
+        temperature=0.2,
+        tools=WEATHER,
+        tool_choice="required",
+        messages=[{"role": "user", "content": "[[double:tool=get_weather]] weather in Paris?"}],
+    )
+    assert r.headers["x-clawrouter-adjusted"] == "tool_choice=auto;temperature=dropped"
+    assert r.parse().choices[0].message.tool_calls[0].function.name == "get_weather"
+
+
+def test_reasoning_effort_high_on_opus_5_5(client):
+    r = client.chat.completions.with_raw_response.create(
+        model="claude-opus-5-5",
+        reasoning_effort="high",
+        messages=[{"role": "user", "content": "think it through"}],
+    )
+    assert r.headers["x-clawrouter-adjusted"] == "thinking=adaptive"
+    assert "us.anthropic.claude-opus-5-5" in r.parse().choices[0].message.content
+
+
+def test_end_of_life_model_is_a_4xx_naming_the_replacement(client):
+    with pytest.raises(openai.NotFoundError) as e:
+        client.chat.completions.create(
+            model="bedrock/claude-sonnet-4", messages=[{"role": "user", "content": "hi"}]
+        )
+    assert e.value.code == "model_end_of_life"
+    assert "end of life" in e.value.message
+    assert "bedrock/claude-sonnet-4-6" in e.value.message
