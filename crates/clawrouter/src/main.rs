@@ -12,12 +12,12 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 
 use clawrouter::catalog::{Catalog, ModelAvailability, Tier};
-use clawrouter::credentials::{self, KeyringStore, LocalStore, SecretStore};
+use clawrouter::credentials::{self, LocalStore, SecretStore};
 use clawrouter::discovery;
 use clawrouter::health;
 use clawrouter::ledger::{Ledger, Spend};
 use clawrouter::money::Usd;
-use clawrouter::router::{AllAvailable, RouteInput, Router};
+use clawrouter::router::{RouteInput, Router};
 use clawrouter::server;
 use clawrouter::settings::{Home, Settings};
 
@@ -321,7 +321,7 @@ async fn models(
     let catalog = catalog(home, settings, config)?;
     let availability = ModelAvailability::from_catalog(&catalog);
     let known = if refresh {
-        let sdk = server::aws_sdk_config(settings, keychain()).await?;
+        let sdk = server::aws_sdk_config(settings, keychain(home)).await?;
         Some(discovery::refresh(&sdk, &home.discovery_cache_path()).await?)
     } else {
         cached_discovery(home, settings)
