@@ -2,20 +2,26 @@
 only ANTHROPIC_BASE_URL and ANTHROPIC_AUTH_TOKEN (no AWS variables, no model
 setting). The CLI is pinned in tests/claude_code (`npm ci --prefix tests/claude_code`).
 
-Claude Code's default model (claude-opus-4-8 in 2.1.197) is in the catalog,
-so the reply comes from that model's own profile id, not a substitute.
+Claude Code's default model is Opus 5.5 (`claude-opus-5-5` in 2.1.332; its
+model catalog is read out of the native binary the npm package ships), which
+is in the catalog: the reply comes from that model's own profile id, and the
+ledger shows it was asked for by name and served by itself, not a substitute.
+The npm package declares node >= 22 but runs a native binary, so Debian's
+node 20 installs and runs it.
 """
 
 import json
 import os
+import sqlite3
 import subprocess
+import time
 
 import pytest
 
 from conftest import REPO
 
 CLAUDE = REPO / "tests" / "claude_code" / "node_modules" / ".bin" / "claude"
-OPUS_PROFILE = "us.anthropic.claude-opus-4-8"
+OPUS_PROFILE = "us.anthropic.claude-opus-5-5"
 HAIKU_PROFILE = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
 
 
@@ -51,10 +57,28 @@ def run_claude(proxy, tmp_path, prompt, *args):
     return json.loads(done.stdout)
 
 
+def served_rows(proxy, prompt_count):
+    """(requested_model, model) of the /v1/messages rows, polled until some exist."""
+    deadline = time.monotonic() + 10
+    while True:
+        with sqlite3.connect(proxy.home / "ledger.sqlite3") as db:
+            rows = list(
+                db.execute(
+                    "SELECT requested_model, model FROM requests WHERE route = '/v1/messages'"
+                )
+            )
+        if len(rows) >= prompt_count or time.monotonic() > deadline:
+            return rows
+        time.sleep(0.05)
+
+
 def test_claude_code_answers_through_the_proxy(proxy, tmp_path):
     result = run_claude(proxy, tmp_path, "Say hello")
     assert result["is_error"] is False, result
     assert OPUS_PROFILE in result["result"], result
+    # Its default is asked for by name and served by that very model.
+    rows = served_rows(proxy, 1)
+    assert ("claude-opus-5-5", "bedrock/claude-opus-5-5") in rows, rows
 
 
 def test_claude_code_tool_loop(proxy, tmp_path):
