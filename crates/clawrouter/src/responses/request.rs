@@ -427,17 +427,19 @@ mod tests {
             {"type": "input_image", "file_id": "file_1"}]}]}))
         .unwrap_err();
         assert_eq!(err.param(), Some("input[0].content[0]"));
-        let err = convert(json!({"model": "m", "input": "hi", "reasoning": {"effort": "max"}}))
+        let err = convert(json!({"model": "m", "input": "hi", "reasoning": {"effort": "extreme"}}))
             .unwrap_err();
         assert_eq!(err.param(), Some("reasoning.effort"));
     }
 
     #[test]
-    fn xhigh_effort_is_claudes_largest_budget() {
+    fn xhigh_effort_maps_like_on_chat() {
+        // The same effort table as Chat Completions: on a model that takes
+        // only budgets, xhigh is a 32k budget.
         let (r, _) = convert(json!({"model": "m", "input": "hi", "stream": true,
                                     "reasoning": {"effort": "xhigh"}}))
         .unwrap();
         let fields = document_to_json(r.additional_fields.as_ref().unwrap());
-        assert_eq!(fields["thinking"]["budget_tokens"], 16_384);
+        assert_eq!(fields["thinking"]["budget_tokens"], 32_768);
     }
 }
