@@ -216,7 +216,19 @@ where
             e.code().unwrap_or("error"),
             e.message().unwrap_or("(no message)")
         ),
-        None => aws_sdk_bedrock::error::DisplayErrorContext(err).to_string(),
+        // The SDK's own rendering of a dispatch failure ends in Debug text
+        // (`DispatchFailure(…)`): keep the readable part, and say plainly
+        // when it is only that no credentials are there yet.
+        None => {
+            let text = crate::bedrock::readable_error_chain(err);
+            if text.contains("credentials") || text.contains("identity") {
+                "no AWS credentials could be loaded; `clawrouter check` shows where ClawRouter \
+                 looked and how to fix it"
+                    .to_owned()
+            } else {
+                text
+            }
+        }
     };
     DiscoveryError::ControlPlane(text)
 }
