@@ -482,11 +482,12 @@ async fn check(
             if let Some(usd) = m.paid_probe_usd {
                 problem.push_str(&format!(" (probe cost ${usd:.6})"));
             }
-            models.add_row(vec![
-                m.name.clone(),
-                format!("{:?}", m.health.status).to_lowercase(),
-                problem.trim().to_owned(),
-            ]);
+            // A retired model is not a fault to chase: say what it is.
+            let status = match m.health.problem {
+                Some(health::Problem::ModelRetired) => "retired".to_owned(),
+                _ => format!("{:?}", m.health.status).to_lowercase(),
+            };
+            models.add_row(vec![m.name.clone(), status, problem.trim().to_owned()]);
         }
         if report.credentials_problem.is_none() {
             say!("{}", models.trim_fmt());

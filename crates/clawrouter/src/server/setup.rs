@@ -13,7 +13,7 @@ use crate::credentials::{
     self, ApiKeySource, CredentialProblem, CredentialSource, CredentialsError, SecretStore,
 };
 use crate::discovery;
-use crate::health::{Health, ModelHealth, Status};
+use crate::health::{Health, ModelHealth, Problem, Status};
 use crate::ledger::{BudgetGuard, Ledger, LedgerError};
 use crate::router::{Router, RouterError};
 use crate::settings::{Home, Settings};
@@ -182,6 +182,7 @@ pub async fn check(
                 ModelHealth {
                     status: Status::Unhealthy,
                     last_error: Some(why.reason),
+                    problem: Some(Problem::ModelRetired),
                     ..health.status(&m.profile_id)
                 },
                 None,
