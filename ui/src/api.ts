@@ -63,7 +63,8 @@ export interface ModelHealth {
   successes: number;
   failures: number;
 }
-export interface ModelRow { name: string; display: string; profile_id: string; tiers: Tier[]; price: Price; health: ModelHealth }
+export type Lifecycle = "active" | "legacy" | "eol";
+export interface ModelRow { name: string; display: string; profile_id: string; tiers: Tier[]; price: Price; health: ModelHealth; lifecycle: Lifecycle; available: boolean; unavailable_reason: string | null }
 export interface TierCandidate { name: string; display: string; profile_id: string; cost: string; status: HealthStatus }
 export interface TierView { tier: Tier; chosen: string | null; candidates: TierCandidate[] }
 export interface CategoryRoute { category: Category; tier: Tier }

@@ -1,5 +1,5 @@
 // Pure presentation: numbers, statuses and reports in plain words.
-import type { ConnectionReport, HealthStatus, ModelHealth, Price, ProxyStatus, RequestRow, Tier } from "./api";
+import type { ConnectionReport, HealthStatus, ModelHealth, ModelRow, Price, ProxyStatus, RequestRow, Tier } from "./api";
 
 export function usd(n: number): string {
   if (n === 0) return "$0.00";
@@ -53,6 +53,13 @@ export function errorRate(h: ModelHealth): string {
 }
 
 /** One line about a model's health, in plain words. */
+/** Lifecycle and availability on Bedrock, in words: "Active", "Legacy",
+ * or why `auto` will not use it ("Not available: reached end of life …"). */
+export function lifecycleWords(m: ModelRow): string {
+  if (!m.available) return `Not available: ${m.unavailable_reason ?? "unknown reason"}`;
+  return m.lifecycle === "legacy" ? "Legacy" : m.lifecycle === "eol" ? "End of life" : "Active";
+}
+
 export function healthWords(h: ModelHealth): string {
   if (h.status === "unknown") return "No requests yet";
   const counts = `${h.successes} ok${h.failures ? `, ${h.failures} failed` : ""}`;

@@ -11,7 +11,10 @@ const price = { input: 1, output: 5, cache_read: 0.1, cache_write: 1.25, cache_w
 function dashboard(status: ProxyStatus): Dashboard {
   return {
     status,
-    models: [{ name: "bedrock/haiku", display: "Claude Haiku", profile_id: "us.haiku", tiers: ["low"], price, health }],
+    models: [
+      { name: "bedrock/haiku", display: "Claude Haiku", profile_id: "us.haiku", tiers: ["low"], price, health, lifecycle: "active", available: true, unavailable_reason: null },
+      { name: "bedrock/sonnet-4", display: "Claude Sonnet 4", profile_id: "us.sonnet-4", tiers: [], price, health: { ...health, profile_id: "us.sonnet-4" }, lifecycle: "eol", available: false, unavailable_reason: "reached end of life on Bedrock on 2026-10-14" },
+    ],
     tiers: [{ tier: "low", chosen: "bedrock/haiku", candidates: [{ name: "bedrock/haiku", display: "Claude Haiku", profile_id: "us.haiku", cost: "$1/M", status: "healthy" }] }],
     categories: [{ category: "heartbeat", tier: "low" }],
   };
@@ -48,6 +51,9 @@ describe("dashboard", () => {
     expect(text("#proxy-detail")).toContain("Port 4242 was taken");
     expect(text("#models-table tbody")).toContain("Claude Haiku");
     expect(text("#models-table tbody")).toContain("Healthy · 4 ok");
+    // Lifecycle and availability on Bedrock, as `auto` sees them.
+    expect(text('#models-table tr[data-model="bedrock/haiku"] .lifecycle')).toBe("Active");
+    expect(text('#models-table tr[data-model="bedrock/sonnet-4"] .lifecycle')).toBe("Not available: reached end of life on Bedrock on 2026-10-14");
     expect(text("#spend-today")).toContain("$0.50");
     expect(text("#spend-today")).toContain("50% of the $1.00 daily budget");
     expect(document.querySelectorAll(".chart rect")).toHaveLength(1);

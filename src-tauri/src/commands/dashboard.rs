@@ -1,7 +1,8 @@
 //! The dashboard: proxy status, per-model health and prices, tier routing,
 //! and trying a prompt against the router.
 
-use clawrouter::catalog::{Catalog, Category, Model, Rates, Tier};
+use clawrouter::catalog::{Catalog, Category, Model, ModelAvailability, Rates, Tier};
+use clawrouter::discovery;
 use clawrouter::health::{ModelHealth, Status};
 use clawrouter::ledger::{DaySpend, LedgerError, PeriodSpend, RequestRow, UsageSummary};
 use clawrouter::router::{Decision, RouteInput};
@@ -32,6 +33,12 @@ pub struct ModelRow {
     /// USD per million tokens on this profile (regional premium included).
     pub price: Rates,
     pub health: ModelHealth,
+    /// On Bedrock: `active`, `legacy` or `eol`.
+    pub lifecycle: &'static str,
+    /// False past end of life, or when Bedrock's answer (cached by
+    /// discovery) says this account cannot call it here.
+    pub available: bool,
+    pub unavailable_reason: Option<String>,
 }
 
 /// A tier: the model it routes to now, and its candidates in order.
@@ -64,20 +71,38 @@ pub fn dashboard(shell: State<'_, Shell>) -> Dashboard {
     let engine = shell.engine();
     let catalog = &engine.catalog;
     let health = shell.supervisor.health();
+    // Lifecycle from the catalog, plus what Bedrock last said this account
+    // can call in this region (the discovery cache), as `auto` sees it.
+    let availability = ModelAvailability::from_catalog(catalog);
+    let region = shell
+        .settings()
+        .effective_region()
+        .unwrap_or_else(|| clawrouter::bedrock::DEFAULT_REGION.to_owned());
+    if let Some(known) =
+        discovery::load_cache(&shell.home.discovery_cache_path()).filter(|k| k.region == region)
+    {
+        known.apply(catalog, &availability);
+    }
     let models = catalog
         .models()
         .iter()
-        .map(|m| ModelRow {
-            name: m.name.clone(),
-            display: m.display.clone(),
-            profile_id: m.profile_id.clone(),
-            tiers: catalog.tiers_of(m),
-            price: m.rates_for(&m.profile_id),
-            health: health.status(&m.profile_id),
+        .map(|m| {
+            let unavailable = availability.reason(&m.name);
+            ModelRow {
+                name: m.name.clone(),
+                display: m.display.clone(),
+                profile_id: m.profile_id.clone(),
+                tiers: catalog.tiers_of(m),
+                price: m.rates_for(&m.profile_id),
+                health: health.status(&m.profile_id),
+                lifecycle: m.lifecycle.status.as_str(),
+                available: unavailable.is_none(),
+                unavailable_reason: unavailable.map(|u| u.reason),
+            }
         })
         .collect();
     let tiers = tier_views(catalog, &|m| health.status(&m.profile_id).status, &|m| {
-        health.is_usable(&m.profile_id)
+        availability.is_available(&m.name) && health.is_usable(&m.profile_id)
     });
     let categories = catalog
         .routing()

@@ -3,7 +3,7 @@
 import { api, errorMessage, usageApi, type ClientSetup, type Dashboard, type ProxyStatus, type Usage } from "../api";
 import { spendChart } from "../chart";
 import { fill, h } from "../dom";
-import { TIER_LABEL, ago, budgetWords, clock, errorRate, healthTone, healthWords, ms, perMillion, proxyWords, routeReason, tokens, usd } from "../format";
+import { TIER_LABEL, ago, budgetWords, clock, errorRate, healthTone, healthWords, lifecycleWords, ms, perMillion, proxyWords, routeReason, tokens, usd } from "../format";
 import { maskKey, snippets } from "../snippets";
 
 export interface DashboardView {
@@ -86,7 +86,7 @@ export function dashboardView(notify: (text: string) => void): DashboardView {
       h(
         "table",
         { class: "table", id: "models-table" },
-        h("thead", {}, h("tr", {}, h("th", {}, "Model"), h("th", {}, "Tiers"), h("th", {}, "Health"), h("th", { class: "num" }, "Errors"), h("th", { class: "num" }, "p50"), h("th", { class: "num" }, "p95"), h("th", {}, "Price"), h("th", {}, "Last success"))),
+        h("thead", {}, h("tr", {}, h("th", {}, "Model"), h("th", {}, "Tiers"), h("th", {}, "On Bedrock"), h("th", {}, "Health"), h("th", { class: "num" }, "Errors"), h("th", { class: "num" }, "p50"), h("th", { class: "num" }, "p95"), h("th", {}, "Price"), h("th", {}, "Last success"))),
         h(
           "tbody",
           {},
@@ -96,6 +96,7 @@ export function dashboardView(notify: (text: string) => void): DashboardView {
               { "data-model": m.name, "data-status": m.health.status },
               h("td", {}, h("div", { class: "model-name" }, h("span", { class: `dot ${healthTone(m.health.status)}` }), m.display), h("div", { class: "mono muted small" }, m.profile_id)),
               h("td", {}, m.tiers.map((t) => h("span", { class: `chip tier-${t}` }, TIER_LABEL[t]))),
+              h("td", { class: "lifecycle", title: m.unavailable_reason ?? "" }, lifecycleWords(m)),
               h("td", { class: "health-words" }, healthWords(m.health)),
               h("td", { class: "num error-rate" }, errorRate(m.health)),
               h("td", { class: "num" }, ms(m.health.p50_ms)),
