@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clawrouter::catalog::{Catalog, Category, TokenUsage};
 use clawrouter::ledger::{Ledger, RequestRow};
+use clawrouter::money::Usd;
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -66,6 +67,7 @@ fn main() -> anyhow::Result<()> {
                 output: 80 + next(1_500),
                 cache_read: next(20_000),
                 cache_write: next(2_000),
+                cache_write_1h: 0,
             };
             let throttled = next(40) == 0;
             let at_ms = now - day * DAY_MS - i64::try_from(next(8 * 3_600_000))?;
@@ -84,7 +86,7 @@ fn main() -> anyhow::Result<()> {
                     } else {
                         usage
                     },
-                    cost_usd: 0.0,
+                    cost_usd: Usd::ZERO,
                     latency_ms: 300 + next(4_000),
                     ttft_ms: Some(200 + next(900)),
                     status: if throttled { 429 } else { 200 },
