@@ -217,6 +217,14 @@ impl Catalog {
             .filter_map(|c| self.models.get(c.model).map(|m| (c, m)))
     }
 
+    /// The model savings are measured against: the top tier's first living
+    /// candidate, what a router-less setup would send every request to.
+    pub fn top_tier_model(&self) -> Option<&Model> {
+        self.tier_candidates(Tier::Top)
+            .map(|(_, m)| m)
+            .find(|m| m.is_living())
+    }
+
     /// The tiers whose candidates include `model`.
     pub fn tiers_of(&self, model: &Model) -> Vec<Tier> {
         Tier::ALL
