@@ -66,6 +66,9 @@ pub struct Model {
     pub sampling: SamplingRule,
     /// Whether `tool_choice` may force a tool (`any` / a named tool).
     pub forced_tool_choice: bool,
+    /// Fewest prompt tokens a cache point must cover to be cached; below it
+    /// Bedrock caches nothing (and says nothing).
+    pub min_cache_tokens: u32,
 }
 
 /// Where a model is in Bedrock's lifecycle.
