@@ -57,6 +57,20 @@ async function settle(): Promise<void> {
   for (let i = 0; i < 5; i++) await new Promise((r) => setTimeout(r, 0));
 }
 
+/** The dashboard of a running proxy whose ledger reports `u`, rendered. */
+async function showUsage(u: Usage): Promise<void> {
+  mockIPC((cmd) => {
+    if (cmd === "dashboard") return dashboard({ state: "running", port: 4242, requested_port: 4242 });
+    if (cmd === "usage") return u;
+    if (cmd === "client_setup") return { endpoint: "http://127.0.0.1:4242", running: true, api_key: "k", api_key_source: "env" };
+    throw new Error(`unexpected ${cmd}`);
+  });
+  const view = dashboardView(() => undefined);
+  document.body.replaceChildren(view.element);
+  await view.refresh();
+  await settle();
+}
+
 describe("dashboard", () => {
   it("renders models, tiers, spend and recent requests from the commands", async () => {
     mockIPC((cmd) => {
@@ -93,16 +107,7 @@ describe("dashboard", () => {
   });
 
   it("shows what routing and caching saved, spend per client and the cache-hit gauges", async () => {
-    mockIPC((cmd) => {
-      if (cmd === "dashboard") return dashboard({ state: "running", port: 4242, requested_port: 4242 });
-      if (cmd === "usage") return usage;
-      if (cmd === "client_setup") return { endpoint: "http://127.0.0.1:4242", running: true, api_key: "k", api_key_source: "env" };
-      throw new Error(`unexpected ${cmd}`);
-    });
-    const view = dashboardView(() => undefined);
-    document.body.replaceChildren(view.element);
-    await view.refresh();
-    await settle();
+    await showUsage(usage);
     const cells = (sel: string) => [...document.querySelectorAll(`${sel} td`)].map((td) => td.textContent);
     expect(cells("#spent-row")).toEqual(["$0.50", "$2.00", "$9.00"]);
     expect(cells("#routing-saved-row")).toEqual(["$1.25", "$6.00", "$30.00"]);
@@ -125,16 +130,7 @@ describe("dashboard", () => {
   it("says so when no input has been seen, with an empty gauge", async () => {
     const quiet = { ...usage, summary: { ...usage.summary, per_client: [], periods: { ...usage.summary.periods, today: period(0, 0, 0, 0, 0, 0) } } };
     quiet.summary.periods.today.cache_read_share = 0;
-    mockIPC((cmd) => {
-      if (cmd === "dashboard") return dashboard({ state: "running", port: 4242, requested_port: 4242 });
-      if (cmd === "usage") return quiet;
-      if (cmd === "client_setup") return { endpoint: "http://127.0.0.1:4242", running: true, api_key: "k", api_key_source: "env" };
-      throw new Error(`unexpected ${cmd}`);
-    });
-    const view = dashboardView(() => undefined);
-    document.body.replaceChildren(view.element);
-    await view.refresh();
-    await settle();
+    await showUsage(quiet);
     const today = document.querySelector("#cache-gauge-today") as HTMLElement;
     expect(today.getAttribute("aria-valuenow")).toBe("0");
     expect(today.textContent).toContain("no input yet");

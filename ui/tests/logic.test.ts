@@ -104,6 +104,8 @@ describe("settings form", () => {
     expect(read.settings.region).toBe("eu-west-1");
     expect(read.keys).toEqual({ access_key_id: "AKIA123", secret_access_key: "s", session_token: null });
     expect(readForm({ ...v, mode: "profile", aws_profile: "dev" }, SETTINGS)).toMatchObject({ keys: null, settings: { aws_profile: "dev" } });
+    // Automatic prompt caching can be switched off (it is on in SETTINGS).
+    expect(readForm({ ...v, auto_cache: false }, SETTINGS).settings.auto_cache).toBe(false);
   });
   it("starts in profile mode only when a profile is set and no keys are saved", () => {
     const withProfile = { ...SETTINGS, aws_profile: "dev" };
