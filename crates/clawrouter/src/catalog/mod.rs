@@ -30,7 +30,7 @@ pub use availability::{ModelAvailability, Unavailable, UnavailableKind};
 pub use ids::{Geography, KnownId, split_profile_id};
 pub use names::{NameError, Resolved};
 pub use price::{LongContextPrice, Price, Rates, TokenUsage};
-pub use rules::{Effort, SamplingRule, Thinking, ThinkingStyle};
+pub use rules::{Accepts, Effort, SamplingRule, Thinking, ThinkingStyle};
 
 /// The catalog shipped with ClawRouter, used when no other file is configured.
 pub const BUILTIN_YAML: &str = include_str!("../../../../models.yaml");
@@ -66,6 +66,8 @@ pub struct Model {
     pub sampling: SamplingRule,
     /// Whether `tool_choice` may force a tool (`any` / a named tool).
     pub forced_tool_choice: bool,
+    /// The betas and optional body fields Bedrock takes for this model.
+    pub accepts: Accepts,
 }
 
 /// Where a model is in Bedrock's lifecycle.
