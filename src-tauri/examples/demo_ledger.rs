@@ -10,7 +10,6 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clawrouter::catalog::{Catalog, Category, TokenUsage};
 use clawrouter::ledger::{Ledger, RequestRow};
-use clawrouter::money::Usd;
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -86,7 +85,7 @@ fn main() -> anyhow::Result<()> {
                     } else {
                         usage
                     },
-                    cost_usd: Usd::ZERO,
+                    cost_usd: None,
                     latency_ms: 300 + next(4_000),
                     ttft_ms: Some(200 + next(900)),
                     status: if throttled { 429 } else { 200 },

@@ -148,6 +148,8 @@ export interface Spend {
   output_tokens_30d: number;
   cache_read_tokens_30d: number;
   cache_write_tokens_30d: number;
+  /** Requests to models whose price is unknown: in the counts, not in the dollars. */
+  unpriced_requests_30d: number;
 }
 export interface ModelSpend { model: string; profile_id: string; spend: Spend }
 export interface UsageSummary { per_model: ModelSpend[]; per_tier: { tier: Tier | null; spend: Spend }[]; total: Spend; projected_monthly_usd: number }
@@ -162,7 +164,8 @@ export interface RequestRow {
   model: string;
   profile_id: string;
   usage: { input: number; output: number; cache_read: number; cache_write: number };
-  cost_usd: number;
+  /** `null`: the model's price is unknown (a model discovery found). */
+  cost_usd: number | null;
   latency_ms: number;
   ttft_ms: number | null;
   status: number;

@@ -31,7 +31,7 @@ fn row(at_ms: i64, model: &Model, profile_id: &str, usage: TokenUsage) -> Reques
         model: model.name.clone(),
         profile_id: profile_id.into(),
         usage,
-        cost_usd: Usd::ZERO,
+        cost_usd: None,
         latency_ms: 1200,
         ttft_ms: Some(300),
         status: 200,
@@ -45,7 +45,7 @@ fn costing(at_ms: i64, dollars: f64) -> RequestRow {
     let catalog = catalog();
     let model = &catalog.models()[0];
     RequestRow {
-        cost_usd: Usd::from_dollars_f64(dollars),
+        cost_usd: Some(Usd::from_dollars_f64(dollars)),
         ..row(at_ms, model, &model.profile_id, TokenUsage::default())
     }
 }
@@ -89,11 +89,11 @@ fn costs_match_hand_computed_prices_and_are_stored_and_summed_exactly() {
         for (profile, usd) in [(&model.profile_id, us_usd), (&global_id, global_usd)] {
             let r = row(NOW, model, profile, USAGE);
             assert!(
-                close(r.cost_usd, usd),
+                close(r.cost_usd.unwrap(), usd),
                 "{name} on {profile}: {} != {usd}",
-                r.cost_usd
+                r.cost_usd.unwrap()
             );
-            assert_eq!(r.cost_usd, model.cost(profile, USAGE));
+            assert_eq!(r.cost_usd, Some(model.cost(profile, USAGE)));
             ledger.record(r.clone());
             recorded.push(r);
         }
@@ -113,7 +113,7 @@ fn costs_match_hand_computed_prices_and_are_stored_and_summed_exactly() {
             .iter()
             .find(|m| m.model == r.model && m.profile_id == r.profile_id)
             .unwrap();
-        assert_eq!(entry.spend.last_30d_usd, r.cost_usd);
+        assert_eq!(Some(entry.spend.last_30d_usd), r.cost_usd);
         assert_eq!(entry.spend.requests_30d, 1);
         assert_eq!(entry.spend.cache_read_tokens_30d, 20_000);
     }
@@ -495,13 +495,14 @@ fn a_version_1_database_opens_and_keeps_its_rows() {
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].tier, Some(Tier::Low));
     assert_eq!(rows[0].client, "curl/8");
-    assert_eq!(rows[0].cost_usd, Usd::from_picodollars(110_000_000));
+    assert_eq!(rows[0].cost_usd, Some(Usd::from_picodollars(110_000_000)));
     assert_eq!(rows[0].ttft_ms, None);
     ledger.record(costing(NOW, 1.0));
     drop(ledger);
 
-    // Upgraded to v2 (exact picodollar costs); reopening keeps both rows.
-    assert_eq!(user_version(&path), 2);
+    // Upgraded to v3 (exact picodollar costs, then whether the price is
+    // known: old rows are priced); reopening keeps both rows.
+    assert_eq!(user_version(&path), 3);
     let ledger = Ledger::open(&path).unwrap();
     assert_eq!(ledger.recent(10).unwrap().len(), 2);
 }
@@ -511,7 +512,7 @@ fn a_new_file_is_created_at_the_current_version() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("ledger.sqlite3");
     drop(Ledger::open(&path).unwrap());
-    assert_eq!(user_version(&path), 2);
+    assert_eq!(user_version(&path), 3);
 }
 
 #[test]

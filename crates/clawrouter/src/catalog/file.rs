@@ -277,6 +277,7 @@ impl Validator<'_> {
         };
         Ok(Model {
             accepts,
+            discovered: false,
             display: m
                 .display
                 .or_else(|| inherited.map(|b| b.display.clone()))

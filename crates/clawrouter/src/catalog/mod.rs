@@ -68,6 +68,9 @@ pub struct Model {
     pub forced_tool_choice: bool,
     /// The betas and optional body fields Bedrock takes for this model.
     pub accepts: Accepts,
+    /// Not a catalog model: a profile discovery found ([`Model::discovered`]),
+    /// whose rules are defaults and whose price is unknown.
+    pub discovered: bool,
 }
 
 /// Where a model is in Bedrock's lifecycle.
@@ -283,7 +286,58 @@ fn builtin_cached() -> Option<&'static Catalog> {
         .as_ref()
 }
 
+/// Output cap of a discovered model: the largest any Claude model has, so a
+/// client's `max_tokens` is not cut by a guess (Bedrock refuses one above
+/// the real limit, and says so).
+const DISCOVERED_MAX_OUTPUT: u32 = 128_000;
+const DISCOVERED_CONTEXT_WINDOW: u32 = 1_000_000;
+
 impl Model {
+    /// A Claude profile Bedrock offers that no catalog entry describes,
+    /// served by its profile id. Nothing about it is known, so nothing is
+    /// guessed: thinking, effort, sampling and tool choice go to Bedrock as
+    /// the client sent them (whose own answer says what the model refuses),
+    /// except betas and optional fields, none of which is sent (one Bedrock
+    /// does not know fails the whole request). A Chat/Responses effort asks
+    /// for adaptive thinking, the form every Claude model since 4.6 takes.
+    /// Its price is unknown: the ledger records its cost as unknown, not $0.
+    pub fn discovered(
+        profile_id: &str,
+        display: Option<&str>,
+        lifecycle: LifecycleStatus,
+    ) -> Model {
+        Model {
+            name: profile_id.to_owned(),
+            provider: "bedrock".to_owned(),
+            profile_id: profile_id.to_owned(),
+            display: display.unwrap_or(profile_id).to_owned(),
+            geographies: Vec::new(),
+            lifecycle: Lifecycle {
+                status: lifecycle,
+                date: None,
+                replacement: None,
+            },
+            price: Price::zero(),
+            context_window: DISCOVERED_CONTEXT_WINDOW,
+            max_output: DISCOVERED_MAX_OUTPUT,
+            capabilities: vec![
+                Capability::Vision,
+                Capability::Tools,
+                Capability::Thinking,
+                Capability::Caching,
+                Capability::Documents,
+            ],
+            thinking: Thinking {
+                style: ThinkingStyle::AdaptiveOrBudget,
+                efforts: Effort::ALL.to_vec(),
+            },
+            sampling: SamplingRule::Any,
+            forced_tool_choice: true,
+            accepts: Accepts::default(),
+            discovered: true,
+        }
+    }
+
     /// The Bedrock base model id, e.g. `anthropic.claude-sonnet-5-5`;
     /// `None` for ARNs.
     pub fn base_id(&self) -> Option<&str> {

@@ -53,8 +53,10 @@ pub struct RequestRow {
     /// The Bedrock inference profile id called.
     pub profile_id: String,
     pub usage: TokenUsage,
-    /// Exact; see [`RequestRow::priced`].
-    pub cost_usd: Usd,
+    /// Exact; see [`RequestRow::priced`]. `None`: the model's price is
+    /// unknown (a discovered model), so the request is in no sum or budget
+    /// and is counted as unpriced instead.
+    pub cost_usd: Option<Usd>,
     pub latency_ms: u64,
     /// Time to first token, for streams.
     pub ttft_ms: Option<u64>,
@@ -218,7 +220,9 @@ impl Ledger {
         if let Some((cut, _)) = row.client.char_indices().nth(CLIENT_MAX_CHARS) {
             row.client.truncate(cut);
         }
-        let events = self.accounts().add(row.at_ms, row.cost_usd);
+        let events = self
+            .accounts()
+            .add(row.at_ms, row.cost_usd.unwrap_or(Usd::ZERO));
         for event in events {
             // No subscriber is fine: no tray is listening.
             let _ = self.inner.events.send(event);
@@ -297,9 +301,10 @@ impl Ledger {
 
 impl RequestRow {
     /// Sets `cost_usd` to what `usage` costs on `profile_id` at `model`'s
-    /// price (regional premium, long-context tier and 1-hour cache writes included).
+    /// price (regional premium, long-context tier and 1-hour cache writes
+    /// included); `None` for a discovered model, whose price is unknown.
     pub fn priced(mut self, model: &Model) -> Self {
-        self.cost_usd = model.cost(&self.profile_id, self.usage);
+        self.cost_usd = (!model.discovered).then(|| model.cost(&self.profile_id, self.usage));
         self
     }
 }

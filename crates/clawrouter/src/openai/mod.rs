@@ -314,6 +314,7 @@ pub(crate) mod test_support {
             sampling: SamplingRule::Any,
             forced_tool_choice: true,
             accepts: Default::default(),
+            discovered: false,
         }
     }
 }

@@ -165,7 +165,7 @@ impl Ticket {
             model: model.name.clone(),
             profile_id: attempt.profile_id.clone(),
             usage: outcome.usage,
-            cost_usd: crate::money::Usd::ZERO,
+            cost_usd: None,
             latency_ms: millis(self.started.elapsed()),
             ttft_ms: outcome.ttft.map(millis),
             status: outcome.status,
