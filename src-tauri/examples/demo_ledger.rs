@@ -91,11 +91,16 @@ fn main() -> anyhow::Result<()> {
                     ttft_ms: Some(200 + next(900)),
                     status: if throttled { 429 } else { 200 },
                     error_kind: throttled.then(|| "throttled".to_owned()),
+                    reason: Some(format!(
+                        "{category} → {} tier (sample data)",
+                        tier.map_or("no", |t| t.as_str())
+                    )),
                 }
                 .priced(model),
             );
         }
     }
+    ledger.mark_demo()?;
     ledger.flush()?;
     println!("seeded {}", path.display());
     Ok(())

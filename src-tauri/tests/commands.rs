@@ -4,9 +4,12 @@
 
 use std::sync::Arc;
 
+use clawrouter::catalog::{Catalog, Tier};
 use clawrouter::credentials::{self, MemoryStore, SecretStore};
+use clawrouter::health::Status;
 use clawrouter::settings::{Home, Settings};
 use clawrouter_desktop::Shell;
+use clawrouter_desktop::commands::dashboard::tier_views;
 use serde_json::{Value, json};
 use tauri::test::{
     INVOKE_KEY, MockRuntime, get_ipc_response, mock_builder, mock_context, noop_assets,
@@ -89,6 +92,8 @@ fn start_and_stop_report_the_bound_port_after_fallback() {
     let setup = h.ok("client_setup", json!({}));
     assert_eq!(setup["endpoint"], format!("http://127.0.0.1:{port}"));
     assert_eq!(setup["running"], true);
+    // The MemoryStore is a working keychain: no file fallback to explain.
+    assert_eq!(setup["keychain_fallback"], Value::Null);
 
     assert_eq!(h.ok("stop_proxy", json!({})), json!({"state": "stopped"}));
     assert!(std::net::TcpStream::connect(("127.0.0.1", u16::try_from(port).unwrap())).is_err());
@@ -207,7 +212,12 @@ fn dashboard_shows_tiers_categories_and_prices() {
     for tier in dash["tiers"].as_array().unwrap() {
         // No traffic yet: every model is usable, so the first candidate is chosen.
         assert_eq!(tier["chosen"], tier["candidates"][0]["name"], "{tier}");
+        assert_eq!(tier["fallback"], Value::Null, "{tier}");
     }
+    assert_eq!(
+        dash["rejected"],
+        json!({"unauthorized": 0, "budget": 0, "guard": 0})
+    );
     assert_eq!(dash["categories"].as_array().unwrap().len(), 9);
     let haiku = dash["models"]
         .as_array()
@@ -218,6 +228,31 @@ fn dashboard_shows_tiers_categories_and_prices() {
     assert_eq!(haiku["tiers"], json!(["low"]));
     assert!(haiku["price"]["input"].as_f64().unwrap() > 0.0);
     assert_eq!(haiku["health"]["status"], "unknown");
+}
+
+#[test]
+fn a_tier_with_no_usable_model_says_where_auto_sends_its_requests() {
+    let catalog = Catalog::builtin().unwrap();
+    let low: Vec<String> = catalog
+        .tier_candidates(Tier::Low)
+        .map(|(_, m)| m.name.clone())
+        .collect();
+    let views = tier_views(&catalog, &|_| Status::Unknown, &|m| !low.contains(&m.name));
+    let low_view = views.iter().find(|v| v.tier == Tier::Low).unwrap();
+    let mid_view = views.iter().find(|v| v.tier == Tier::Mid).unwrap();
+    assert_eq!(low_view.chosen, None);
+    // The router's search order from low: mid first.
+    let fallback = low_view.fallback.as_ref().unwrap();
+    assert_eq!(fallback.tier, Tier::Mid);
+    assert_eq!(Some(&fallback.model), mid_view.chosen.as_ref());
+    assert!(mid_view.fallback.is_none());
+
+    let nothing = tier_views(&catalog, &|_| Status::Unknown, &|_| false);
+    assert!(
+        nothing
+            .iter()
+            .all(|v| v.chosen.is_none() && v.fallback.is_none())
+    );
 }
 
 #[test]

@@ -44,12 +44,21 @@ pub(super) const MIGRATIONS: &[&str] = &[
     UPDATE requests SET cost_pusd = CAST(round(cost_usd * 1e12) AS INTEGER);
     ALTER TABLE requests DROP COLUMN cost_usd;
     ALTER TABLE requests ADD COLUMN cache_write_1h_tokens INTEGER NOT NULL DEFAULT 0;",
+    // v3: the router's reason for the tier and model (`auto` requests;
+    // older rows have none and the dashboard derives one).
+    "ALTER TABLE requests ADD COLUMN reason TEXT;",
+    // v4: facts about the ledger as a whole; `demo` marks generated sample
+    // traffic, so the dashboard labels it.
+    "CREATE TABLE ledger_facts (name TEXT PRIMARY KEY, value TEXT NOT NULL);",
 ];
+
+/// The `ledger_facts` entry marking a ledger filled with sample traffic.
+pub(super) const DEMO_FACT: &str = "demo";
 
 /// The columns [`read_row`] expects, in its order.
 pub(super) const ROW_COLUMNS: &str = "at_ms, client, route, requested_model, tier, category, \
      model, profile_id, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, \
-     cost_pusd, latency_ms, ttft_ms, status, error_kind, cache_write_1h_tokens";
+     cost_pusd, latency_ms, ttft_ms, status, error_kind, cache_write_1h_tokens, reason";
 
 /// Opens (creating if needed) the ledger file and brings its schema up to date.
 pub(super) fn open(path: &Path) -> Result<Connection, LedgerError> {
@@ -114,7 +123,7 @@ pub(super) fn migrate(
 pub(super) fn insert(tx: &Transaction<'_>, row: &RequestRow) -> rusqlite::Result<()> {
     let mut insert = tx.prepare_cached(&format!(
         "INSERT INTO requests ({ROW_COLUMNS}) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)"
     ))?;
     insert.execute(params![
         row.at_ms,
@@ -135,6 +144,7 @@ pub(super) fn insert(tx: &Transaction<'_>, row: &RequestRow) -> rusqlite::Result
         row.status,
         row.error_kind,
         saturating_i64(row.usage.cache_write_1h),
+        row.reason,
     ])?;
     Ok(())
 }
@@ -165,6 +175,7 @@ pub(super) fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RequestRow> {
         ttft_ms: r.get(14)?,
         status: r.get(15)?,
         error_kind: r.get(16)?,
+        reason: r.get(18)?,
     })
 }
 
@@ -210,6 +221,7 @@ mod tests {
             ttft_ms: Some(6),
             status: 200,
             error_kind: None,
+            reason: Some("simple chat → mid tier".into()),
         }
     }
 
@@ -230,6 +242,7 @@ mod tests {
         failed.ttft_ms = None;
         failed.status = 499;
         failed.error_kind = Some("client_disconnected".into());
+        failed.reason = None;
         write(&mut conn, &[row(1), failed.clone()]);
         let mut stmt = conn
             .prepare(&format!("SELECT {ROW_COLUMNS} FROM requests ORDER BY id"))

@@ -131,6 +131,8 @@ pub struct Plan {
     pub candidates: Vec<Attempt>,
     /// Set when the router chose (model `auto`).
     pub routed: Option<(Category, Tier)>,
+    /// The router's why, for the ledger (model `auto`).
+    pub reason: Option<String>,
     /// The name the client asked for, when the catalog serves it with another
     /// model (an unknown newer name of a family).
     pub substituted_for: Option<String>,
@@ -223,6 +225,7 @@ fn plan_named(state: &AppState, requested: &str) -> Result<Plan, ApiError> {
     Ok(Plan {
         candidates,
         routed: None,
+        reason: None,
         substituted_for: resolved.substituted.then(|| requested.trim().to_owned()),
     })
 }
@@ -247,6 +250,7 @@ fn plan_routed(state: &AppState, input: &RouteInput) -> Result<Plan, ApiError> {
     Ok(Plan {
         candidates,
         routed: Some((decision.category, decision.tier)),
+        reason: Some(decision.why),
         substituted_for: None,
     })
 }

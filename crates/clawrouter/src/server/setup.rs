@@ -76,6 +76,7 @@ pub async fn assemble(
         router: Arc::new(router),
         bedrock,
         health: Arc::new(Health::new()),
+        rejections: Arc::default(),
         ledger,
         budget,
         config,
