@@ -21,6 +21,12 @@ use clawrouter::router::{RouteInput, Router};
 use clawrouter::server;
 use clawrouter::settings::{Home, Settings};
 
+/// mimalloc gives memory back to the system after a burst of large request
+/// bodies; glibc's malloc keeps it in per-thread arenas for the life of the
+/// process (hostile.rs: `memory_returns_to_the_system_after_a_burst`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "clawrouter",
