@@ -106,6 +106,16 @@ export interface ConnectionReport { check: CheckReport; credentials_from: string
 export interface KeychainFallback { key_file: string; reason: string }
 export interface ClientSetup { endpoint: string; running: boolean; api_key: string; api_key_source: string; keychain_fallback: KeychainFallback | null }
 
+/** Why the app could not start (src-tauri/src/startup.rs). */
+export interface StartupProblem { message: string; file: string | null; can_reset: boolean }
+export interface ResetDone { backup: string | null }
+
+export const startupApi = {
+  problem: () => invoke<StartupProblem | null>("startup_problem"),
+  resetSettings: () => invoke<ResetDone>("reset_settings"),
+  restart: () => invoke<void>("restart"),
+};
+
 export const api = {
   proxyStatus: () => invoke<ProxyStatus>("proxy_status"),
   startProxy: () => invoke<ProxyStatus>("start_proxy"),
