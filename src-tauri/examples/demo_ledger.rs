@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clawrouter::catalog::{Catalog, Category, TokenUsage};
 use clawrouter::ledger::{Ledger, RequestRow};
+use clawrouter::money::Usd;
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -89,18 +90,23 @@ fn main() -> anyhow::Result<()> {
                         usage
                     },
                     cost_usd: None,
-                    top_tier_cost_usd: None,
+                    top_tier_cost_usd: Usd::ZERO,
                     cache_saved_usd: Usd::ZERO,
                     latency_ms: 300 + next(4_000),
                     ttft_ms: Some(200 + next(900)),
                     status: if throttled { 429 } else { 200 },
                     error_kind: throttled.then(|| "throttled".to_owned()),
+                    reason: Some(format!(
+                        "{category} → {} tier (sample data)",
+                        tier.map_or("no", |t| t.as_str())
+                    )),
                 }
                 .priced(model)
                 .against_top_tier(top),
             );
         }
     }
+    ledger.mark_demo()?;
     ledger.flush()?;
     println!("seeded {}", path.display());
     Ok(())

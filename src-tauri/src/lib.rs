@@ -9,6 +9,7 @@
 mod clipboard;
 pub mod commands;
 mod shell;
+pub mod startup;
 mod tray;
 mod window;
 
@@ -21,7 +22,10 @@ pub fn builder<R: Runtime>(builder: Builder<R>, shell: Shell) -> Builder<R> {
     use commands::{dashboard, proxy, settings};
     builder
         .manage(shell)
+        // The app started: no startup problem to show.
+        .manage(None::<startup::StartupProblem>)
         .invoke_handler(tauri::generate_handler![
+            startup::startup_problem,
             proxy::proxy_status,
             proxy::start_proxy,
             proxy::stop_proxy,
@@ -52,7 +56,8 @@ pub fn run() {
         Ok(shell) => shell,
         Err(e) => {
             tracing::error!("cannot start ClawRouter: {e}");
-            std::process::exit(1);
+            let home = clawrouter::settings::Home::from_env().ok();
+            return run_with_problem(startup::StartupProblem::new(&e, home));
         }
     };
     let minimized = std::env::args().any(|a| a == "--minimized");
@@ -94,6 +99,28 @@ pub fn run() {
         }
         _ => {}
     });
+}
+
+/// The window alone, showing why the engine could not start and how to fix
+/// it; no tray, no proxy.
+fn run_with_problem(problem: startup::StartupProblem) {
+    let app = startup::builder(Builder::default(), problem)
+        .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
+            window::show(app, None);
+        }))
+        .plugin(tauri_plugin_clipboard_manager::init())
+        .setup(|app| {
+            window::create(app.handle(), true)?;
+            Ok(())
+        })
+        .build(tauri::generate_context!());
+    match app {
+        Ok(app) => app.run(|_, _| {}),
+        Err(e) => {
+            tracing::error!("cannot start the desktop app: {e}");
+            std::process::exit(1);
+        }
+    }
 }
 
 fn setup<R: Runtime>(app: &tauri::AppHandle<R>, minimized: bool) -> tauri::Result<()> {

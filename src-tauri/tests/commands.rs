@@ -4,9 +4,13 @@
 
 use std::sync::Arc;
 
+use clawrouter::catalog::{Catalog, Tier};
 use clawrouter::credentials::{self, MemoryStore, SecretStore};
+use clawrouter::health::Status;
 use clawrouter::settings::{Home, Settings};
-use clawrouter_desktop::Shell;
+use clawrouter_desktop::commands::dashboard::tier_views;
+use clawrouter_desktop::startup::StartupProblem;
+use clawrouter_desktop::{Shell, ShellError};
 use serde_json::{Value, json};
 use tauri::test::{
     INVOKE_KEY, MockRuntime, get_ipc_response, mock_builder, mock_context, noop_assets,
@@ -43,26 +47,114 @@ fn harness(settings: Settings) -> Harness {
 
 impl Harness {
     fn invoke(&self, cmd: &str, args: Value) -> Result<Value, Value> {
-        get_ipc_response(
-            &self.window,
-            InvokeRequest {
-                cmd: cmd.into(),
-                callback: tauri::ipc::CallbackFn(0),
-                error: tauri::ipc::CallbackFn(1),
-                // tauri://localhost: http://tauri.localhost is a remote origin on Linux.
-                url: "tauri://localhost".parse().unwrap(),
-                body: tauri::ipc::InvokeBody::Json(args),
-                headers: Default::default(),
-                invoke_key: INVOKE_KEY.to_string(),
-            },
-        )
-        .map(|body| body.deserialize::<Value>().unwrap())
+        invoke(&self.window, cmd, args)
     }
 
     fn ok(&self, cmd: &str, args: Value) -> Value {
         self.invoke(cmd, args)
             .unwrap_or_else(|e| panic!("{cmd} failed: {e}"))
     }
+}
+
+/// A command through IPC, as the window's `invoke()` sends it.
+fn invoke(window: &WebviewWindow<MockRuntime>, cmd: &str, args: Value) -> Result<Value, Value> {
+    get_ipc_response(
+        window,
+        InvokeRequest {
+            cmd: cmd.into(),
+            callback: tauri::ipc::CallbackFn(0),
+            error: tauri::ipc::CallbackFn(1),
+            // tauri://localhost: http://tauri.localhost is a remote origin on Linux.
+            url: "tauri://localhost".parse().unwrap(),
+            body: tauri::ipc::InvokeBody::Json(args),
+            headers: Default::default(),
+            invoke_key: INVOKE_KEY.to_string(),
+        },
+    )
+    .map(|body| body.deserialize::<Value>().unwrap())
+}
+
+/// The app as it opens when the engine cannot start.
+fn problem_app(problem: StartupProblem) -> (App<MockRuntime>, WebviewWindow<MockRuntime>) {
+    let app = clawrouter_desktop::startup::builder(mock_builder(), problem)
+        .build(mock_context(noop_assets()))
+        .unwrap();
+    let window = WebviewWindowBuilder::new(&app, "main", Default::default())
+        .build()
+        .unwrap();
+    (app, window)
+}
+
+#[test]
+fn broken_settings_open_with_file_and_line_and_reset_keeps_a_backup() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = Home::at(dir.path());
+    let broken = "{\n  \"port\": 4242,\n  \"budgets\": { nope }\n}\n";
+    std::fs::write(home.settings_path(), broken).unwrap();
+    let error = ShellError::from(Settings::load(&home).unwrap_err());
+    let (_app, window) = problem_app(StartupProblem::new(&error, Some(home.clone())));
+
+    let problem = invoke(&window, "startup_problem", json!({})).unwrap();
+    let path = home.settings_path().display().to_string();
+    assert!(
+        problem["message"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("{path}:3:")),
+        "{problem}"
+    );
+    assert_eq!(problem["file"], path);
+    assert_eq!(problem["can_reset"], true);
+
+    let done = invoke(&window, "reset_settings", json!({})).unwrap();
+    let backup = std::path::PathBuf::from(done["backup"].as_str().unwrap());
+    assert_eq!(
+        std::fs::read_to_string(&backup).unwrap(),
+        broken,
+        "the user's file is kept"
+    );
+    assert_eq!(Settings::load(&home).unwrap(), Settings::default());
+}
+
+#[test]
+fn a_broken_catalog_is_shown_and_never_reset() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = Home::at(dir.path());
+    let catalog = dir.path().join("models.yaml");
+    std::fs::write(&catalog, "models:\n  - name: [unclosed\n").unwrap();
+    std::fs::write(home.settings_path(), "{\"port\": 4300}\n").unwrap();
+    let error = ShellError::from(Catalog::load(&catalog).unwrap_err());
+    let (_app, window) = problem_app(StartupProblem::new(&error, Some(home.clone())));
+
+    let problem = invoke(&window, "startup_problem", json!({})).unwrap();
+    let path = catalog.display().to_string();
+    assert!(
+        problem["message"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("{path}:")),
+        "{problem}"
+    );
+    assert_eq!(problem["file"], path);
+    assert_eq!(problem["can_reset"], false);
+    let refused = invoke(&window, "reset_settings", json!({})).unwrap_err();
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .contains("no settings to reset")
+    );
+    assert_eq!(
+        Settings::load(&home).unwrap().port,
+        4300,
+        "settings untouched"
+    );
+}
+
+#[test]
+fn a_started_app_has_no_startup_problem() {
+    let h = harness(Settings::default());
+    assert_eq!(h.ok("startup_problem", json!({})), Value::Null);
 }
 
 fn settings_on(port: u16) -> Settings {
@@ -89,6 +181,8 @@ fn start_and_stop_report_the_bound_port_after_fallback() {
     let setup = h.ok("client_setup", json!({}));
     assert_eq!(setup["endpoint"], format!("http://127.0.0.1:{port}"));
     assert_eq!(setup["running"], true);
+    // The MemoryStore is a working keychain: no file fallback to explain.
+    assert_eq!(setup["keychain_fallback"], Value::Null);
 
     assert_eq!(h.ok("stop_proxy", json!({})), json!({"state": "stopped"}));
     assert!(std::net::TcpStream::connect(("127.0.0.1", u16::try_from(port).unwrap())).is_err());
@@ -207,7 +301,12 @@ fn dashboard_shows_tiers_categories_and_prices() {
     for tier in dash["tiers"].as_array().unwrap() {
         // No traffic yet: every model is usable, so the first candidate is chosen.
         assert_eq!(tier["chosen"], tier["candidates"][0]["name"], "{tier}");
+        assert_eq!(tier["fallback"], Value::Null, "{tier}");
     }
+    assert_eq!(
+        dash["rejected"],
+        json!({"unauthorized": 0, "budget": 0, "guard": 0})
+    );
     assert_eq!(dash["categories"].as_array().unwrap().len(), 9);
     let haiku = dash["models"]
         .as_array()
@@ -218,6 +317,31 @@ fn dashboard_shows_tiers_categories_and_prices() {
     assert_eq!(haiku["tiers"], json!(["low"]));
     assert!(haiku["price"]["input"].as_f64().unwrap() > 0.0);
     assert_eq!(haiku["health"]["status"], "unknown");
+}
+
+#[test]
+fn a_tier_with_no_usable_model_says_where_auto_sends_its_requests() {
+    let catalog = Catalog::builtin().unwrap();
+    let low: Vec<String> = catalog
+        .tier_candidates(Tier::Low)
+        .map(|(_, m)| m.name.clone())
+        .collect();
+    let views = tier_views(&catalog, &|_| Status::Unknown, &|m| !low.contains(&m.name));
+    let low_view = views.iter().find(|v| v.tier == Tier::Low).unwrap();
+    let mid_view = views.iter().find(|v| v.tier == Tier::Mid).unwrap();
+    assert_eq!(low_view.chosen, None);
+    // The router's search order from low: mid first.
+    let fallback = low_view.fallback.as_ref().unwrap();
+    assert_eq!(fallback.tier, Tier::Mid);
+    assert_eq!(Some(&fallback.model), mid_view.chosen.as_ref());
+    assert!(mid_view.fallback.is_none());
+
+    let nothing = tier_views(&catalog, &|_| Status::Unknown, &|_| false);
+    assert!(
+        nothing
+            .iter()
+            .all(|v| v.chosen.is_none() && v.fallback.is_none())
+    );
 }
 
 #[test]

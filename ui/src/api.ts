@@ -68,9 +68,13 @@ export interface ModelHealth {
 export type Lifecycle = "active" | "legacy" | "eol";
 export interface ModelRow { name: string; display: string; profile_id: string; tiers: Tier[]; price: Price; health: ModelHealth; lifecycle: Lifecycle; available: boolean; unavailable_reason: string | null }
 export interface TierCandidate { name: string; display: string; profile_id: string; cost: string; status: HealthStatus }
-export interface TierView { tier: Tier; chosen: string | null; candidates: TierCandidate[] }
+/** Where `auto` sends a tier's requests while the tier has no usable model. */
+export interface TierFallback { tier: Tier; model: string; display: string }
+export interface TierView { tier: Tier; chosen: string | null; fallback: TierFallback | null; candidates: TierCandidate[] }
 export interface CategoryRoute { category: Category; tier: Tier }
-export interface Dashboard { status: ProxyStatus; models: ModelRow[]; tiers: TierView[]; categories: CategoryRoute[] }
+/** Requests refused before reaching a model (crates/clawrouter/src/server/rejections.rs). */
+export interface RejectionCounts { unauthorized: number; budget: number; guard: number }
+export interface Dashboard { status: ProxyStatus; models: ModelRow[]; tiers: TierView[]; categories: CategoryRoute[]; rejected: RejectionCounts }
 
 export interface Decision {
   category: Category;
@@ -100,7 +104,19 @@ export interface CheckReport {
 }
 export interface ConnectionReport { check: CheckReport; credentials_from: string | null; tiers: TierView[] }
 
-export interface ClientSetup { endpoint: string; running: boolean; api_key: string; api_key_source: string }
+/** No OS keychain is usable: the client key is kept in `key_file` instead. */
+export interface KeychainFallback { key_file: string; reason: string }
+export interface ClientSetup { endpoint: string; running: boolean; api_key: string; api_key_source: string; keychain_fallback: KeychainFallback | null }
+
+/** Why the app could not start (src-tauri/src/startup.rs). */
+export interface StartupProblem { message: string; file: string | null; can_reset: boolean }
+export interface ResetDone { backup: string | null }
+
+export const startupApi = {
+  problem: () => invoke<StartupProblem | null>("startup_problem"),
+  resetSettings: () => invoke<ResetDone>("reset_settings"),
+  restart: () => invoke<void>("restart"),
+};
 
 export const api = {
   proxyStatus: () => invoke<ProxyStatus>("proxy_status"),
@@ -206,6 +222,8 @@ export interface Usage {
   recent: RequestRow[];
   period: { today_usd: number; month_usd: number };
   budgets: Budgets;
+  /** The ledger holds generated sample traffic (`make demo`), not real requests. */
+  demo: boolean;
 }
 
 export const usageApi = { usage: () => invoke<Usage>("usage") };

@@ -1,5 +1,5 @@
 // Pure presentation: numbers, statuses and reports in plain words.
-import type { ConnectionReport, HealthStatus, ModelHealth, ModelRow, Price, ProxyStatus, RequestRow, Tier } from "./api";
+import type { ConnectionReport, HealthStatus, KeychainFallback, ModelHealth, ModelRow, Price, ProxyStatus, RejectionCounts, RequestRow, Tier, TierView } from "./api";
 
 export function usd(n: number): string {
   if (n === 0) return "$0.00";
@@ -145,4 +145,36 @@ export function clock(atMs: number, nowMs: number = Date.now()): string {
   const sameDay = new Date(nowMs).toDateString() === d.toDateString();
   const time = d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
   return sameDay ? time : `${d.toLocaleDateString([], { month: "short", day: "numeric" })} ${time}`;
+}
+
+/** A tier's head: the model `auto` uses in it, or `none` and where its
+ * requests go meanwhile (the router moves up a tier, then down). */
+export function tierWords(t: TierView, none: string): { model: string; instead: string | null } {
+  if (t.chosen) return { model: t.candidates.find((c) => c.name === t.chosen)?.display ?? t.chosen, instead: null };
+  if (t.fallback) return { model: none, instead: `Meanwhile auto sends these requests to ${t.fallback.display} (${TIER_LABEL[t.fallback.tier]} tier).` };
+  return { model: none, instead: "No other tier has a usable model either: these requests fail until one is usable." };
+}
+
+/** Requests refused before reaching a model, in words; null when there were none. */
+export function rejectedWords(r: RejectionCounts): string | null {
+  const parts = [
+    [r.unauthorized, "with a missing or wrong client key (401)"],
+    [r.budget, "over budget (429)"],
+    [r.guard, "blocked by the Host/Origin guard (403)"],
+  ] as const;
+  const said = parts.filter(([n]) => n > 0).map(([n, why]) => `${n} ${why}`);
+  if (said.length === 0) return null;
+  const total = r.unauthorized + r.budget + r.guard;
+  return `${total} ${total === 1 ? "request was" : "requests were"} refused before reaching a model: ${said.join(", ")}.`;
+}
+
+/** The no-keychain banner: what happened, where the key is, what to do. */
+export function keychainWords(f: KeychainFallback): { headline: string; detail: string } {
+  return {
+    headline: "No OS keychain is available",
+    detail:
+      `ClawRouter keeps your client API key in ${f.key_file} (readable only by you) and runs without it. ` +
+      "AWS keys cannot be saved here: they come from your environment or ~/.aws profile. " +
+      `To use the keychain, start or unlock one (e.g. gnome-keyring), then press Retry. (${f.reason})`,
+  };
 }

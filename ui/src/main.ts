@@ -1,9 +1,10 @@
 // The window: a sidebar with the proxy's status, and two views.
 import "./style.css";
-import { api, errorMessage, onNavigate, onProxyStatus, type ProxyStatus } from "./api";
+import { api, errorMessage, onNavigate, onProxyStatus, startupApi, type ProxyStatus } from "./api";
 import { fill, h } from "./dom";
 import { proxyWords } from "./format";
 import { dashboardView } from "./views/dashboard";
+import { problemView } from "./views/problem";
 import { settingsView } from "./views/settings";
 
 const REFRESH_MS = 3000;
@@ -69,5 +70,12 @@ export function mount(root: HTMLElement): void {
   show("dashboard");
 }
 
+/** The dashboard, or, when the app could not start, what is wrong and how to fix it. */
+export async function start(root: HTMLElement): Promise<void> {
+  const problem = await startupApi.problem();
+  if (problem) fill(root, problemView(problem));
+  else mount(root);
+}
+
 const root = document.getElementById("app");
-if (root) mount(root);
+if (root) void start(root);

@@ -2,7 +2,7 @@
 // its buttons call the right commands.
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import { afterEach, describe, expect, it } from "vitest";
-import type { Dashboard, ProxyStatus, Usage } from "../src/api";
+import type { ClientSetup, Dashboard, ProxyStatus, Usage } from "../src/api";
 import { dashboardView } from "../src/views/dashboard";
 
 const health = { profile_id: "us.haiku", status: "healthy", last_error: null, problem: null, advice: null, last_success: null, p50_ms: 120, p95_ms: 200, successes: 4, failures: 0 } as const;
@@ -15,13 +15,14 @@ function dashboard(status: ProxyStatus): Dashboard {
       { name: "bedrock/haiku", display: "Claude Haiku", profile_id: "us.haiku", tiers: ["low"], price, health, lifecycle: "active", available: true, unavailable_reason: null },
       { name: "bedrock/sonnet-4", display: "Claude Sonnet 4", profile_id: "us.sonnet-4", tiers: [], price, health: { ...health, profile_id: "us.sonnet-4" }, lifecycle: "eol", available: false, unavailable_reason: "reached end of life on Bedrock on 2026-10-14" },
     ],
-    tiers: [{ tier: "low", chosen: "bedrock/haiku", candidates: [{ name: "bedrock/haiku", display: "Claude Haiku", profile_id: "us.haiku", cost: "$1/M", status: "healthy" }] }],
+    tiers: [{ tier: "low", chosen: "bedrock/haiku", fallback: null, candidates: [{ name: "bedrock/haiku", display: "Claude Haiku", profile_id: "us.haiku", cost: "$1/M", status: "healthy" }] }],
     categories: [{ category: "heartbeat", tier: "low" }],
+    rejected: { unauthorized: 0, budget: 0, guard: 0 },
   };
 }
 
 function spend(today: number, week: number, month: number) {
-  return { today_usd: today, last_7d_usd: week, last_30d_usd: month, requests_30d: 12, input_tokens_30d: 0, output_tokens_30d: 0, cache_read_tokens_30d: 0, cache_write_tokens_30d: 0 };
+  return { today_usd: today, last_7d_usd: week, last_30d_usd: month, requests_30d: 12, input_tokens_30d: 0, output_tokens_30d: 0, cache_read_tokens_30d: 0, cache_write_tokens_30d: 0, unpriced_requests_30d: 0 };
 }
 
 /** A window whose cache read share is what the engine computes: read / (input + read + write). */
@@ -49,7 +50,31 @@ const usage: Usage = {
   recent: [{ at_ms: Date.now(), client: "curl/8", route: "/v1/chat/completions", requested_model: "auto", tier: "low", category: "heartbeat", model: "bedrock/haiku", profile_id: "us.haiku", usage: { input: 10, output: 5, cache_read: 0, cache_write: 0 }, cost_usd: 0.0001, top_tier_cost_usd: 0.004, cache_saved_usd: 0, latency_ms: 300, ttft_ms: null, status: 200, error_kind: null, reason: "greeting or heartbeat → low tier" }],
   period: { today_usd: 0.5, month_usd: 4 },
   budgets: { daily_usd: 1, monthly_usd: null },
+  demo: false,
 };
+
+const setup: ClientSetup = { endpoint: "http://127.0.0.1:4243", running: true, api_key: "sk-clawrouter-0123456789abcdefWXYZ", api_key_source: "keychain", keychain_fallback: null };
+
+/** Mocks the dashboard's three commands; `over` replaces any of their answers. */
+function mockDashboard(over: { dashboard?: Partial<Dashboard>; usage?: Partial<Usage>; setup?: () => ClientSetup } = {}): string[] {
+  const calls: string[] = [];
+  mockIPC((cmd) => {
+    calls.push(cmd);
+    if (cmd === "dashboard") return { ...dashboard({ state: "running", port: 4243, requested_port: 4242 }), ...over.dashboard };
+    if (cmd === "usage") return { ...usage, ...over.usage };
+    if (cmd === "client_setup") return over.setup ? over.setup() : setup;
+    throw new Error(`unexpected ${cmd}`);
+  });
+  return calls;
+}
+
+async function rendered(): Promise<(sel: string) => string> {
+  const view = dashboardView(() => undefined);
+  document.body.replaceChildren(view.element);
+  await view.refresh();
+  await settle();
+  return (sel: string) => document.querySelector(sel)?.textContent ?? "";
+}
 
 afterEach(() => clearMocks());
 
@@ -88,6 +113,9 @@ describe("dashboard", () => {
     expect(text("#proxy-detail")).toContain("Port 4242 was taken");
     expect(text("#models-table tbody")).toContain("Claude Haiku");
     expect(text("#models-table tbody")).toContain("Healthy · 4 ok");
+    // Health: error rate and p95 latency per model.
+    expect(text('#models-table tr[data-model="bedrock/haiku"] .error-rate')).toBe("0%");
+    expect(text('#models-table tr[data-model="bedrock/haiku"] .p95')).toBe("200 ms");
     // Lifecycle and availability on Bedrock, as `auto` sees them.
     expect(text('#models-table tr[data-model="bedrock/haiku"] .lifecycle')).toBe("Active");
     expect(text('#models-table tr[data-model="bedrock/sonnet-4"] .lifecycle')).toBe("Not available: reached end of life on Bedrock on 2026-10-14");
@@ -156,5 +184,69 @@ describe("dashboard", () => {
     expect(calls).toContain("start_proxy");
     expect(document.querySelector("#proxy-status")?.textContent).toBe("Running on 127.0.0.1:4242");
     expect(document.querySelector("#stop-proxy")).not.toBeNull();
+  });
+
+  it("says where auto sends a tier's requests while it has no usable model", async () => {
+    const sonnet = { name: "bedrock/sonnet", display: "Claude Sonnet", profile_id: "us.sonnet", cost: "$3/M", status: "healthy" } as const;
+    mockDashboard({
+      dashboard: {
+        tiers: [
+          { tier: "low", chosen: null, fallback: { tier: "mid", model: "bedrock/sonnet", display: "Claude Sonnet" }, candidates: [{ name: "bedrock/haiku", display: "Claude Haiku", profile_id: "us.haiku", cost: "$1/M", status: "unhealthy" }] },
+          { tier: "mid", chosen: "bedrock/sonnet", fallback: null, candidates: [sonnet] },
+        ],
+      },
+    });
+    const text = await rendered();
+    expect(text('.tier[data-tier="low"] .tier-chosen')).toBe("no usable model");
+    expect(text('.tier[data-tier="low"] .tier-instead')).toBe("Meanwhile auto sends these requests to Claude Sonnet (Mid tier).");
+    expect(text('.tier[data-tier="mid"] .tier-chosen')).toBe("Claude Sonnet");
+    expect(document.querySelector('.tier[data-tier="mid"] .tier-instead')).toBeNull();
+  });
+
+  it("counts requests refused before reaching a model", async () => {
+    mockDashboard({ dashboard: { rejected: { unauthorized: 2, budget: 1, guard: 0 } } });
+    const text = await rendered();
+    expect(text("#rejected")).toBe(
+      "3 requests were refused before reaching a model: 2 with a missing or wrong client key (401), 1 over budget (429).",
+    );
+  });
+
+  it("says when nothing was refused", async () => {
+    mockDashboard();
+    const text = await rendered();
+    expect(text("#rejected")).toBe("No requests were refused.");
+  });
+
+  it("labels demo data, and only demo data", async () => {
+    mockDashboard({ usage: { demo: true } });
+    await rendered();
+    expect([...document.querySelectorAll(".demo-badge")].map((b) => b.textContent)).toEqual(["Demo data", "Demo data"]);
+    mockDashboard();
+    await rendered();
+    expect(document.querySelector(".demo-badge")).toBeNull();
+  });
+
+  it("explains a missing keychain, says where the key is, and retries", async () => {
+    let fallback: ClientSetup["keychain_fallback"] = { key_file: "/home/u/.config/clawrouter/client-api-key", reason: "no D-Bus session bus" };
+    const calls = mockDashboard({ setup: () => ({ ...setup, api_key_source: "file", keychain_fallback: fallback }) });
+    const text = await rendered();
+    const banner = document.querySelector("#keychain-banner") as HTMLElement;
+    expect(banner.hidden).toBe(false);
+    expect(text("#keychain-banner")).toContain("No OS keychain is available");
+    expect(text("#keychain-detail")).toContain("/home/u/.config/clawrouter/client-api-key");
+    expect(text("#keychain-detail")).toContain("no D-Bus session bus");
+    // The user unlocks a keychain and presses Retry: the banner goes.
+    fallback = null;
+    const before = calls.filter((c) => c === "client_setup").length;
+    (document.querySelector("#keychain-retry") as HTMLButtonElement).click();
+    await settle();
+    expect(calls.filter((c) => c === "client_setup").length).toBe(before + 1);
+    expect(banner.hidden).toBe(true);
+  });
+
+  it("has no keychain banner while the keychain works", async () => {
+    mockDashboard();
+    await rendered();
+    expect((document.querySelector("#keychain-banner") as HTMLElement).hidden).toBe(true);
   });
 });

@@ -33,6 +33,9 @@ async fn a_completion_is_recorded_with_its_usage_and_price() {
     assert_eq!(row.model, HAIKU);
     assert_eq!(row.tier.map(|t| t.as_str()), Some("low"));
     assert_eq!(row.status, 200);
+    // The router's own reason, kept for the dashboard's request rows.
+    let reason = row.reason.as_deref().unwrap_or_default();
+    assert!(reason.contains("low"), "{reason:?}");
     let usage = &body["usage"];
     assert_eq!(
         row.usage.output,
@@ -172,4 +175,6 @@ async fn anthropic_messages_are_recorded_too() {
             .all(|r| r.usage.output > 0 && r.cost_usd > Some(Usd::ZERO))
     );
     assert!(rows.iter().all(|r| r.requested_model == "claude-haiku-5-5"));
+    // A named model is served as asked: no routing reason.
+    assert!(rows.iter().all(|r| r.reason.is_none()));
 }

@@ -38,6 +38,7 @@ fn row(at_ms: i64, model: &Model, profile_id: &str, usage: TokenUsage) -> Reques
         ttft_ms: Some(300),
         status: 200,
         error_kind: None,
+        reason: Some("coding → mid tier".into()),
     }
     .priced(model)
 }
@@ -617,14 +618,27 @@ fn a_version_1_database_opens_and_keeps_its_rows() {
     // v3: an old row claims no saving.
     assert_eq!(Some(rows[0].top_tier_cost_usd), rows[0].cost_usd);
     assert_eq!(rows[0].cache_saved_usd, Usd::ZERO);
+    // Recorded before routing reasons were kept.
+    assert_eq!(rows[0].reason, None);
     ledger.record(costing(NOW, 1.0));
     drop(ledger);
 
-    // Upgraded to v4 (exact picodollar costs, savings, then whether the
-    // price is known: old rows are priced); reopening keeps both rows.
-    assert_eq!(user_version(&path), 4);
+    // Upgraded to v6 (exact picodollar costs, savings, whether the price is
+    // known, routing reasons, ledger facts); reopening keeps both rows.
+    assert_eq!(user_version(&path), 6);
     let ledger = Ledger::open(&path).unwrap();
     assert_eq!(ledger.recent(10).unwrap().len(), 2);
+}
+
+#[test]
+fn a_demo_ledger_says_so_across_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ledger.sqlite3");
+    let ledger = Ledger::open(&path).unwrap();
+    assert!(!ledger.is_demo().unwrap());
+    ledger.mark_demo().unwrap();
+    drop(ledger);
+    assert!(Ledger::open(&path).unwrap().is_demo().unwrap());
 }
 
 #[test]
@@ -632,7 +646,7 @@ fn a_new_file_is_created_at_the_current_version() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("ledger.sqlite3");
     drop(Ledger::open(&path).unwrap());
-    assert_eq!(user_version(&path), 4);
+    assert_eq!(user_version(&path), 6);
 }
 
 #[test]

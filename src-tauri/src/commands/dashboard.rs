@@ -5,8 +5,8 @@ use clawrouter::catalog::{Catalog, Category, Model, ModelAvailability, Rates, Ti
 use clawrouter::discovery;
 use clawrouter::health::{ModelHealth, Status};
 use clawrouter::ledger::{DaySpend, LedgerError, PeriodSpend, RequestRow, UsageSummary};
-use clawrouter::router::{Decision, RouteInput};
-use clawrouter::server::ProxyStatus;
+use clawrouter::router::{Decision, RouteInput, search_order};
+use clawrouter::server::{ProxyStatus, RejectionCounts};
 use clawrouter::settings::Budgets;
 use serde::Serialize;
 use tauri::State;
@@ -21,6 +21,8 @@ pub struct Dashboard {
     pub tiers: Vec<TierView>,
     /// Category → tier, in the router's order.
     pub categories: Vec<CategoryRoute>,
+    /// Requests refused before reaching a model since the app started.
+    pub rejected: RejectionCounts,
 }
 
 #[derive(Debug, Serialize)]
@@ -47,7 +49,17 @@ pub struct TierView {
     pub tier: Tier,
     /// The first usable candidate; `None` when the tier has none.
     pub chosen: Option<String>,
+    /// With no usable candidate: the tier and model `auto` sends this tier's
+    /// requests to meanwhile (the router's search order), if any.
+    pub fallback: Option<TierFallback>,
     pub candidates: Vec<TierCandidate>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TierFallback {
+    pub tier: Tier,
+    pub model: String,
+    pub display: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -115,6 +127,7 @@ pub fn dashboard(shell: State<'_, Shell>) -> Dashboard {
         .collect();
     Dashboard {
         status: shell.supervisor.status(),
+        rejected: shell.supervisor.rejections(),
         models,
         tiers,
         categories,
@@ -135,24 +148,38 @@ pub fn route_preview(shell: State<'_, Shell>, text: String) -> Result<Decision, 
 }
 
 /// Each tier's candidates with their status; the chosen one is the first
-/// `usable`.
+/// `usable`. A tier with none says where its requests go instead.
 pub fn tier_views(
     catalog: &Catalog,
     status: &dyn Fn(&Model) -> Status,
     usable: &dyn Fn(&Model) -> bool,
 ) -> Vec<TierView> {
+    let chosen = |tier: Tier| {
+        catalog
+            .tier_candidates(tier)
+            .map(|(_, m)| m)
+            .find(|m| usable(m))
+    };
     Tier::ALL
         .into_iter()
         .map(|tier| {
-            let candidates: Vec<_> = catalog.tier_candidates(tier).collect();
+            let here = chosen(tier);
+            let fallback = match here {
+                Some(_) => None,
+                None => search_order(tier).into_iter().find_map(|other| {
+                    chosen(other).map(|m| TierFallback {
+                        tier: other,
+                        model: m.name.clone(),
+                        display: m.display.clone(),
+                    })
+                }),
+            };
             TierView {
                 tier,
-                chosen: candidates
-                    .iter()
-                    .find(|(_, m)| usable(m))
-                    .map(|(_, m)| m.name.clone()),
-                candidates: candidates
-                    .iter()
+                chosen: here.map(|m| m.name.clone()),
+                fallback,
+                candidates: catalog
+                    .tier_candidates(tier)
                     .map(|(c, m)| TierCandidate {
                         name: m.name.clone(),
                         display: m.display.clone(),
@@ -176,6 +203,8 @@ pub struct Usage {
     pub recent: Vec<RequestRow>,
     pub period: PeriodSpend,
     pub budgets: Budgets,
+    /// The ledger holds generated sample traffic (`make demo`).
+    pub demo: bool,
 }
 
 pub const CHART_DAYS: u32 = 30;
@@ -194,6 +223,7 @@ pub async fn usage(shell: State<'_, Shell>) -> Result<Usage, CommandError> {
             recent: ledger.recent(RECENT_ROWS)?,
             period: ledger.period_spend(now),
             budgets,
+            demo: ledger.is_demo()?,
         })
     })
     .await?

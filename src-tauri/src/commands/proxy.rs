@@ -1,6 +1,6 @@
 //! Starting and stopping the proxy, and what clients need to reach it.
 
-use clawrouter::credentials::{self, ApiKeySource};
+use clawrouter::credentials::{self, ApiKeySource, KeyFileFallback};
 use clawrouter::server::ProxyStatus;
 use secrecy::ExposeSecret;
 use serde::Serialize;
@@ -34,6 +34,10 @@ pub struct ClientSetup {
     pub running: bool,
     pub api_key: String,
     pub api_key_source: ApiKeySource,
+    /// Set while no OS keychain is usable: where the client key is kept
+    /// instead, and the keychain's reason (the window explains and offers
+    /// to retry).
+    pub keychain_fallback: Option<KeyFileFallback>,
 }
 
 #[tauri::command]
@@ -43,13 +47,19 @@ pub async fn client_setup(shell: State<'_, Shell>) -> Result<ClientSetup, Comman
         .endpoint()
         .unwrap_or_else(|| format!("http://127.0.0.1:{}", shell.settings().port));
     let store = shell.store.clone();
-    let (key, source) =
-        tokio::task::spawn_blocking(move || credentials::client_api_key(store.as_ref())).await??;
+    // Every call asks the keychain first, so this is also the retry once
+    // the user has started or unlocked one.
+    let (key, source, keychain_fallback) = tokio::task::spawn_blocking(move || {
+        credentials::client_api_key(store.as_ref())
+            .map(|(key, source)| (key, source, store.key_file_fallback()))
+    })
+    .await??;
     Ok(ClientSetup {
         endpoint,
         running: matches!(status, ProxyStatus::Running { .. }),
         api_key: key.expose_secret().to_owned(),
         api_key_source: source,
+        keychain_fallback,
     })
 }
 

@@ -3,7 +3,7 @@
 import { api, errorMessage, usageApi, type ClientSetup, type Dashboard, type ProxyStatus, type Usage } from "../api";
 import { gaugeArc, spendChart } from "../chart";
 import { fill, h } from "../dom";
-import { TIER_LABEL, ago, budgetWords, clock, errorRate, healthTone, healthWords, lifecycleWords, ms, perMillion, proxyWords, routeReason, tokens, usd } from "../format";
+import { TIER_LABEL, ago, budgetWords, clock, errorRate, healthTone, healthWords, keychainWords, lifecycleWords, ms, perMillion, proxyWords, rejectedWords, routeReason, tierWords, tokens, usd } from "../format";
 import { maskKey, snippets } from "../snippets";
 
 export interface DashboardView {
@@ -14,6 +14,10 @@ export interface DashboardView {
 
 export function dashboardView(notify: (text: string) => void): DashboardView {
   const statusCard = h("section", { class: "card status-card", id: "proxy-card" });
+  // Shown only while no OS keychain is usable.
+  const keychainBanner = h("section", { class: "banner warn", id: "keychain-banner", hidden: true });
+  // Requests refused at the door never reach the ledger; this says so.
+  const rejected = h("p", { class: "muted small", id: "rejected" });
   const models = h("section", { class: "card" });
   const routing = h("section", { class: "card" });
   const tryout = h("section", { class: "card" });
@@ -27,6 +31,7 @@ export function dashboardView(notify: (text: string) => void): DashboardView {
     "div",
     { class: "view", id: "dashboard-view" },
     h("header", { class: "view-head" }, h("h1", {}, "Dashboard"), h("p", { class: "muted" }, "Health, routing and setup of your local Bedrock proxy.")),
+    keychainBanner,
     statusCard,
     spend,
     savings,
@@ -125,7 +130,8 @@ export function dashboardView(notify: (text: string) => void): DashboardView {
           h(
             "div",
             { class: `tier tier-${t.tier}`, "data-tier": t.tier },
-            h("div", { class: "tier-head" }, h("span", { class: `chip tier-${t.tier}` }, TIER_LABEL[t.tier]), h("strong", { class: "tier-chosen" }, t.chosen ? (t.candidates.find((c) => c.name === t.chosen)?.display ?? t.chosen) : "no usable model")),
+            h("div", { class: "tier-head" }, h("span", { class: `chip tier-${t.tier}` }, TIER_LABEL[t.tier]), h("strong", { class: "tier-chosen" }, tierWords(t, "no usable model").model)),
+            t.chosen ? null : h("p", { class: "tier-instead small" }, tierWords(t, "no usable model").instead),
             h("ol", { class: "candidates" }, t.candidates.map((c) => h("li", {}, h("span", { class: `dot ${healthTone(c.status)}` }), c.display, h("span", { class: "muted small" }, ` ${c.cost}`)))),
             h("div", { class: "categories" }, d.categories.filter((c) => c.tier === t.tier).map((c) => h("span", { class: "chip ghost" }, c.category))),
           ),
@@ -236,7 +242,7 @@ export function dashboardView(notify: (text: string) => void): DashboardView {
     });
     fill(
       spend,
-      h("div", { class: "card-head" }, h("h2", {}, "Spend"), h("span", { class: "muted" }, "Estimated from Bedrock list prices · UTC days")),
+      h("div", { class: "card-head" }, h("h2", {}, "Spend", demoBadge(u)), h("span", { class: "muted" }, "Estimated from Bedrock list prices · UTC days")),
       h(
         "div",
         { class: "stats" },
@@ -289,7 +295,8 @@ export function dashboardView(notify: (text: string) => void): DashboardView {
     );
     fill(
       recent,
-      h("div", { class: "card-head" }, h("h2", {}, "Recent requests")),
+      h("div", { class: "card-head" }, h("h2", {}, "Recent requests", demoBadge(u))),
+      rejected,
       u.recent.length === 0
         ? h("p", { class: "muted" }, "Requests through the proxy appear here.")
         : h(
@@ -368,10 +375,29 @@ export function dashboardView(notify: (text: string) => void): DashboardView {
     );
   }
 
+  function demoBadge(u: Usage): HTMLElement | null {
+    return u.demo ? h("span", { class: "chip demo-badge", title: "Generated sample traffic (make demo), not your requests" }, "Demo data") : null;
+  }
+
+  function renderKeychain(s: ClientSetup): void {
+    keychainBanner.hidden = s.keychain_fallback === null;
+    if (!s.keychain_fallback) return fill(keychainBanner);
+    const words = keychainWords(s.keychain_fallback);
+    fill(
+      keychainBanner,
+      h("div", {}, h("strong", {}, words.headline), h("p", { class: "small", id: "keychain-detail" }, words.detail)),
+      h("button", { class: "btn small", id: "keychain-retry", onclick: () => refresh().catch((e) => notify(errorMessage(e))) }, "Retry"),
+    );
+  }
+
   async function refresh(): Promise<void> {
     const usage = usageApi.usage();
+    // Handled below once the dashboard is in; this keeps a failure of both
+    // from being an unhandled rejection when the dashboard fails first.
+    usage.catch(() => undefined);
     const [d, s] = await Promise.all([api.dashboard(), api.clientSetup().catch(() => null)]);
     showStatus(d.status);
+    fill(rejected, rejectedWords(d.rejected) ?? "No requests were refused.");
     for (const m of d.models) displayOf.set(m.name, m.display);
     // After the catalog's display names are known, so rows name models the same way.
     usage.then(renderUsage, (e) => {
@@ -386,6 +412,7 @@ export function dashboardView(notify: (text: string) => void): DashboardView {
     if (s) {
       lastSetup = s;
       renderSetup(s);
+      renderKeychain(s);
     } else if (!lastSetup) {
       fill(setup, h("h2", {}, "Connect your tools"), h("p", { class: "muted" }, "The client key is unavailable (is the keychain unlocked?)."));
     }

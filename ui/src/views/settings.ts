@@ -2,7 +2,7 @@
 // port, launch options and budgets; validated by the engine as you type.
 import { api, errorFields, errorMessage, type ConnectionReport, type Settings, type SettingsView, type FieldError } from "../api";
 import { fill, h } from "../dom";
-import { TIER_LABEL, checkWords, healthTone, proxyWords } from "../format";
+import { TIER_LABEL, checkWords, healthTone, proxyWords, tierWords } from "../format";
 import { errorsByField, formValues, readForm, type FormValues } from "../settingsForm";
 
 export interface SettingsPanel {
@@ -212,7 +212,8 @@ export function settingsView(notify: (text: string) => void): SettingsPanel {
                 h(
                   "div",
                   { class: `tier tier-${t.tier}` },
-                  h("div", { class: "tier-head" }, h("span", { class: `chip tier-${t.tier}` }, TIER_LABEL[t.tier]), h("strong", {}, t.chosen ? (t.candidates.find((c) => c.name === t.chosen)?.display ?? t.chosen) : "none answered")),
+                  h("div", { class: "tier-head" }, h("span", { class: `chip tier-${t.tier}` }, TIER_LABEL[t.tier]), h("strong", {}, tierWords(t, "none answered").model)),
+                  t.chosen ? null : h("p", { class: "tier-instead small" }, tierWords(t, "none answered").instead),
                   h("ol", { class: "candidates" }, t.candidates.map((c) => h("li", {}, h("span", { class: `dot ${healthTone(c.status)}` }), c.display, h("span", { class: "muted small" }, ` ${c.cost}`)))),
                 ),
               ),

@@ -18,7 +18,7 @@ use std::sync::mpsc::{self, Sender};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
@@ -74,6 +74,9 @@ pub struct RequestRow {
     pub status: u16,
     /// e.g. `throttled`, `validation`, `client_disconnected`.
     pub error_kind: Option<String>,
+    /// Why the router chose this tier and model (`auto` requests), and any
+    /// fallback to another model; `None` for a named model.
+    pub reason: Option<String>,
 }
 
 /// Longest `client` kept: user agents are free text from the network.
@@ -276,11 +279,40 @@ impl Ledger {
         self.accounts().period_spend(now_ms)
     }
 
+    /// Marks this ledger as holding generated sample traffic (`make demo`),
+    /// so reports say it is not the user's.
+    pub fn mark_demo(&self) -> Result<(), LedgerError> {
+        self.read(|conn| {
+            conn.execute(
+                "INSERT OR REPLACE INTO ledger_facts (name, value) VALUES (?1, '1')",
+                [schema::DEMO_FACT],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Whether [`Ledger::mark_demo`] was called on this ledger file.
+    pub fn is_demo(&self) -> Result<bool, LedgerError> {
+        self.read(|conn| {
+            let marked: Option<String> = conn
+                .query_row(
+                    "SELECT value FROM ledger_facts WHERE name = ?1",
+                    [schema::DEMO_FACT],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            Ok(marked.is_some())
+        })
+    }
+
     /// Budget events and change ticks from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<LedgerEvent> {
         self.inner.events.subscribe()
     }
 
+    /// Runs `query` on the writer thread's connection, after what is queued is
+    /// committed (reads see every row recorded before them). The one write
+    /// outside a batch, [`Ledger::mark_demo`], goes this way too.
     fn read<T: Send + 'static>(
         &self,
         query: impl FnOnce(&Connection) -> Result<T, LedgerError> + Send + 'static,

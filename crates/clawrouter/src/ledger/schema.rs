@@ -55,13 +55,22 @@ pub(super) const MIGRATIONS: &[&str] = &[
     // has no price: its rows keep cost_pusd 0, which sums leave unchanged,
     // and say so here rather than pretending the request was free.
     "ALTER TABLE requests ADD COLUMN price_known INTEGER NOT NULL DEFAULT 1;",
+    // v5: the router's reason for the tier and model (`auto` requests;
+    // older rows have none and the dashboard derives one).
+    "ALTER TABLE requests ADD COLUMN reason TEXT;",
+    // v6: facts about the ledger as a whole; `demo` marks generated sample
+    // traffic, so the dashboard labels it.
+    "CREATE TABLE ledger_facts (name TEXT PRIMARY KEY, value TEXT NOT NULL);",
 ];
+
+/// The `ledger_facts` entry marking a ledger filled with sample traffic.
+pub(super) const DEMO_FACT: &str = "demo";
 
 /// The columns [`read_row`] expects, in its order.
 pub(super) const ROW_COLUMNS: &str = "at_ms, client, route, requested_model, tier, category, \
      model, profile_id, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, \
      cost_pusd, latency_ms, ttft_ms, status, error_kind, cache_write_1h_tokens, \
-     top_tier_cost_pusd, cache_saved_pusd, price_known";
+     top_tier_cost_pusd, cache_saved_pusd, price_known, reason";
 
 /// Opens (creating if needed) the ledger file and brings its schema up to date.
 pub(super) fn open(path: &Path) -> Result<Connection, LedgerError> {
@@ -126,7 +135,7 @@ pub(super) fn migrate(
 pub(super) fn insert(tx: &Transaction<'_>, row: &RequestRow) -> rusqlite::Result<()> {
     let mut insert = tx.prepare_cached(&format!(
         "INSERT INTO requests ({ROW_COLUMNS}) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)"
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)"
     ))?;
     insert.execute(params![
         row.at_ms,
@@ -150,6 +159,7 @@ pub(super) fn insert(tx: &Transaction<'_>, row: &RequestRow) -> rusqlite::Result
         row.top_tier_cost_usd.picodollars(),
         row.cache_saved_usd.picodollars(),
         row.cost_usd.is_some(),
+        row.reason,
     ])?;
     Ok(())
 }
@@ -184,6 +194,7 @@ pub(super) fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RequestRow> {
         ttft_ms: r.get(14)?,
         status: r.get(15)?,
         error_kind: r.get(16)?,
+        reason: r.get(21)?,
     })
 }
 
@@ -231,6 +242,7 @@ mod tests {
             ttft_ms: Some(6),
             status: 200,
             error_kind: None,
+            reason: Some("simple chat → mid tier".into()),
         }
     }
 
@@ -253,6 +265,7 @@ mod tests {
         failed.error_kind = Some("client_disconnected".into());
         // A discovered model's price is unknown, and stays unknown, not $0.
         failed.cost_usd = None;
+        failed.reason = None;
         write(&mut conn, &[row(1), failed.clone()]);
         let mut stmt = conn
             .prepare(&format!("SELECT {ROW_COLUMNS} FROM requests ORDER BY id"))

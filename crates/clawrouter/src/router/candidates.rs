@@ -125,8 +125,9 @@ pub(super) fn choose(
     })
 }
 
-/// The wanted tier, then up, then down.
-fn search_order(wanted: Tier) -> [Tier; 3] {
+/// The wanted tier, then up, then down: where `auto` looks when a tier has
+/// no usable model.
+pub fn search_order(wanted: Tier) -> [Tier; 3] {
     match wanted {
         Tier::Low => [Tier::Low, Tier::Mid, Tier::Top],
         Tier::Mid => [Tier::Mid, Tier::Top, Tier::Low],

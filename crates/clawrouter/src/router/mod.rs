@@ -41,6 +41,7 @@ mod shape;
 mod sticky;
 mod tags;
 
+pub use candidates::search_order;
 pub use tags::{cut_override_tag, find_override_tag, strip_override_tag, user_own_text};
 
 use serde::Serialize;

@@ -12,7 +12,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 
 use super::pipeline::{Attempt, Plan};
-use super::{ApiError, AppState, auth};
+use super::{ApiError, AppState, Rejection, auth};
 use crate::catalog::TokenUsage;
 use crate::ledger::{CLIENT_MAX_CHARS, RequestRow};
 use crate::money::Usd;
@@ -173,6 +173,7 @@ impl Ticket {
             ttft_ms: outcome.ttft.map(millis),
             status: outcome.status,
             error_kind: outcome.error_kind.map(str::to_owned),
+            reason: reason(plan, attempt),
         }
         .priced(model);
         let row = match state.catalog.top_tier_model() {
@@ -222,10 +223,26 @@ pub async fn budget_gate(
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
     match state.budget.check(now_ms) {
         Ok(()) => next.run(request).await,
-        Err(exceeded) => ApiError::BudgetExceeded {
-            message: exceeded.to_string(),
+        Err(exceeded) => {
+            state.rejections.count(Rejection::Budget);
+            ApiError::BudgetExceeded {
+                message: exceeded.to_string(),
+            }
+            .into_response_for(auth::protocol_of(request.uri().path()))
         }
-        .into_response_for(auth::protocol_of(request.uri().path())),
+    }
+}
+
+/// The router's why, and the fallback when another model than its first
+/// choice answered (or failed last).
+fn reason(plan: &Plan, attempt: &Attempt) -> Option<String> {
+    let why = plan.reason.as_deref()?;
+    match plan.candidates.first() {
+        Some(first) if first.model.name != attempt.model.name => Some(format!(
+            "{why}; {} failed, so {} answered",
+            first.model.name, attempt.model.name
+        )),
+        _ => Some(why.to_owned()),
     }
 }
 

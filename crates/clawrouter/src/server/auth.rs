@@ -9,7 +9,7 @@ use axum::http::HeaderMap;
 use axum::middleware::Next;
 use axum::response::Response;
 
-use super::{ApiError, AppState, Protocol};
+use super::{ApiError, AppState, Protocol, Rejection};
 use crate::credentials::keys_match;
 
 pub async fn require_api_key(
@@ -22,6 +22,7 @@ pub async fn require_api_key(
     if authorized {
         next.run(request).await
     } else {
+        state.rejections.count(Rejection::Unauthorized);
         ApiError::Unauthorized.into_response_for(protocol_of(request.uri().path()))
     }
 }

@@ -37,7 +37,7 @@ use futures_util::FutureExt;
 use http_body_util::BodyExt;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use super::{ApiError, ServerConfig, auth};
+use super::{ApiError, Rejection, Rejections, ServerConfig, auth};
 
 /// Wraps `app` (every route and the fallback) in the admission checks for a
 /// server bound to `port`.
@@ -102,10 +102,11 @@ pub struct Admission {
     body_bytes: Arc<Semaphore>,
     max_body_bytes: usize,
     body_timeout: Duration,
+    rejections: Arc<Rejections>,
 }
 
 impl Admission {
-    pub fn new(port: u16, config: &ServerConfig) -> Self {
+    pub fn new(port: u16, config: &ServerConfig, rejections: Arc<Rejections>) -> Self {
         // Semaphore permits are u32-sized; a largest body must always fit.
         let in_flight = config
             .max_body_bytes_in_flight
@@ -119,6 +120,7 @@ impl Admission {
             body_bytes: Arc::new(Semaphore::new(in_flight)),
             max_body_bytes: config.max_body_bytes.min(in_flight),
             body_timeout: config.body_timeout,
+            rejections,
         }
     }
 
@@ -134,6 +136,7 @@ const LOOPBACK_NAMES: [&str; 3] = ["localhost", "127.0.0.1", "[::1]"];
 async fn admit(State(admission): State<Arc<Admission>>, request: Request, next: Next) -> Response {
     let protocol = auth::protocol_of(request.uri().path());
     if let Err(refusal) = check(&admission, &request) {
+        admission.rejections.count(Rejection::Guard);
         return refusal.into_response_for(protocol);
     }
     match AssertUnwindSafe(next.run(request)).catch_unwind().await {
@@ -373,7 +376,7 @@ mod tests {
         use tower::ServiceExt;
         const CANARY: &str = "sk-canary-client-0123456789abcdef";
         let config = ServerConfig::new(secrecy::SecretString::from(CANARY));
-        let admission = Arc::new(Admission::new(PORT, &config));
+        let admission = Arc::new(Admission::new(PORT, &config, Arc::default()));
         let detail = format!("{config:?} {CANARY}");
         let handler = move || {
             let detail = detail.clone();

@@ -17,6 +17,7 @@ mod guard;
 mod listen;
 mod openai_routes;
 mod pipeline;
+mod rejections;
 mod responses_routes;
 mod setup;
 mod sse;
@@ -48,6 +49,7 @@ use connections::{Activity, Admitted, ConnectionLimits, Gate, Verdict};
 pub use errors::{ApiError, Protocol};
 pub use guard::{host_allowed, origin_allowed};
 pub use listen::bind_loopback;
+pub use rejections::{Rejection, RejectionCounts, Rejections};
 pub use setup::{CheckReport, ModelCheck, StartError, assemble, aws_sdk_config, check};
 pub use sse::data as sse_data_frame;
 pub use supervisor::{ProxyStatus, Supervisor};
@@ -141,6 +143,8 @@ pub struct AppState {
     pub router: Arc<Router>,
     pub bedrock: BedrockClient,
     pub health: Arc<Health>,
+    /// Requests refused before reaching a model (wrong key, budget, guard).
+    pub rejections: Arc<Rejections>,
     /// Where every model request is accounted.
     pub ledger: Ledger,
     pub budget: BudgetGuard,
@@ -189,7 +193,11 @@ pub async fn start(state: AppState, port: u16) -> std::io::Result<RunningProxy> 
     let addr = listen::loopback_addr(&listener)?;
     let config = state.config.clone();
     // The Host check needs the port actually bound, known only now.
-    let admission = Arc::new(guard::Admission::new(addr.port(), &config));
+    let admission = Arc::new(guard::Admission::new(
+        addr.port(),
+        &config,
+        state.rejections.clone(),
+    ));
     let app = guard::protect(routes(Arc::new(state), &admission), admission.clone());
     let gate = Gate::new(config.connection_limits());
     let shutdown = CancellationToken::new();

@@ -141,6 +141,8 @@ pub struct Plan {
     pub candidates: Vec<Attempt>,
     /// Set when the router chose (model `auto`).
     pub routed: Option<(Category, Tier)>,
+    /// The router's why, for the ledger (model `auto`).
+    pub reason: Option<String>,
     /// The name the client asked for, when the catalog serves it with another
     /// model (an unknown newer name of a family).
     pub substituted_for: Option<String>,
@@ -236,6 +238,7 @@ fn plan_named(state: &AppState, requested: &str) -> Result<Plan, ApiError> {
     Ok(Plan {
         candidates,
         routed: None,
+        reason: None,
         substituted_for: resolved.substituted.then(|| requested.trim().to_owned()),
     })
 }
@@ -263,6 +266,7 @@ fn plan_discovered(state: &AppState, requested: &str) -> Result<Option<Plan>, Ap
             model: ModelRef(Source::Discovered(model)),
         }],
         routed: None,
+        reason: None,
         substituted_for: None,
     }))
 }
@@ -287,6 +291,7 @@ fn plan_routed(state: &AppState, input: &RouteInput) -> Result<Plan, ApiError> {
     Ok(Plan {
         candidates,
         routed: Some((decision.category, decision.tier)),
+        reason: Some(decision.why),
         substituted_for: None,
     })
 }

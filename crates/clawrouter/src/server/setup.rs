@@ -77,6 +77,7 @@ pub async fn assemble(
         router: Arc::new(router),
         bedrock,
         health: Arc::new(Health::new()),
+        rejections: Arc::default(),
         ledger,
         budget,
         config,

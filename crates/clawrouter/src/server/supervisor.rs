@@ -1,7 +1,7 @@
 //! Start, stop and watch the proxy from a long-lived host (the desktop
 //! shell): one place that owns the running server, says what state it is in
-//! — and on which port, after fallback — and keeps model health across
-//! restarts so the dashboard does not go blank when the user toggles it.
+//! — and on which port, after fallback — and keeps model health and the
+//! count of refused requests across restarts so the dashboard does not go blank when the user toggles it.
 //! Built with [`Supervisor::sharing`], every proxy it starts records into
 //! the host's own ledger handle, so the host's reports and budget totals are
 //! the ones the proxy updates (one writer per ledger file).
@@ -15,7 +15,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use tokio::sync::{Mutex, watch};
 
-use super::{RunningProxy, StartError, assemble, start};
+use super::{RejectionCounts, Rejections, RunningProxy, StartError, assemble, start};
 use crate::catalog::Catalog;
 use crate::credentials::SecretStore;
 use crate::health::Health;
@@ -26,6 +26,7 @@ use crate::settings::{Home, Settings};
 pub struct Supervisor {
     running: Mutex<Option<RunningProxy>>,
     health: Arc<Health>,
+    rejections: Arc<Rejections>,
     ledger: Option<Ledger>,
     status: watch::Sender<ProxyStatus>,
 }
@@ -89,6 +90,7 @@ impl Supervisor {
         Self {
             running: Mutex::new(None),
             health: Arc::new(Health::new()),
+            rejections: Arc::default(),
             ledger: None,
             status: watch::channel(ProxyStatus::Stopped).0,
         }
@@ -133,6 +135,7 @@ impl Supervisor {
             },
             Ok(mut state) => {
                 state.health = self.health.clone();
+                state.rejections = self.rejections.clone();
                 match start(state, requested_port).await {
                     Ok(proxy) => {
                         let port = proxy.addr().port();
@@ -175,6 +178,11 @@ impl Supervisor {
     /// Health of every model the proxy has called, across restarts.
     pub fn health(&self) -> Arc<Health> {
         self.health.clone()
+    }
+
+    /// Requests refused before reaching a model, across restarts.
+    pub fn rejections(&self) -> RejectionCounts {
+        self.rejections.counts()
     }
 
     fn set(&self, status: ProxyStatus) {
@@ -253,6 +261,58 @@ mod tests {
             .await;
         assert!(matches!(first, ProxyStatus::Running { .. }), "{first:?}");
         assert_eq!(first, second);
+        sup.stop().await;
+    }
+
+    #[tokio::test]
+    async fn refused_requests_are_counted_by_kind_across_restarts() {
+        let (_dir, home) = home();
+        let sup = Supervisor::new();
+        let http = reqwest::Client::new();
+        let port = |status: ProxyStatus| match status {
+            ProxyStatus::Running { port, .. } => port,
+            other => panic!("not running: {other:?}"),
+        };
+        let store = store();
+        let first = port(
+            sup.start(
+                Catalog::builtin().unwrap(),
+                &settings(0),
+                &home,
+                store.clone(),
+            )
+            .await,
+        );
+        let wrong_key = http
+            .get(format!("http://127.0.0.1:{first}/v1/models"))
+            .bearer_auth("sk-clawrouter-not-the-key")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(wrong_key.status(), 401);
+        assert_eq!(sup.rejections().unauthorized, 1);
+        sup.stop().await;
+
+        let second = port(
+            sup.start(Catalog::builtin().unwrap(), &settings(0), &home, store)
+                .await,
+        );
+        let rebound = http
+            .get(format!("http://127.0.0.1:{second}/v1/models"))
+            .header("host", format!("evil.example:{second}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(rebound.status(), 403);
+        assert_eq!(
+            sup.rejections(),
+            RejectionCounts {
+                unauthorized: 1,
+                budget: 0,
+                guard: 1
+            },
+            "the first proxy's count survives the restart"
+        );
         sup.stop().await;
     }
 

@@ -163,6 +163,33 @@ impl Settings {
         write_atomically(&path, &json).map_err(|source| SettingsError::Write { path, source })
     }
 
+    /// Puts the defaults in place of `settings.json` (one that does not load,
+    /// say), keeping the user's file beside it as `settings.json.bak-<unix
+    /// time>`: nothing the user wrote is lost. Returns that backup's path, or
+    /// `None` when there was no file.
+    pub fn reset_to_defaults(home: &Home) -> Result<Option<PathBuf>, SettingsError> {
+        let path = home.settings_path();
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        // A second reset in the same second must not replace the first backup.
+        let backup = (0..)
+            .map(|n| match n {
+                0 => path.with_file_name(format!("{name}.bak-{stamp}")),
+                n => path.with_file_name(format!("{name}.bak-{stamp}-{n}")),
+            })
+            .find(|candidate| !candidate.exists())
+            .unwrap_or_else(|| path.with_file_name(format!("{name}.bak")));
+        let moved = match fs::rename(&path, &backup) {
+            Ok(()) => Some(backup),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+            Err(source) => return Err(SettingsError::Write { path, source }),
+        };
+        Settings::default().save(home)?;
+        Ok(moved)
+    }
+
     /// The region to call Bedrock in: settings, then `AWS_REGION`, then
     /// `AWS_REGION_NAME` (the seed project's variable), then `AWS_DEFAULT_REGION`.
     pub fn effective_region(&self) -> Option<String> {
@@ -242,6 +269,37 @@ mod tests {
         assert_eq!(s.port, 4242);
         assert!(s.start_proxy_on_launch);
         assert_eq!(s.max_body_bytes, 20 * 1024 * 1024);
+    }
+
+    #[test]
+    fn reset_keeps_the_broken_file_as_a_backup_and_loads_defaults() {
+        let (_dir, home) = home();
+        let broken = "{ \"port\": 4242,\n  \"budgets\": { oops } }\n";
+        Settings::default().save(&home).unwrap();
+        fs::write(home.settings_path(), broken).unwrap();
+        assert!(matches!(
+            Settings::load(&home),
+            Err(SettingsError::Parse { line: 2, .. })
+        ));
+
+        let backup = Settings::reset_to_defaults(&home).unwrap().unwrap();
+        assert_eq!(fs::read_to_string(&backup).unwrap(), broken);
+        assert_eq!(backup.parent(), home.settings_path().parent());
+        assert_eq!(Settings::load(&home).unwrap(), Settings::default());
+
+        // A second reset keeps both backups.
+        fs::write(home.settings_path(), "not json").unwrap();
+        let second = Settings::reset_to_defaults(&home).unwrap().unwrap();
+        assert_ne!(second, backup);
+        assert_eq!(fs::read_to_string(&backup).unwrap(), broken);
+        assert_eq!(fs::read_to_string(&second).unwrap(), "not json");
+    }
+
+    #[test]
+    fn reset_without_a_file_just_writes_defaults() {
+        let (_dir, home) = home();
+        assert_eq!(Settings::reset_to_defaults(&home).unwrap(), None);
+        assert_eq!(Settings::load(&home).unwrap(), Settings::default());
     }
 
     #[test]

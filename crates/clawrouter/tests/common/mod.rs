@@ -89,6 +89,7 @@ pub async fn app_state(
         catalog: Arc::new(catalog),
         bedrock,
         health: Arc::new(Health::new()),
+        rejections: Arc::default(),
         config,
     };
     (state, ledger)
