@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clawrouter::catalog::{Catalog, Category, TokenUsage};
 use clawrouter::ledger::{Ledger, RequestRow};
+use clawrouter::money::Usd;
 
 const DAY_MS: i64 = 86_400_000;
 
