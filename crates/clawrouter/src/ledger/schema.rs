@@ -302,50 +302,44 @@ mod tests {
         assert_eq!(version(&conn), MIGRATIONS.len() + 1);
     }
 
-    #[test]
-    fn version_1_costs_become_exact_picodollars() {
+    /// A row inserted by `insert_sql` into a database at `version`, read back
+    /// after opening it (which migrates it to the latest version).
+    fn upgraded_row(version: usize, insert_sql: &str) -> RequestRow {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("ledger.sqlite3");
         let mut conn = Connection::open(&path).unwrap();
-        migrate(&mut conn, &MIGRATIONS[..1], &path).unwrap();
-        conn.execute(
-            "INSERT INTO requests (at_ms, client, route, requested_model, model, profile_id,
-                input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost_usd,
-                latency_ms, status)
-             VALUES (1, 'c', '/v1/messages', 'auto', 'm', 'p', 1, 2, 3, 4, 0.00011, 5, 200)",
-            [],
-        )
-        .unwrap();
+        migrate(&mut conn, &MIGRATIONS[..version], &path).unwrap();
+        conn.execute(insert_sql, []).unwrap();
         drop(conn);
         let conn = open(&path).unwrap();
         let mut stmt = conn
             .prepare(&format!("SELECT {ROW_COLUMNS} FROM requests"))
             .unwrap();
-        let back = stmt.query_row([], read_row).unwrap();
+        stmt.query_row([], read_row).unwrap()
+    }
+
+    #[test]
+    fn version_1_costs_become_exact_picodollars() {
+        let back = upgraded_row(
+            1,
+            "INSERT INTO requests (at_ms, client, route, requested_model, model, profile_id,
+                input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost_usd,
+                latency_ms, status)
+             VALUES (1, 'c', '/v1/messages', 'auto', 'm', 'p', 1, 2, 3, 4, 0.00011, 5, 200)",
+        );
         assert_eq!(back.cost_usd, Some(Usd::from_picodollars(110_000_000)));
         assert_eq!(back.usage.cache_write_1h, 0);
     }
 
     #[test]
     fn version_2_rows_claim_no_saving() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("ledger.sqlite3");
-        let mut conn = Connection::open(&path).unwrap();
-        migrate(&mut conn, &MIGRATIONS[..2], &path).unwrap();
-        conn.execute(
+        let back = upgraded_row(
+            2,
             "INSERT INTO requests (at_ms, client, route, requested_model, tier, model, profile_id,
                 input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost_pusd,
                 latency_ms, status)
              VALUES (1, 'c', '/v1/messages', 'auto', 'low', 'm', 'p', 1, 2, 3, 4, 110000000, 5, 200)",
-            [],
-        )
-        .unwrap();
-        drop(conn);
-        let conn = open(&path).unwrap();
-        let mut stmt = conn
-            .prepare(&format!("SELECT {ROW_COLUMNS} FROM requests"))
-            .unwrap();
-        let back = stmt.query_row([], read_row).unwrap();
+        );
         assert_eq!(Some(back.top_tier_cost_usd), back.cost_usd);
         assert_eq!(back.saved_by_routing(), Usd::ZERO);
         assert_eq!(back.cache_saved_usd, Usd::ZERO);
