@@ -65,10 +65,22 @@ export interface ModelHealth {
 }
 export type Lifecycle = "active" | "legacy" | "eol";
 export interface ModelRow { name: string; display: string; profile_id: string; tiers: Tier[]; price: Price; health: ModelHealth; lifecycle: Lifecycle; available: boolean; unavailable_reason: string | null }
-export interface TierCandidate { name: string; display: string; profile_id: string; cost: string; status: HealthStatus }
+export interface TierCandidate {
+  name: string;
+  display: string;
+  profile_id: string;
+  cost: string;
+  status: HealthStatus;
+  lifecycle: Lifecycle;
+  /** False past end of life, or when Bedrock says this account cannot call it here. */
+  available: boolean;
+  unavailable_reason: string | null;
+}
 export interface TierView { tier: Tier; chosen: string | null; candidates: TierCandidate[] }
 export interface CategoryRoute { category: Category; tier: Tier }
 export interface Dashboard { status: ProxyStatus; models: ModelRow[]; tiers: TierView[]; categories: CategoryRoute[] }
+/** When Bedrock was asked which models this account can call, and for which region. */
+export interface ModelsRefreshed { fetched_at: string; region: string }
 
 export interface Decision {
   category: Category;
@@ -115,6 +127,7 @@ export const api = {
   testConnection: () => invoke<ConnectionReport>("test_connection"),
   dashboard: () => invoke<Dashboard>("dashboard"),
   routePreview: (text: string) => invoke<Decision>("route_preview", { text }),
+  refreshModels: () => invoke<ModelsRefreshed>("refresh_models"),
 };
 
 export function onProxyStatus(handler: (status: ProxyStatus) => void): Promise<UnlistenFn> {

@@ -58,6 +58,12 @@ pub struct TierCandidate {
     /// The catalog's cost note, e.g. `$3/$15`.
     pub cost: String,
     pub status: Status,
+    /// On Bedrock: `active`, `legacy` or `eol`.
+    pub lifecycle: &'static str,
+    /// As for [`ModelRow::available`]: Settings offers only available,
+    /// living models as tier choices.
+    pub available: bool,
+    pub unavailable_reason: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -71,18 +77,7 @@ pub fn dashboard(shell: State<'_, Shell>) -> Dashboard {
     let engine = shell.engine();
     let catalog = &engine.catalog;
     let health = shell.supervisor.health();
-    // Lifecycle from the catalog, plus what Bedrock last said this account
-    // can call in this region (the discovery cache), as `auto` sees it.
-    let availability = ModelAvailability::from_catalog(catalog);
-    let region = shell
-        .settings()
-        .effective_region()
-        .unwrap_or_else(|| clawrouter::bedrock::DEFAULT_REGION.to_owned());
-    if let Some(known) =
-        discovery::load_cache(&shell.home.discovery_cache_path()).filter(|k| k.region == region)
-    {
-        known.apply(catalog, &availability);
-    }
+    let availability = availability(&shell, catalog);
     let models = catalog
         .models()
         .iter()
@@ -101,9 +96,12 @@ pub fn dashboard(shell: State<'_, Shell>) -> Dashboard {
             }
         })
         .collect();
-    let tiers = tier_views(catalog, &|m| health.status(&m.profile_id).status, &|m| {
-        availability.is_available(&m.name) && health.is_usable(&m.profile_id)
-    });
+    let tiers = tier_views(
+        catalog,
+        &availability,
+        &|m| health.status(&m.profile_id).status,
+        &|m| health.is_usable(&m.profile_id),
+    );
     let categories = catalog
         .routing()
         .categories
@@ -121,6 +119,27 @@ pub fn dashboard(shell: State<'_, Shell>) -> Dashboard {
     }
 }
 
+/// When Bedrock was last asked which models this account can call.
+#[derive(Debug, Serialize)]
+pub struct ModelsRefreshed {
+    pub fetched_at: String,
+    pub region: String,
+}
+
+/// Asks Bedrock again which models this account can call here, as
+/// `clawrouter models --refresh` does (the answer replaces the cache the
+/// dashboard reads); the window then shows the new availability.
+#[tauri::command]
+pub async fn refresh_models(shell: State<'_, Shell>) -> Result<ModelsRefreshed, CommandError> {
+    let found = discovery::refresh_for_home(&shell.settings(), &shell.home, shell.store.clone())
+        .await
+        .map_err(|e| CommandError::new(e.to_string()))?;
+    Ok(ModelsRefreshed {
+        fetched_at: found.fetched_at,
+        region: found.region,
+    })
+}
+
 /// What the router would do with `text` as a one-message request, given
 /// the health the proxy has seen.
 #[tauri::command]
@@ -134,10 +153,27 @@ pub fn route_preview(shell: State<'_, Shell>, text: String) -> Result<Decision, 
         .map_err(|e| CommandError::new(e.to_string()))
 }
 
-/// Each tier's candidates with their status; the chosen one is the first
-/// `usable`.
+/// Lifecycle from the catalog, plus what Bedrock last said this account can
+/// call in this region (the discovery cache), as `auto` sees it.
+pub fn availability(shell: &Shell, catalog: &Catalog) -> ModelAvailability {
+    let availability = ModelAvailability::from_catalog(catalog);
+    let region = shell
+        .settings()
+        .effective_region()
+        .unwrap_or_else(|| clawrouter::bedrock::DEFAULT_REGION.to_owned());
+    if let Some(known) =
+        discovery::load_cache(&shell.home.discovery_cache_path()).filter(|k| k.region == region)
+    {
+        known.apply(catalog, &availability);
+    }
+    availability
+}
+
+/// Each tier's candidates with their status and availability; the chosen
+/// one is the first available and `usable`.
 pub fn tier_views(
     catalog: &Catalog,
+    availability: &ModelAvailability,
     status: &dyn Fn(&Model) -> Status,
     usable: &dyn Fn(&Model) -> bool,
 ) -> Vec<TierView> {
@@ -149,16 +185,22 @@ pub fn tier_views(
                 tier,
                 chosen: candidates
                     .iter()
-                    .find(|(_, m)| usable(m))
+                    .find(|(_, m)| availability.is_available(&m.name) && usable(m))
                     .map(|(_, m)| m.name.clone()),
                 candidates: candidates
                     .iter()
-                    .map(|(c, m)| TierCandidate {
-                        name: m.name.clone(),
-                        display: m.display.clone(),
-                        profile_id: m.profile_id.clone(),
-                        cost: c.cost.clone(),
-                        status: status(m),
+                    .map(|(c, m)| {
+                        let unavailable = availability.reason(&m.name);
+                        TierCandidate {
+                            name: m.name.clone(),
+                            display: m.display.clone(),
+                            profile_id: m.profile_id.clone(),
+                            cost: c.cost.clone(),
+                            status: status(m),
+                            lifecycle: m.lifecycle.status.as_str(),
+                            available: unavailable.is_none(),
+                            unavailable_reason: unavailable.map(|u| u.reason),
+                        }
                     })
                     .collect(),
             }
