@@ -53,6 +53,8 @@ pub struct Model {
     #[serde(default)]
     pub sampling: SamplingRule,
     pub forced_tool_choice: bool,
+    /// Fewest tokens a cache point must add to be cached.
+    pub min_cache_tokens: u64,
 }
 
 #[derive(Debug, Deserialize)]
@@ -225,6 +227,7 @@ impl Lineup {
             thinking: ThinkingStyle::AdaptiveOrBudget,
             sampling: SamplingRule::default(),
             forced_tool_choice: true,
+            min_cache_tokens: 1_024,
         });
         Ok(())
     }

@@ -15,11 +15,17 @@ use clawrouter::catalog::{Catalog, ModelAvailability, Tier};
 use clawrouter::credentials::{self, LocalStore, SecretStore};
 use clawrouter::discovery;
 use clawrouter::health;
-use clawrouter::ledger::{Ledger, Spend};
+use clawrouter::ledger::{Ledger, PeriodTotals, Spend};
 use clawrouter::money::Usd;
 use clawrouter::router::{RouteInput, Router};
 use clawrouter::server;
 use clawrouter::settings::{Home, Settings};
+
+/// mimalloc gives memory back to the system after a burst of large request
+/// bodies; glibc's malloc keeps it in per-thread arenas for the life of the
+/// process (hostile.rs: `memory_returns_to_the_system_after_a_burst`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Parser)]
 #[command(
@@ -569,6 +575,41 @@ async fn usage(home: &Home, as_json: bool) -> anyhow::Result<ExitCode> {
              (discovered, not in the catalog): counted above, not in the dollar figures"
         );
     }
+    say!("");
+    let mut clients = table(
+        &["CLIENT", "TODAY $", "7 DAYS $", "30 DAYS $", "REQUESTS"],
+        1,
+    );
+    for c in &summary.per_client {
+        let mut row = spend_row(c.client.clone(), "", &c.spend);
+        row.remove(1);
+        clients.add_row(row);
+    }
+    say!("{}", clients.trim_fmt());
+    say!("");
+    let p = &summary.periods;
+    let windows = [p.today, p.last_7d, p.last_30d];
+    let mut savings = table(&["", "TODAY", "7 DAYS", "30 DAYS"], 1);
+    let money = |label: &str, amount: fn(&PeriodTotals) -> Usd| {
+        std::iter::once(label.to_owned())
+            .chain(windows.iter().map(|w| format!("${:.4}", amount(w))))
+            .collect::<Vec<_>>()
+    };
+    savings.add_row(money("spent", |w| w.spent_usd));
+    savings.add_row(money("saved by routing (vs the top tier)", |w| {
+        w.saved_by_routing_usd
+    }));
+    savings.add_row(money("saved by caching", |w| w.saved_by_caching_usd));
+    savings.add_row(
+        std::iter::once("input served from cache".to_owned())
+            .chain(
+                windows
+                    .iter()
+                    .map(|w| format!("{:.0}%", w.cache_read_share * 100.0)),
+            )
+            .collect::<Vec<_>>(),
+    );
+    say!("{}", savings.trim_fmt());
     Ok(ExitCode::SUCCESS)
 }
 

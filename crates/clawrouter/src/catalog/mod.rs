@@ -66,6 +66,9 @@ pub struct Model {
     pub sampling: SamplingRule,
     /// Whether `tool_choice` may force a tool (`any` / a named tool).
     pub forced_tool_choice: bool,
+    /// Fewest prompt tokens a cache point must cover to be cached; below it
+    /// Bedrock caches nothing (and says nothing).
+    pub min_cache_tokens: u32,
     /// The betas and optional body fields Bedrock takes for this model.
     pub accepts: Accepts,
     /// Not a catalog model: a profile discovery found ([`Model::discovered`]),
@@ -222,6 +225,14 @@ impl Catalog {
             .filter_map(|c| self.models.get(c.model).map(|m| (c, m)))
     }
 
+    /// The model savings are measured against: the top tier's first living
+    /// candidate, what a router-less setup would send every request to.
+    pub fn top_tier_model(&self) -> Option<&Model> {
+        self.tier_candidates(Tier::Top)
+            .map(|(_, m)| m)
+            .find(|m| m.is_living())
+    }
+
     /// The tiers whose candidates include `model`.
     pub fn tiers_of(&self, model: &Model) -> Vec<Tier> {
         Tier::ALL
@@ -291,6 +302,9 @@ fn builtin_cached() -> Option<&'static Catalog> {
 /// the real limit, and says so).
 const DISCOVERED_MAX_OUTPUT: u32 = 128_000;
 const DISCOVERED_CONTEXT_WINDOW: u32 = 1_000_000;
+/// The largest minimum cacheable prompt of any Claude model: an automatic
+/// cache point is never placed where it could cache nothing.
+const DISCOVERED_MIN_CACHE_TOKENS: u32 = 4_096;
 
 impl Model {
     /// A Claude profile Bedrock offers that no catalog entry describes,
@@ -319,6 +333,7 @@ impl Model {
             },
             price: Price::zero(),
             context_window: DISCOVERED_CONTEXT_WINDOW,
+            min_cache_tokens: DISCOVERED_MIN_CACHE_TOKENS,
             max_output: DISCOVERED_MAX_OUTPUT,
             capabilities: vec![
                 Capability::Vision,
