@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clawrouter::catalog::{Catalog, Category, TokenUsage};
 use clawrouter::ledger::{Ledger, RequestRow};
+use clawrouter::money::Usd;
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -89,7 +90,7 @@ fn main() -> anyhow::Result<()> {
                         usage
                     },
                     cost_usd: None,
-                    top_tier_cost_usd: None,
+                    top_tier_cost_usd: Usd::ZERO,
                     cache_saved_usd: Usd::ZERO,
                     latency_ms: 300 + next(4_000),
                     ttft_ms: Some(200 + next(900)),
