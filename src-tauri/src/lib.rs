@@ -39,6 +39,7 @@ pub fn builder<R: Runtime>(builder: Builder<R>, shell: Shell) -> Builder<R> {
             settings::test_connection,
             dashboard::dashboard,
             dashboard::route_preview,
+            dashboard::refresh_models,
             dashboard::usage,
         ])
 }

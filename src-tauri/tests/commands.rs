@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use clawrouter::catalog::{Catalog, Tier};
+use clawrouter::catalog::{Catalog, ModelAvailability, Tier};
 use clawrouter::credentials::{self, MemoryStore, SecretStore};
 use clawrouter::health::Status;
 use clawrouter::settings::{Home, Settings};
@@ -326,7 +326,10 @@ fn a_tier_with_no_usable_model_says_where_auto_sends_its_requests() {
         .tier_candidates(Tier::Low)
         .map(|(_, m)| m.name.clone())
         .collect();
-    let views = tier_views(&catalog, &|_| Status::Unknown, &|m| !low.contains(&m.name));
+    let availability = ModelAvailability::from_catalog(&catalog);
+    let views = tier_views(&catalog, &availability, &|_| Status::Unknown, &|m| {
+        !low.contains(&m.name)
+    });
     let low_view = views.iter().find(|v| v.tier == Tier::Low).unwrap();
     let mid_view = views.iter().find(|v| v.tier == Tier::Mid).unwrap();
     assert_eq!(low_view.chosen, None);
@@ -336,7 +339,7 @@ fn a_tier_with_no_usable_model_says_where_auto_sends_its_requests() {
     assert_eq!(Some(&fallback.model), mid_view.chosen.as_ref());
     assert!(mid_view.fallback.is_none());
 
-    let nothing = tier_views(&catalog, &|_| Status::Unknown, &|_| false);
+    let nothing = tier_views(&catalog, &availability, &|_| Status::Unknown, &|_| false);
     assert!(
         nothing
             .iter()

@@ -67,7 +67,17 @@ export interface ModelHealth {
 }
 export type Lifecycle = "active" | "legacy" | "eol";
 export interface ModelRow { name: string; display: string; profile_id: string; tiers: Tier[]; price: Price; health: ModelHealth; lifecycle: Lifecycle; available: boolean; unavailable_reason: string | null }
-export interface TierCandidate { name: string; display: string; profile_id: string; cost: string; status: HealthStatus }
+export interface TierCandidate {
+  name: string;
+  display: string;
+  profile_id: string;
+  cost: string;
+  status: HealthStatus;
+  lifecycle: Lifecycle;
+  /** False past end of life, or when Bedrock says this account cannot call it here. */
+  available: boolean;
+  unavailable_reason: string | null;
+}
 /** Where `auto` sends a tier's requests while the tier has no usable model. */
 export interface TierFallback { tier: Tier; model: string; display: string }
 export interface TierView { tier: Tier; chosen: string | null; fallback: TierFallback | null; candidates: TierCandidate[] }
@@ -75,6 +85,8 @@ export interface CategoryRoute { category: Category; tier: Tier }
 /** Requests refused before reaching a model (crates/clawrouter/src/server/rejections.rs). */
 export interface RejectionCounts { unauthorized: number; budget: number; guard: number }
 export interface Dashboard { status: ProxyStatus; models: ModelRow[]; tiers: TierView[]; categories: CategoryRoute[]; rejected: RejectionCounts }
+/** When Bedrock was asked which models this account can call, and for which region. */
+export interface ModelsRefreshed { fetched_at: string; region: string }
 
 export interface Decision {
   category: Category;
@@ -133,6 +145,7 @@ export const api = {
   testConnection: () => invoke<ConnectionReport>("test_connection"),
   dashboard: () => invoke<Dashboard>("dashboard"),
   routePreview: (text: string) => invoke<Decision>("route_preview", { text }),
+  refreshModels: () => invoke<ModelsRefreshed>("refresh_models"),
 };
 
 export function onProxyStatus(handler: (status: ProxyStatus) => void): Promise<UnlistenFn> {

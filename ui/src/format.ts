@@ -155,6 +155,12 @@ export function tierWords(t: TierView, none: string): { model: string; instead: 
   return { model: none, instead: "No other tier has a usable model either: these requests fail until one is usable." };
 }
 
+/** Where `auto` sends `tier`'s requests while it has no usable model. */
+export function insteadOf(tiers: TierView[], tier: Tier): string | null {
+  const view = tiers.find((v) => v.tier === tier);
+  return view ? tierWords(view, "none answered").instead : null;
+}
+
 /** Requests refused before reaching a model, in words; null when there were none. */
 export function rejectedWords(r: RejectionCounts): string | null {
   const parts = [

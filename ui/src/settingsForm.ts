@@ -1,6 +1,6 @@
 // The settings form as data: what the inputs hold → the Settings and keys
 // the engine validates and saves. No DOM here, so it is unit-tested.
-import type { FieldError, Geography, KeysInput, Settings } from "./api";
+import type { FieldError, Geography, KeysInput, Settings, Tier, TierCandidate, TierView } from "./api";
 
 export type CredentialMode = "keys" | "profile";
 
@@ -94,4 +94,34 @@ export function errorsByField(...lists: FieldError[][]): Map<string, string> {
   const out = new Map<string, string>();
   for (const e of lists.flat()) if (!out.has(e.field)) out.set(e.field, e.message);
   return out;
+}
+
+/** A tier as Settings suggests it. */
+export interface TierSuggestion {
+  tier: Tier;
+  /** The model `auto` uses now: the engine's choice, if it is offerable. */
+  choice: TierCandidate | null;
+  /** The other offerable candidates, in the catalog's order. */
+  fallbacks: TierCandidate[];
+  /** Configured in the catalog but end of life or unavailable: shown, marked, never offered. */
+  notOffered: TierCandidate[];
+}
+
+/** A model Settings may offer: available to this account and not end of life. */
+export function offerable(c: TierCandidate): boolean {
+  return c.available && c.lifecycle !== "eol";
+}
+
+/** Tier choices and fallbacks from available, living models only. */
+export function suggestTiers(tiers: TierView[]): TierSuggestion[] {
+  return tiers.map((t) => {
+    const living = t.candidates.filter(offerable);
+    const choice = living.find((c) => c.name === t.chosen) ?? null;
+    return {
+      tier: t.tier,
+      choice,
+      fallbacks: living.filter((c) => c !== choice),
+      notOffered: t.candidates.filter((c) => !offerable(c)),
+    };
+  });
 }

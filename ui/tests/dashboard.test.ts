@@ -15,7 +15,7 @@ function dashboard(status: ProxyStatus): Dashboard {
       { name: "bedrock/haiku", display: "Claude Haiku", profile_id: "us.haiku", tiers: ["low"], price, health, lifecycle: "active", available: true, unavailable_reason: null },
       { name: "bedrock/sonnet-4", display: "Claude Sonnet 4", profile_id: "us.sonnet-4", tiers: [], price, health: { ...health, profile_id: "us.sonnet-4" }, lifecycle: "eol", available: false, unavailable_reason: "reached end of life on Bedrock on 2026-10-14" },
     ],
-    tiers: [{ tier: "low", chosen: "bedrock/haiku", fallback: null, candidates: [{ name: "bedrock/haiku", display: "Claude Haiku", profile_id: "us.haiku", cost: "$1/M", status: "healthy" }] }],
+    tiers: [{ tier: "low", chosen: "bedrock/haiku", fallback: null, candidates: [{ name: "bedrock/haiku", display: "Claude Haiku", profile_id: "us.haiku", cost: "$1/M", status: "healthy", lifecycle: "active", available: true, unavailable_reason: null }] }],
     categories: [{ category: "heartbeat", tier: "low" }],
     rejected: { unauthorized: 0, budget: 0, guard: 0 },
   };
@@ -82,17 +82,33 @@ async function settle(): Promise<void> {
   for (let i = 0; i < 5; i++) await new Promise((r) => setTimeout(r, 0));
 }
 
-/** The dashboard of a running proxy whose ledger reports `u`, rendered. */
-async function showUsage(u: Usage): Promise<void> {
+/** Mocks the commands, `answer` first (`undefined`: not its command), then
+ * the dashboard's usual reads; returns the commands called, in order. */
+function mockCommands(answer: (cmd: string) => unknown, board: () => Dashboard): string[] {
+  const calls: string[] = [];
   mockIPC((cmd) => {
-    if (cmd === "dashboard") return dashboard({ state: "running", port: 4242, requested_port: 4242 });
-    if (cmd === "usage") return u;
+    calls.push(cmd);
+    const answered = answer(cmd);
+    if (answered !== undefined) return answered;
+    if (cmd === "dashboard") return board();
+    if (cmd === "usage") return usage;
     if (cmd === "client_setup") return { endpoint: "http://127.0.0.1:4242", running: true, api_key: "k", api_key_source: "env" };
     throw new Error(`unexpected ${cmd}`);
   });
+  return calls;
+}
+
+/** The dashboard in the document, after its first refresh. */
+async function mounted(): Promise<void> {
   const view = dashboardView(() => undefined);
   document.body.replaceChildren(view.element);
   await view.refresh();
+}
+
+/** The dashboard of a running proxy whose ledger reports `u`, rendered. */
+async function showUsage(u: Usage): Promise<void> {
+  mockCommands((cmd) => (cmd === "usage" ? u : undefined), () => dashboard({ state: "running", port: 4242, requested_port: 4242 }));
+  await mounted();
   await settle();
 }
 
@@ -166,19 +182,12 @@ describe("dashboard", () => {
   });
 
   it("starts the proxy when Start is pressed and shows the new status", async () => {
-    const calls: string[] = [];
     let status: ProxyStatus = { state: "stopped" };
-    mockIPC((cmd) => {
-      calls.push(cmd);
-      if (cmd === "start_proxy") return (status = { state: "running", port: 4242, requested_port: 4242 });
-      if (cmd === "dashboard") return dashboard(status);
-      if (cmd === "usage") return usage;
-      if (cmd === "client_setup") return { endpoint: "http://127.0.0.1:4242", running: true, api_key: "k", api_key_source: "env" };
-      throw new Error(`unexpected ${cmd}`);
-    });
-    const view = dashboardView(() => undefined);
-    document.body.replaceChildren(view.element);
-    await view.refresh();
+    const calls = mockCommands(
+      (cmd) => (cmd === "start_proxy" ? (status = { state: "running", port: 4242, requested_port: 4242 }) : undefined),
+      () => dashboard(status),
+    );
+    await mounted();
     (document.querySelector("#start-proxy") as HTMLButtonElement).click();
     await settle();
     expect(calls).toContain("start_proxy");
@@ -187,11 +196,11 @@ describe("dashboard", () => {
   });
 
   it("says where auto sends a tier's requests while it has no usable model", async () => {
-    const sonnet = { name: "bedrock/sonnet", display: "Claude Sonnet", profile_id: "us.sonnet", cost: "$3/M", status: "healthy" } as const;
+    const sonnet = { name: "bedrock/sonnet", display: "Claude Sonnet", profile_id: "us.sonnet", cost: "$3/M", status: "healthy", lifecycle: "active", available: true, unavailable_reason: null } as const;
     mockDashboard({
       dashboard: {
         tiers: [
-          { tier: "low", chosen: null, fallback: { tier: "mid", model: "bedrock/sonnet", display: "Claude Sonnet" }, candidates: [{ name: "bedrock/haiku", display: "Claude Haiku", profile_id: "us.haiku", cost: "$1/M", status: "unhealthy" }] },
+          { tier: "low", chosen: null, fallback: { tier: "mid", model: "bedrock/sonnet", display: "Claude Sonnet" }, candidates: [{ name: "bedrock/haiku", display: "Claude Haiku", profile_id: "us.haiku", cost: "$1/M", status: "unhealthy", lifecycle: "active", available: true, unavailable_reason: null }] },
           { tier: "mid", chosen: "bedrock/sonnet", fallback: null, candidates: [sonnet] },
         ],
       },
@@ -248,5 +257,51 @@ describe("dashboard", () => {
     mockDashboard();
     await rendered();
     expect((document.querySelector("#keychain-banner") as HTMLElement).hidden).toBe(true);
+  });
+
+  it("Refresh asks Bedrock again through the engine and shows the new availability", async () => {
+    let denied = false;
+    const calls = mockCommands(
+      (cmd) => {
+        if (cmd !== "refresh_models") return undefined;
+        denied = true;
+        return { fetched_at: "2026-11-30T19:00:00Z", region: "us-east-1" };
+      },
+      () => {
+        const d = dashboard({ state: "running", port: 4242, requested_port: 4242 });
+        if (denied) d.models[0] = { ...d.models[0], available: false, unavailable_reason: "this AWS account has no access to us.haiku on Bedrock" };
+        return d;
+      },
+    );
+    await mounted();
+    const lifecycle = () => document.querySelector('#models-table tr[data-model="bedrock/haiku"] .lifecycle')?.textContent;
+    expect(lifecycle()).toBe("Active");
+    calls.length = 0;
+    (document.querySelector("#refresh-models") as HTMLButtonElement).click();
+    await settle();
+    // Bedrock is asked first, then the dashboard is read again.
+    expect(calls[0]).toBe("refresh_models");
+    expect(calls).toContain("dashboard");
+    expect(lifecycle()).toBe("Not available: this AWS account has no access to us.haiku on Bedrock");
+    expect(document.querySelector("#models-note")?.textContent).toContain("in us-east-1");
+    expect((document.querySelector("#refresh-models") as HTMLButtonElement).disabled).toBe(false);
+  });
+
+  it("a failed Refresh says why in a plain sentence and keeps the table", async () => {
+    const sentence = "asking Bedrock which models this account can call failed: no AWS credentials could be loaded; `clawrouter check` shows where ClawRouter looked and how to fix it";
+    mockCommands(
+      (cmd) => {
+        if (cmd === "refresh_models") throw { message: sentence, fields: [] };
+        return undefined;
+      },
+      () => dashboard({ state: "stopped" }),
+    );
+    await mounted();
+    (document.querySelector("#refresh-models") as HTMLButtonElement).click();
+    await settle();
+    const note = document.querySelector("#models-note");
+    expect(note?.textContent).toBe(sentence);
+    expect(note?.classList.contains("error")).toBe(true);
+    expect(document.querySelector("#models-table tbody")?.textContent).toContain("Claude Haiku");
   });
 });

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import type { CheckReport, ModelHealth, RequestRow, Settings } from "../src/api";
+import type { CheckReport, ModelHealth, RequestRow, Settings, TierCandidate } from "../src/api";
 import { gaugeArc, niceCeiling, spendChart } from "../src/chart";
 import { budgetWords, checkWords, errorRate, healthWords, problemWords, proxyWords, routeReason, tokens, usd } from "../src/format";
-import { errorsByField, formValues, readForm } from "../src/settingsForm";
+import { errorsByField, formValues, readForm, suggestTiers } from "../src/settingsForm";
 import { maskKey, snippets } from "../src/snippets";
 
 const SETTINGS: Settings = {
@@ -149,6 +149,25 @@ describe("request rows", () => {
     expect(routeReason(row({ reason: "lookup; tools present → at least mid" }))).toBe("lookup; tools present → at least mid");
     expect(routeReason(row({}))).toBe("auto: lookup → Mid tier");
     expect(routeReason(row({ tier: null, category: null, requested_model: "claude-opus-4-6" }))).toBe("named model: served as asked, no tier routing");
+  });
+});
+
+describe("suggested tiers", () => {
+  const c = (name: string, extra: Partial<TierCandidate> = {}): TierCandidate => ({ name, display: name, profile_id: name, cost: "", status: "healthy", lifecycle: "active", available: true, unavailable_reason: null, ...extra });
+
+  it("never offers an end-of-life or unavailable model as the choice or a fallback", () => {
+    const [low] = suggestTiers([{ tier: "low", chosen: "old", fallback: null, candidates: [c("old", { lifecycle: "eol", available: false }), c("denied", { available: false }), c("legacy", { lifecycle: "legacy" }), c("new")] }]);
+    // The engine's pick is not offerable, so there is no choice to suggest.
+    expect(low.choice).toBeNull();
+    expect(low.fallbacks.map((m) => m.name)).toEqual(["legacy", "new"]);
+    expect(low.notOffered.map((m) => m.name)).toEqual(["old", "denied"]);
+  });
+
+  it("keeps the engine's choice first when it is offerable", () => {
+    const [top] = suggestTiers([{ tier: "top", chosen: "b", fallback: null, candidates: [c("a", { status: "unhealthy" }), c("b")] }]);
+    expect(top.choice?.name).toBe("b");
+    expect(top.fallbacks.map((m) => m.name)).toEqual(["a"]);
+    expect(top.notOffered).toEqual([]);
   });
 });
 

@@ -50,4 +50,43 @@ describe("settings", () => {
     expect(result?.textContent).toContain("No AWS credentials found.");
     expect(result?.textContent).toContain("Fix: run `aws configure`.");
   });
+
+  it("suggests tiers only from available, living models and marks a configured one that is not", async () => {
+    const candidate = (name: string, extra: object) => ({ name, display: name, profile_id: `us.${name}`, cost: "$1/M", status: "healthy" as const, lifecycle: "active" as const, available: true, unavailable_reason: null, ...extra });
+    const loaded: ConnectionReport = {
+      ...report,
+      check: { ...report.check, ok: true, credentials_status: "loaded", credentials_problem: null },
+      tiers: [{
+        tier: "mid",
+        chosen: "sonnet-5-5",
+        fallback: null,
+        candidates: [
+          candidate("sonnet-4", { lifecycle: "eol", available: false, status: "retired", unavailable_reason: "reached end of life on Bedrock on 2026-10-14" }),
+          candidate("sonnet-5-5", {}),
+          candidate("sonnet-4-5", { available: false, unavailable_reason: "this AWS account has no access to it" }),
+          candidate("sonnet-4-6", {}),
+        ],
+      }],
+    };
+    mockIPC((cmd) => {
+      if (cmd === "load_settings") return view;
+      if (cmd === "test_connection") return loaded;
+      throw new Error(`unexpected ${cmd}`);
+    });
+    Element.prototype.scrollIntoView = () => undefined;
+    const panel = settingsView(() => undefined);
+    document.body.replaceChildren(panel.element);
+    await panel.load();
+    (document.querySelector("#test-connection") as HTMLButtonElement).click();
+    await vi.waitFor(() => expect(document.querySelector('[data-tier="mid"]')).not.toBeNull());
+    const tier = document.querySelector('[data-tier="mid"]') as HTMLElement;
+    expect(tier.querySelector(".tier-choice")?.textContent).toBe("sonnet-5-5");
+    const offered = [...tier.querySelectorAll("li:not(.not-offered)")].map((li) => li.getAttribute("data-model"));
+    expect(offered).toEqual(["sonnet-5-5", "sonnet-4-6"]);
+    const marked = [...tier.querySelectorAll("li.not-offered")].map((li) => li.textContent);
+    expect(marked).toEqual([
+      "sonnet-4 not offered: reached end of life on Bedrock on 2026-10-14",
+      "sonnet-4-5 not offered: this AWS account has no access to it",
+    ]);
+  });
 });

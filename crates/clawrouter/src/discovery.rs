@@ -37,6 +37,8 @@ pub enum DiscoveryError {
     ControlPlane(String),
     #[error("asking Bedrock which models this account can call took longer than {0:?}")]
     Timeout(Duration),
+    #[error(transparent)]
+    Credentials(#[from] crate::credentials::CredentialsError),
     #[error("cannot write the discovery cache {path}: {source}")]
     Cache {
         path: PathBuf,
@@ -172,6 +174,18 @@ pub async fn refresh(
     let discovery = fetch(sdk).await?;
     save_cache(cache, &discovery)?;
     Ok(discovery)
+}
+
+/// What `clawrouter models --refresh` and the dashboard's Refresh button
+/// run: Bedrock asked with the user's own credentials (keychain first, then
+/// the standard chain) and region, and the answer cached in `home`.
+pub async fn refresh_for_home(
+    settings: &crate::settings::Settings,
+    home: &crate::settings::Home,
+    store: Arc<dyn crate::credentials::SecretStore>,
+) -> Result<Discovery, DiscoveryError> {
+    let sdk = crate::server::aws_sdk_config(settings, store).await?;
+    refresh(&sdk, &home.discovery_cache_path()).await
 }
 
 /// What a server does at start: the cached answer for this region is

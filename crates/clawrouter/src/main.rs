@@ -327,8 +327,7 @@ async fn models(
     let catalog = catalog(home, settings, config)?;
     let availability = ModelAvailability::from_catalog(&catalog);
     let known = if refresh {
-        let sdk = server::aws_sdk_config(settings, keychain(home)).await?;
-        Some(discovery::refresh(&sdk, &home.discovery_cache_path()).await?)
+        Some(discovery::refresh_for_home(settings, home, keychain(home)).await?)
     } else {
         cached_discovery(home, settings)
     };

@@ -151,10 +151,11 @@ fn models_json_lists_the_catalog_with_lifecycle_availability_and_exact_prices() 
     assert_eq!(opus["available"], true);
     assert_eq!(opus["unavailable_reason"], serde_json::Value::Null);
     // us. profile: list price plus the 10% regional premium, as exact
-    // decimals: $4 → 4.4, $20 → 22, 1-hour cache write $8 → 8.8.
+    // decimals: $4 → 4.4, $20 → 22, cache read $0.20 → 0.22, 1-hour cache
+    // write $8 → 8.8.
     assert_eq!(
         opus["price_per_million"],
-        serde_json::json!({"input": 4.4, "output": 22, "cache_read": 0.44,
+        serde_json::json!({"input": 4.4, "output": 22, "cache_read": 0.22,
             "cache_write": 5.5, "cache_write_1h": 8.8})
     );
     // 25 × 1.1 is 27.500000000000004 in f64; the decimal prints 27.5.

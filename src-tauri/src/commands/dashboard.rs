@@ -70,6 +70,12 @@ pub struct TierCandidate {
     /// The catalog's cost note, e.g. `$3/$15`.
     pub cost: String,
     pub status: Status,
+    /// On Bedrock: `active`, `legacy` or `eol`.
+    pub lifecycle: &'static str,
+    /// As for [`ModelRow::available`]: Settings offers only available,
+    /// living models as tier choices.
+    pub available: bool,
+    pub unavailable_reason: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -83,18 +89,7 @@ pub fn dashboard(shell: State<'_, Shell>) -> Dashboard {
     let engine = shell.engine();
     let catalog = &engine.catalog;
     let health = shell.supervisor.health();
-    // Lifecycle from the catalog, plus what Bedrock last said this account
-    // can call in this region (the discovery cache), as `auto` sees it.
-    let availability = ModelAvailability::from_catalog(catalog);
-    let region = shell
-        .settings()
-        .effective_region()
-        .unwrap_or_else(|| clawrouter::bedrock::DEFAULT_REGION.to_owned());
-    if let Some(known) =
-        discovery::load_cache(&shell.home.discovery_cache_path()).filter(|k| k.region == region)
-    {
-        known.apply(catalog, &availability);
-    }
+    let availability = availability(&shell, catalog);
     let models = catalog
         .models()
         .iter()
@@ -113,9 +108,12 @@ pub fn dashboard(shell: State<'_, Shell>) -> Dashboard {
             }
         })
         .collect();
-    let tiers = tier_views(catalog, &|m| health.status(&m.profile_id).status, &|m| {
-        availability.is_available(&m.name) && health.is_usable(&m.profile_id)
-    });
+    let tiers = tier_views(
+        catalog,
+        &availability,
+        &|m| health.status(&m.profile_id).status,
+        &|m| health.is_usable(&m.profile_id),
+    );
     let categories = catalog
         .routing()
         .categories
@@ -134,6 +132,27 @@ pub fn dashboard(shell: State<'_, Shell>) -> Dashboard {
     }
 }
 
+/// When Bedrock was last asked which models this account can call.
+#[derive(Debug, Serialize)]
+pub struct ModelsRefreshed {
+    pub fetched_at: String,
+    pub region: String,
+}
+
+/// Asks Bedrock again which models this account can call here, as
+/// `clawrouter models --refresh` does (the answer replaces the cache the
+/// dashboard reads); the window then shows the new availability.
+#[tauri::command]
+pub async fn refresh_models(shell: State<'_, Shell>) -> Result<ModelsRefreshed, CommandError> {
+    let found = discovery::refresh_for_home(&shell.settings(), &shell.home, shell.store.clone())
+        .await
+        .map_err(|e| CommandError::new(e.to_string()))?;
+    Ok(ModelsRefreshed {
+        fetched_at: found.fetched_at,
+        region: found.region,
+    })
+}
+
 /// What the router would do with `text` as a one-message request, given
 /// the health the proxy has seen.
 #[tauri::command]
@@ -147,10 +166,28 @@ pub fn route_preview(shell: State<'_, Shell>, text: String) -> Result<Decision, 
         .map_err(|e| CommandError::new(e.to_string()))
 }
 
-/// Each tier's candidates with their status; the chosen one is the first
-/// `usable`. A tier with none says where its requests go instead.
+/// Lifecycle from the catalog, plus what Bedrock last said this account can
+/// call in this region (the discovery cache), as `auto` sees it.
+pub fn availability(shell: &Shell, catalog: &Catalog) -> ModelAvailability {
+    let availability = ModelAvailability::from_catalog(catalog);
+    let region = shell
+        .settings()
+        .effective_region()
+        .unwrap_or_else(|| clawrouter::bedrock::DEFAULT_REGION.to_owned());
+    if let Some(known) =
+        discovery::load_cache(&shell.home.discovery_cache_path()).filter(|k| k.region == region)
+    {
+        known.apply(catalog, &availability);
+    }
+    availability
+}
+
+/// Each tier's candidates with their status and availability; the chosen
+/// one is the first available and `usable`. A tier with none says where its
+/// requests go instead.
 pub fn tier_views(
     catalog: &Catalog,
+    availability: &ModelAvailability,
     status: &dyn Fn(&Model) -> Status,
     usable: &dyn Fn(&Model) -> bool,
 ) -> Vec<TierView> {
@@ -158,7 +195,7 @@ pub fn tier_views(
         catalog
             .tier_candidates(tier)
             .map(|(_, m)| m)
-            .find(|m| usable(m))
+            .find(|m| availability.is_available(&m.name) && usable(m))
     };
     Tier::ALL
         .into_iter()
@@ -180,12 +217,18 @@ pub fn tier_views(
                 fallback,
                 candidates: catalog
                     .tier_candidates(tier)
-                    .map(|(c, m)| TierCandidate {
-                        name: m.name.clone(),
-                        display: m.display.clone(),
-                        profile_id: m.profile_id.clone(),
-                        cost: c.cost.clone(),
-                        status: status(m),
+                    .map(|(c, m)| {
+                        let unavailable = availability.reason(&m.name);
+                        TierCandidate {
+                            name: m.name.clone(),
+                            display: m.display.clone(),
+                            profile_id: m.profile_id.clone(),
+                            cost: c.cost.clone(),
+                            status: status(m),
+                            lifecycle: m.lifecycle.status.as_str(),
+                            available: unavailable.is_none(),
+                            unavailable_reason: unavailable.map(|u| u.reason),
+                        }
                     })
                     .collect(),
             }

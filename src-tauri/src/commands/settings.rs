@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Manager, Runtime, State};
 
 use super::CommandError;
-use super::dashboard::{TierView, tier_views};
+use super::dashboard::{TierView, availability, tier_views};
 use crate::shell::Shell;
 
 #[derive(Debug, Serialize)]
@@ -140,9 +140,12 @@ pub async fn test_connection(shell: State<'_, Shell>) -> Result<ConnectionReport
             .find(|m| m.profile_id == profile_id)
             .map_or(Status::Unknown, |m| m.health.status)
     };
-    let tiers = tier_views(&engine.catalog, &|m| status_of(&m.profile_id), &|m| {
-        status_of(&m.profile_id) == Status::Healthy
-    });
+    let tiers = tier_views(
+        &engine.catalog,
+        &availability(&shell, &engine.catalog),
+        &|m| status_of(&m.profile_id),
+        &|m| status_of(&m.profile_id) == Status::Healthy,
+    );
     Ok(ConnectionReport {
         credentials_from: check.credentials_source.as_ref().map(ToString::to_string),
         check,

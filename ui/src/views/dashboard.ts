@@ -48,6 +48,10 @@ export function dashboardView(notify: (text: string) => void): DashboardView {
   let selected = "claude-code";
   let lastSetup: ClientSetup | null = null;
   const displayOf = new Map<string, string>();
+  // What the last Refresh of the Models card said, kept across re-renders.
+  let modelsNote: { text: string; failed: boolean } | null = null;
+  let refreshingModels = false;
+  let lastDashboard: Dashboard | null = null;
 
   function renderStatus(): void {
     const words = proxyWords(status);
@@ -88,10 +92,27 @@ export function dashboardView(notify: (text: string) => void): DashboardView {
     renderStatus();
   }
 
+  /** Asks Bedrock again what this account can call, then shows it. */
+  async function refreshModels(): Promise<void> {
+    refreshingModels = true;
+    if (lastDashboard) renderModels(lastDashboard);
+    try {
+      const asked = await api.refreshModels();
+      modelsNote = { text: `Asked Bedrock at ${clock(Date.parse(asked.fetched_at))} which models this account can call in ${asked.region}.`, failed: false };
+    } catch (e) {
+      // The engine's own sentence says what failed and what to do.
+      modelsNote = { text: errorMessage(e), failed: true };
+    }
+    refreshingModels = false;
+    await refresh().catch((e) => notify(errorMessage(e)));
+  }
+
   function renderModels(d: Dashboard): void {
+    const refreshButton = h("button", { class: "btn", id: "refresh-models", disabled: refreshingModels, onclick: () => void refreshModels() }, refreshingModels ? "Refreshing…" : "Refresh");
     fill(
       models,
-      h("div", { class: "card-head" }, h("h2", {}, "Models"), h("span", { class: "muted" }, "Prices are USD per million tokens")),
+      h("div", { class: "card-head" }, h("h2", {}, "Models"), h("span", { class: "muted" }, "Prices are USD per million tokens"), refreshButton),
+      modelsNote ? h("p", { id: "models-note", class: modelsNote.failed ? "error" : "muted small" }, modelsNote.text) : null,
       h(
         "table",
         { class: "table", id: "models-table" },
@@ -396,6 +417,7 @@ export function dashboardView(notify: (text: string) => void): DashboardView {
     // from being an unhandled rejection when the dashboard fails first.
     usage.catch(() => undefined);
     const [d, s] = await Promise.all([api.dashboard(), api.clientSetup().catch(() => null)]);
+    lastDashboard = d;
     showStatus(d.status);
     fill(rejected, rejectedWords(d.rejected) ?? "No requests were refused.");
     for (const m of d.models) displayOf.set(m.name, m.display);

@@ -2,8 +2,8 @@
 // port, launch options and budgets; validated by the engine as you type.
 import { api, errorFields, errorMessage, type ConnectionReport, type Settings, type SettingsView, type FieldError } from "../api";
 import { fill, h } from "../dom";
-import { TIER_LABEL, checkWords, healthTone, proxyWords, tierWords } from "../format";
-import { errorsByField, formValues, readForm, type FormValues } from "../settingsForm";
+import { TIER_LABEL, checkWords, healthTone, insteadOf, proxyWords } from "../format";
+import { errorsByField, formValues, readForm, suggestTiers, type FormValues } from "../settingsForm";
 
 export interface SettingsPanel {
   element: HTMLElement;
@@ -208,13 +208,19 @@ export function settingsView(notify: (text: string) => void): SettingsPanel {
             h(
               "div",
               { class: "tiers compact" },
-              report.tiers.map((t) =>
+              suggestTiers(report.tiers).map((t) =>
                 h(
                   "div",
-                  { class: `tier tier-${t.tier}` },
-                  h("div", { class: "tier-head" }, h("span", { class: `chip tier-${t.tier}` }, TIER_LABEL[t.tier]), h("strong", {}, tierWords(t, "none answered").model)),
-                  t.chosen ? null : h("p", { class: "tier-instead small" }, tierWords(t, "none answered").instead),
-                  h("ol", { class: "candidates" }, t.candidates.map((c) => h("li", {}, h("span", { class: `dot ${healthTone(c.status)}` }), c.display, h("span", { class: "muted small" }, ` ${c.cost}`)))),
+                  { class: `tier tier-${t.tier}`, "data-tier": t.tier },
+                  h("div", { class: "tier-head" }, h("span", { class: `chip tier-${t.tier}` }, TIER_LABEL[t.tier]), h("strong", { class: "tier-choice" }, t.choice ? t.choice.display : "none answered")),
+                  t.choice ? null : h("p", { class: "tier-instead small" }, insteadOf(report.tiers, t.tier)),
+                  h(
+                    "ol",
+                    { class: "candidates" },
+                    [t.choice, ...t.fallbacks].filter((c) => c !== null).map((c) => h("li", { "data-model": c.name }, h("span", { class: `dot ${healthTone(c.status)}` }), c.display, h("span", { class: "muted small" }, ` ${c.cost}`))),
+                    // Still configured, so shown, but marked and never suggested.
+                    t.notOffered.map((c) => h("li", { class: "not-offered muted", "data-model": c.name }, h("span", { class: "dot bad" }), h("s", {}, c.display), h("span", { class: "small" }, ` not offered: ${c.unavailable_reason ?? "end of life"}`))),
+                  ),
                 ),
               ),
             ),
