@@ -48,10 +48,16 @@
 //!   system, messages and tools except binary payloads (`bytes`, `data`),
 //!   tags, ids and signatures; output counts the reply's text, reasoning and
 //!   tool input JSON.
-//! - Prompt caching: a block carrying `cache_control` (Anthropic) or followed
-//!   by a `cachePoint` (Converse) is reported as cache *write* the first time
-//!   this double instance sees it and as cache *read* afterwards; its tokens
-//!   are then left out of `inputTokens` (which means non-cached input).
+//! - Prompt caching, by prefix as Bedrock does it: a `cachePoint` (Converse)
+//!   or a block carrying `cache_control` (invoke) caches the whole prompt
+//!   before it, in the order tools → system → messages. A point counts only
+//!   when it adds at least the model's minimum (`min_cache_tokens` in
+//!   `claude-models.yaml`) since the previous counted point; below it nothing
+//!   is cached and no error is given. The longest prefix this double instance
+//!   already cached — at a point, or at a block boundary up to 20 blocks
+//!   before one — is reported as cache *read*, what lies between it and the
+//!   last counted point as cache *write*, and the rest as `inputTokens`
+//!   (non-cached input). More than four points is Bedrock's 400.
 //!
 //! # Scriptable faults
 //! Directives anywhere in the text of the LAST user message, `[[double:NAME]]`

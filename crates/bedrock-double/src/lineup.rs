@@ -50,6 +50,8 @@ pub struct Model {
     #[serde(default)]
     pub sampling: SamplingRule,
     pub forced_tool_choice: bool,
+    /// Fewest tokens a cache point must add to be cached.
+    pub min_cache_tokens: u64,
 }
 
 #[derive(Debug, Deserialize)]

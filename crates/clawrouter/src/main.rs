@@ -15,7 +15,7 @@ use clawrouter::catalog::{Catalog, ModelAvailability, Tier};
 use clawrouter::credentials::{self, LocalStore, SecretStore};
 use clawrouter::discovery;
 use clawrouter::health;
-use clawrouter::ledger::{Ledger, Spend};
+use clawrouter::ledger::{Ledger, PeriodTotals, Spend};
 use clawrouter::money::Usd;
 use clawrouter::router::{RouteInput, Router};
 use clawrouter::server;
@@ -561,6 +561,41 @@ async fn usage(home: &Home, as_json: bool) -> anyhow::Result<ExitCode> {
         "projected this month (spent so far + the recent daily pace for the days left): ${:.2}",
         summary.projected_monthly_usd
     );
+    say!("");
+    let mut clients = table(
+        &["CLIENT", "TODAY $", "7 DAYS $", "30 DAYS $", "REQUESTS"],
+        1,
+    );
+    for c in &summary.per_client {
+        let mut row = spend_row(c.client.clone(), "", &c.spend);
+        row.remove(1);
+        clients.add_row(row);
+    }
+    say!("{}", clients.trim_fmt());
+    say!("");
+    let p = &summary.periods;
+    let windows = [p.today, p.last_7d, p.last_30d];
+    let mut savings = table(&["", "TODAY", "7 DAYS", "30 DAYS"], 1);
+    let money = |label: &str, amount: fn(&PeriodTotals) -> Usd| {
+        std::iter::once(label.to_owned())
+            .chain(windows.iter().map(|w| format!("${:.4}", amount(w))))
+            .collect::<Vec<_>>()
+    };
+    savings.add_row(money("spent", |w| w.spent_usd));
+    savings.add_row(money("saved by routing (vs the top tier)", |w| {
+        w.saved_by_routing_usd
+    }));
+    savings.add_row(money("saved by caching", |w| w.saved_by_caching_usd));
+    savings.add_row(
+        std::iter::once("input served from cache".to_owned())
+            .chain(
+                windows
+                    .iter()
+                    .map(|w| format!("{:.0}%", w.cache_read_share * 100.0)),
+            )
+            .collect::<Vec<_>>(),
+    );
+    say!("{}", savings.trim_fmt());
     Ok(ExitCode::SUCCESS)
 }
 

@@ -52,6 +52,11 @@ async fn a_completion_is_recorded_with_its_usage_and_price() {
         .cost(&row.profile_id, row.usage);
     assert!(expected > Usd::ZERO);
     assert_eq!(row.cost_usd, expected);
+    // Routed to the low tier: what the same tokens cost on the top tier's
+    // model is recorded, and is more.
+    let top = catalog.top_tier_model().unwrap();
+    assert_eq!(row.top_tier_cost_usd, top.cost(&row.profile_id, row.usage));
+    assert!(row.saved_by_routing() > Usd::ZERO);
 }
 
 #[tokio::test]

@@ -14,6 +14,9 @@ use super::{
 /// Defaults for a model neither the file nor the built-in catalog describes.
 const DEFAULT_CONTEXT_WINDOW: u32 = 200_000;
 const DEFAULT_MAX_OUTPUT: u32 = 8_192;
+/// The largest minimum cacheable prompt of any Claude model (Haiku 4.5,
+/// Opus 4.5/4.6): a safe floor for a model whose own is not known.
+const DEFAULT_MIN_CACHE_TOKENS: u32 = 4_096;
 
 #[derive(Deserialize)]
 struct CatalogFile {
@@ -53,6 +56,7 @@ struct ModelFile {
     thinking: Option<Thinking>,
     sampling: Option<SamplingRule>,
     forced_tool_choice: Option<bool>,
+    min_cache_tokens: Option<u32>,
 }
 
 /// `lifecycle: active`, or the full form with a date and a replacement.
@@ -291,6 +295,10 @@ impl Validator<'_> {
                 .forced_tool_choice
                 .or_else(|| inherited.map(|b| b.forced_tool_choice))
                 .unwrap_or(true),
+            min_cache_tokens: m
+                .min_cache_tokens
+                .or_else(|| inherited.map(|b| b.min_cache_tokens))
+                .unwrap_or(DEFAULT_MIN_CACHE_TOKENS),
             name: m.name,
         })
     }

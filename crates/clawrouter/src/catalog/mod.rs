@@ -66,6 +66,9 @@ pub struct Model {
     pub sampling: SamplingRule,
     /// Whether `tool_choice` may force a tool (`any` / a named tool).
     pub forced_tool_choice: bool,
+    /// Fewest prompt tokens a cache point must cover to be cached; below it
+    /// Bedrock caches nothing (and says nothing).
+    pub min_cache_tokens: u32,
 }
 
 /// Where a model is in Bedrock's lifecycle.
@@ -215,6 +218,14 @@ impl Catalog {
             .into_iter()
             .flatten()
             .filter_map(|c| self.models.get(c.model).map(|m| (c, m)))
+    }
+
+    /// The model savings are measured against: the top tier's first living
+    /// candidate, what a router-less setup would send every request to.
+    pub fn top_tier_model(&self) -> Option<&Model> {
+        self.tier_candidates(Tier::Top)
+            .map(|(_, m)| m)
+            .find(|m| m.is_living())
     }
 
     /// The tiers whose candidates include `model`.

@@ -26,13 +26,17 @@ use crate::catalog::{Category, Model, Tier, TokenUsage};
 use crate::money::Usd;
 
 mod budget;
+mod clients;
 mod report;
 mod schema;
 mod utc;
 mod writer;
 
 pub use budget::{BudgetExceeded, BudgetGuard, BudgetPeriod, PeriodSpend, WARNING_FRACTION};
-pub use report::{DaySpend, ModelSpend, Spend, TierSpend, UsageSummary};
+pub use clients::client_name;
+pub use report::{
+    ClientSpend, DaySpend, ModelSpend, PeriodTotals, Periods, Spend, TierSpend, UsageSummary,
+};
 
 /// One request to a model, as it is recorded.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -55,6 +59,12 @@ pub struct RequestRow {
     pub usage: TokenUsage,
     /// Exact; see [`RequestRow::priced`].
     pub cost_usd: Usd,
+    /// What the same token counts would have cost on the top tier's model
+    /// (see [`RequestRow::against_top_tier`]); equal to `cost_usd` when
+    /// nothing is known to compare with.
+    pub top_tier_cost_usd: Usd,
+    /// What cache reads saved against the same tokens as uncached input.
+    pub cache_saved_usd: Usd,
     pub latency_ms: u64,
     /// Time to first token, for streams.
     pub ttft_ms: Option<u64>,
@@ -329,10 +339,31 @@ impl Ledger {
 
 impl RequestRow {
     /// Sets `cost_usd` to what `usage` costs on `profile_id` at `model`'s
-    /// price (regional premium, long-context tier and 1-hour cache writes included).
+    /// price (regional premium, long-context tier and 1-hour cache writes
+    /// included) and `cache_saved_usd` to what its cache reads saved there;
+    /// `top_tier_cost_usd` starts equal to the cost (no saving claimed).
     pub fn priced(mut self, model: &Model) -> Self {
         self.cost_usd = model.cost(&self.profile_id, self.usage);
+        self.cache_saved_usd = model.price.cache_read_saving(&self.profile_id, self.usage);
+        self.top_tier_cost_usd = self.cost_usd;
         self
+    }
+
+    /// Sets `top_tier_cost_usd` to what the same token counts cost at
+    /// `top`'s prices, on the same kind of profile (global or regional) as
+    /// the request, so the regional premium is not counted as a saving.
+    pub fn against_top_tier(mut self, top: &Model) -> Self {
+        self.top_tier_cost_usd = top.cost(&self.profile_id, self.usage);
+        self
+    }
+
+    /// What routing saved on this request: the top tier's cost minus the
+    /// cost; zero for a request that named its model (nothing was routed).
+    pub fn saved_by_routing(&self) -> Usd {
+        match self.tier {
+            Some(_) => self.top_tier_cost_usd - self.cost_usd,
+            None => Usd::ZERO,
+        }
     }
 }
 

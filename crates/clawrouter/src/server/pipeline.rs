@@ -313,6 +313,20 @@ where
     ))
 }
 
+/// The upstream call for one attempt, with cache points added when the
+/// `auto_cache` setting is on.
+fn upstream_call<F: WireFormat>(
+    state: &AppState,
+    req: &F::Request,
+    attempt: &Attempt,
+) -> Result<(<F::Upstream as Upstream>::Call, Adjustments), ApiError> {
+    let (mut call, adjusted) = F::upstream_call(req, &attempt.model, &attempt.profile_id)?;
+    if state.config.auto_cache {
+        F::Upstream::add_cache_points(&mut call, &attempt.model);
+    }
+    Ok((call, adjusted))
+}
+
 /// A whole answer.
 async fn complete<F: WireFormat>(
     state: &AppState,
@@ -320,7 +334,7 @@ async fn complete<F: WireFormat>(
     plan: &Plan,
 ) -> Result<Answered<F>, ApiError> {
     let answer = first_success(state, plan, |attempt| {
-        let (call, adjusted) = F::upstream_call(req, &attempt.model, &attempt.profile_id)?;
+        let (call, adjusted) = upstream_call::<F>(state, req, attempt)?;
         let reply = F::Upstream::call(&state.bedrock, &attempt.profile_id, call);
         Ok(async move { Ok((reply.await?, adjusted)) })
     })
@@ -364,7 +378,7 @@ async fn open_stream<F: WireFormat>(
 ) -> Result<Answered<F>, ApiError> {
     let first_byte = state.config.first_byte_timeout;
     let answer = first_success(state, plan, |attempt| {
-        let (call, adjusted) = F::upstream_call(req, &attempt.model, &attempt.profile_id)?;
+        let (call, adjusted) = upstream_call::<F>(state, req, attempt)?;
         let bedrock = &state.bedrock;
         // Time to first byte is its own limit, per attempt: a candidate that
         // hangs before its first event yields to the next one.
