@@ -85,6 +85,22 @@ fn problem_app(problem: StartupProblem) -> (App<MockRuntime>, WebviewWindow<Mock
     (app, window)
 }
 
+/// The window is told the problem: an error starting `file` then `at`
+/// (`:line:`), the file, and whether a reset is offered.
+fn assert_shown(
+    window: &WebviewWindow<MockRuntime>,
+    file: &std::path::Path,
+    at: &str,
+    can_reset: bool,
+) {
+    let problem = invoke(window, "startup_problem", json!({})).unwrap();
+    let path = file.display().to_string();
+    let message = problem["message"].as_str().unwrap();
+    assert!(message.starts_with(&format!("{path}{at}")), "{problem}");
+    assert_eq!(problem["file"], path);
+    assert_eq!(problem["can_reset"], can_reset);
+}
+
 #[test]
 fn broken_settings_open_with_file_and_line_and_reset_keeps_a_backup() {
     let dir = tempfile::tempdir().unwrap();
@@ -94,17 +110,7 @@ fn broken_settings_open_with_file_and_line_and_reset_keeps_a_backup() {
     let error = ShellError::from(Settings::load(&home).unwrap_err());
     let (_app, window) = problem_app(StartupProblem::new(&error, Some(home.clone())));
 
-    let problem = invoke(&window, "startup_problem", json!({})).unwrap();
-    let path = home.settings_path().display().to_string();
-    assert!(
-        problem["message"]
-            .as_str()
-            .unwrap()
-            .starts_with(&format!("{path}:3:")),
-        "{problem}"
-    );
-    assert_eq!(problem["file"], path);
-    assert_eq!(problem["can_reset"], true);
+    assert_shown(&window, &home.settings_path(), ":3:", true);
 
     let done = invoke(&window, "reset_settings", json!({})).unwrap();
     let backup = std::path::PathBuf::from(done["backup"].as_str().unwrap());
@@ -126,17 +132,7 @@ fn a_broken_catalog_is_shown_and_never_reset() {
     let error = ShellError::from(Catalog::load(&catalog).unwrap_err());
     let (_app, window) = problem_app(StartupProblem::new(&error, Some(home.clone())));
 
-    let problem = invoke(&window, "startup_problem", json!({})).unwrap();
-    let path = catalog.display().to_string();
-    assert!(
-        problem["message"]
-            .as_str()
-            .unwrap()
-            .starts_with(&format!("{path}:")),
-        "{problem}"
-    );
-    assert_eq!(problem["file"], path);
-    assert_eq!(problem["can_reset"], false);
+    assert_shown(&window, &catalog, ":", false);
     let refused = invoke(&window, "reset_settings", json!({})).unwrap_err();
     assert!(
         refused["message"]

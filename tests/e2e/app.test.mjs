@@ -8,7 +8,7 @@ import path from "node:path";
 import { test, after } from "node:test";
 
 import {
-  CLIENT_KEY, DOUBLE_KEY_ID, DOUBLE_SECRET, Session, chat, homeWith, occupy, startDouble, startDriver, stopAll, waitFor,
+  CLIENT_KEY, DOUBLE_KEY_ID, appEnv, DOUBLE_SECRET, Session, chat, homeWith, occupy, startDouble, startDriver, stopAll, waitFor,
 } from "./harness.mjs";
 
 const CONFIGURED_PORT = 4242;
@@ -17,17 +17,8 @@ const doubleUrl = await startDouble();
 // (3) The configured port is taken before the app starts.
 const squatter = await occupy(CONFIGURED_PORT);
 const home = homeWith({ port: CONFIGURED_PORT, region: "us-east-1", start_proxy_on_launch: false });
-const driver = await startDriver({
-  ...process.env,
-  CLAWROUTER_HOME: home,
-  CLAWROUTER_API_KEY: CLIENT_KEY,
-  AWS_ENDPOINT_URL_BEDROCK_RUNTIME: doubleUrl,
-  AWS_ENDPOINT_URL_BEDROCK: doubleUrl,
-  // Only the keys saved through the UI may reach the double.
-  AWS_CONFIG_FILE: "/nonexistent",
-  AWS_SHARED_CREDENTIALS_FILE: "/nonexistent",
-  NO_PROXY: "127.0.0.1,localhost",
-});
+// No AWS config files: only the keys saved through the UI may reach the double.
+const driver = await startDriver(appEnv(home, doubleUrl, { CLAWROUTER_API_KEY: CLIENT_KEY }));
 const app = await Session.create(driver);
 after(async () => {
   await app.close();

@@ -53,6 +53,21 @@ export function homeWith(settings) {
   return dir;
 }
 
+/** The app's environment: `home` as CLAWROUTER_HOME, Bedrock (runtime and
+ *  discovery) at the double, no AWS config files; `extra` on top. */
+export function appEnv(home, doubleUrl, extra = {}) {
+  return {
+    ...process.env,
+    CLAWROUTER_HOME: home,
+    AWS_ENDPOINT_URL_BEDROCK_RUNTIME: doubleUrl,
+    AWS_ENDPOINT_URL_BEDROCK: doubleUrl,
+    AWS_CONFIG_FILE: "/nonexistent",
+    AWS_SHARED_CREDENTIALS_FILE: "/nonexistent",
+    NO_PROXY: "127.0.0.1,localhost",
+    ...extra,
+  };
+}
+
 /** Holds 127.0.0.1:`port` if it is free (else someone else does: same effect). */
 export function occupy(port) {
   return new Promise((resolve) => {

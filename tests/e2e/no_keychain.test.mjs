@@ -8,26 +8,20 @@ import { readFileSync, readdirSync, statSync } from "node:fs";
 import path from "node:path";
 import { test, after } from "node:test";
 
-import { DOUBLE_KEY_ID, DOUBLE_SECRET, Session, chat, freePort, homeWith, startDouble, startDriver, stopAll } from "./harness.mjs";
+import { DOUBLE_KEY_ID, DOUBLE_SECRET, Session, appEnv, chat, freePort, homeWith, startDouble, startDriver, stopAll } from "./harness.mjs";
 
 const doubleUrl = await startDouble();
 const port = await freePort();
 const home = homeWith({ port, region: "us-east-1", start_proxy_on_launch: true });
-const env = { ...process.env };
-delete env.CLAWROUTER_API_KEY;
-const driver = await startDriver({
-  ...env,
+const env = appEnv(home, doubleUrl, {
   // A session bus that is not there: no Secret Service can answer.
   DBUS_SESSION_BUS_ADDRESS: "unix:path=/nonexistent/bus",
-  CLAWROUTER_HOME: home,
   CLAWROUTER_KEYCHAIN_SERVICE: "clawrouter-e2e-no-keychain",
-  AWS_ENDPOINT_URL_BEDROCK_RUNTIME: doubleUrl,
   AWS_ACCESS_KEY_ID: DOUBLE_KEY_ID,
   AWS_SECRET_ACCESS_KEY: DOUBLE_SECRET,
-  AWS_CONFIG_FILE: "/nonexistent",
-  AWS_SHARED_CREDENTIALS_FILE: "/nonexistent",
-  NO_PROXY: "127.0.0.1,localhost",
 });
+delete env.CLAWROUTER_API_KEY;
+const driver = await startDriver(env);
 const app = await Session.create(driver);
 after(async () => {
   await app.close();
