@@ -89,7 +89,7 @@ fn main() -> anyhow::Result<()> {
                     } else {
                         usage
                     },
-                    cost_usd: Usd::ZERO,
+                    cost_usd: None,
                     top_tier_cost_usd: Usd::ZERO,
                     cache_saved_usd: Usd::ZERO,
                     latency_ms: 300 + next(4_000),

@@ -166,6 +166,8 @@ export interface Spend {
   output_tokens_30d: number;
   cache_read_tokens_30d: number;
   cache_write_tokens_30d: number;
+  /** Requests to models whose price is unknown: in the counts, not in the dollars. */
+  unpriced_requests_30d: number;
 }
 export interface ModelSpend { model: string; profile_id: string; spend: Spend }
 export interface ClientSpend { client: string; spend: Spend }
@@ -203,7 +205,8 @@ export interface RequestRow {
   model: string;
   profile_id: string;
   usage: { input: number; output: number; cache_read: number; cache_write: number };
-  cost_usd: number;
+  /** `null`: the model's price is unknown (a model discovery found). */
+  cost_usd: number | null;
   top_tier_cost_usd: number;
   cache_saved_usd: number;
   latency_ms: number;

@@ -22,7 +22,7 @@ function dashboard(status: ProxyStatus): Dashboard {
 }
 
 function spend(today: number, week: number, month: number) {
-  return { today_usd: today, last_7d_usd: week, last_30d_usd: month, requests_30d: 12, input_tokens_30d: 0, output_tokens_30d: 0, cache_read_tokens_30d: 0, cache_write_tokens_30d: 0 };
+  return { today_usd: today, last_7d_usd: week, last_30d_usd: month, requests_30d: 12, input_tokens_30d: 0, output_tokens_30d: 0, cache_read_tokens_30d: 0, cache_write_tokens_30d: 0, unpriced_requests_30d: 0 };
 }
 
 /** A window whose cache read share is what the engine computes: read / (input + read + write). */

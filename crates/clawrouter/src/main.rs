@@ -539,12 +539,20 @@ async fn usage(home: &Home, as_json: bool) -> anyhow::Result<ExitCode> {
         2,
     );
     let spend_row = |model: String, profile: &str, spend: &Spend| {
+        // Only unpriced requests (a discovered model): no dollar figure is known.
+        let money = |usd: Usd| {
+            if spend.requests_30d > 0 && spend.unpriced_requests_30d == spend.requests_30d {
+                "n/a".to_owned()
+            } else {
+                format!("{usd:.4}")
+            }
+        };
         vec![
             model,
             profile.to_owned(),
-            format!("{:.4}", spend.today_usd),
-            format!("{:.4}", spend.last_7d_usd),
-            format!("{:.4}", spend.last_30d_usd),
+            money(spend.today_usd),
+            money(spend.last_7d_usd),
+            money(spend.last_30d_usd),
             spend.requests_30d.to_string(),
         ]
     };
@@ -561,6 +569,13 @@ async fn usage(home: &Home, as_json: bool) -> anyhow::Result<ExitCode> {
         "projected this month (spent so far + the recent daily pace for the days left): ${:.2}",
         summary.projected_monthly_usd
     );
+    let unpriced = summary.total.unpriced_requests_30d;
+    if unpriced > 0 {
+        say!(
+            "{unpriced} request(s) in the last 30 days went to models whose price is unknown \
+             (discovered, not in the catalog): counted above, not in the dollar figures"
+        );
+    }
     say!("");
     let mut clients = table(
         &["CLIENT", "TODAY $", "7 DAYS $", "30 DAYS $", "REQUESTS"],

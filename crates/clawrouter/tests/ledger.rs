@@ -31,7 +31,7 @@ fn row(at_ms: i64, model: &Model, profile_id: &str, usage: TokenUsage) -> Reques
         model: model.name.clone(),
         profile_id: profile_id.into(),
         usage,
-        cost_usd: Usd::ZERO,
+        cost_usd: None,
         top_tier_cost_usd: Usd::ZERO,
         cache_saved_usd: Usd::ZERO,
         latency_ms: 1200,
@@ -48,7 +48,7 @@ fn costing(at_ms: i64, dollars: f64) -> RequestRow {
     let catalog = catalog();
     let model = &catalog.models()[0];
     RequestRow {
-        cost_usd: Usd::from_dollars_f64(dollars),
+        cost_usd: Some(Usd::from_dollars_f64(dollars)),
         ..row(at_ms, model, &model.profile_id, TokenUsage::default())
     }
 }
@@ -92,11 +92,11 @@ fn costs_match_hand_computed_prices_and_are_stored_and_summed_exactly() {
         for (profile, usd) in [(&model.profile_id, us_usd), (&global_id, global_usd)] {
             let r = row(NOW, model, profile, USAGE);
             assert!(
-                close(r.cost_usd, usd),
+                close(r.cost_usd.unwrap(), usd),
                 "{name} on {profile}: {} != {usd}",
-                r.cost_usd
+                r.cost_usd.unwrap()
             );
-            assert_eq!(r.cost_usd, model.cost(profile, USAGE));
+            assert_eq!(r.cost_usd, Some(model.cost(profile, USAGE)));
             ledger.record(r.clone());
             recorded.push(r);
         }
@@ -116,7 +116,7 @@ fn costs_match_hand_computed_prices_and_are_stored_and_summed_exactly() {
             .iter()
             .find(|m| m.model == r.model && m.profile_id == r.profile_id)
             .unwrap();
-        assert_eq!(entry.spend.last_30d_usd, r.cost_usd);
+        assert_eq!(Some(entry.spend.last_30d_usd), r.cost_usd);
         assert_eq!(entry.spend.requests_30d, 1);
         assert_eq!(entry.spend.cache_read_tokens_30d, 20_000);
     }
@@ -168,7 +168,7 @@ fn savings_by_routing_and_by_caching_match_hand_computed_figures() {
         "claude-cli/2.1.332 (external, cli)",
     );
     // cost 1000×0.10 + 2000×0.50 + 10000×0.01 = 1200 → $0.0012
-    assert!(close(a.cost_usd, 0.0012), "{}", a.cost_usd);
+    assert!(close(a.cost_usd.unwrap(), 0.0012), "{:?}", a.cost_usd);
     // on Opus 5.5: 1000×4 + 2000×20 + 10000×0.40 = 48000 → $0.048
     assert!(close(a.top_tier_cost_usd, 0.048), "{}", a.top_tier_cost_usd);
     assert!(close(a.saved_by_routing(), 0.0468));
@@ -190,7 +190,7 @@ fn savings_by_routing_and_by_caching_match_hand_computed_figures() {
         "OpenAI/Python 3.57.0",
     );
     // us. rates 2.2 / 11 / 0.22: 2000×2.2 + 1000×11 + 50000×0.22 = 26400 → $0.0264
-    assert!(close(b.cost_usd, 0.0264), "{}", b.cost_usd);
+    assert!(close(b.cost_usd.unwrap(), 0.0264), "{:?}", b.cost_usd);
     // Opus 5.5 on us.: 2000×4.4 + 1000×22 + 50000×0.44 = 52800 → $0.0528
     assert!(close(b.top_tier_cost_usd, 0.0528));
     assert_eq!(b.saved_by_routing(), Usd::ZERO);
@@ -211,7 +211,7 @@ fn savings_by_routing_and_by_caching_match_hand_computed_figures() {
         "claude-cli/2.1.300",
     );
     // 10000×2 + 1000×10 = 30000 → $0.03; Opus: 10000×4 + 1000×20 → $0.06
-    assert!(close(c.cost_usd, 0.03));
+    assert!(close(c.cost_usd.unwrap(), 0.03));
     assert!(close(c.saved_by_routing(), 0.03));
     assert_eq!(c.cache_saved_usd, Usd::ZERO);
 
@@ -613,19 +613,19 @@ fn a_version_1_database_opens_and_keeps_its_rows() {
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].tier, Some(Tier::Low));
     assert_eq!(rows[0].client, "curl/8");
-    assert_eq!(rows[0].cost_usd, Usd::from_picodollars(110_000_000));
+    assert_eq!(rows[0].cost_usd, Some(Usd::from_picodollars(110_000_000)));
     assert_eq!(rows[0].ttft_ms, None);
     // v3: an old row claims no saving.
-    assert_eq!(rows[0].top_tier_cost_usd, rows[0].cost_usd);
+    assert_eq!(Some(rows[0].top_tier_cost_usd), rows[0].cost_usd);
     assert_eq!(rows[0].cache_saved_usd, Usd::ZERO);
-    // v4: it was recorded before routing reasons were kept.
+    // v5: it was recorded before routing reasons were kept.
     assert_eq!(rows[0].reason, None);
     ledger.record(costing(NOW, 1.0));
     drop(ledger);
 
-    // Upgraded to v5 (exact picodollar costs, savings, routing reasons,
-    // ledger facts); reopening keeps both rows.
-    assert_eq!(user_version(&path), 5);
+    // Upgraded to v6 (exact picodollar costs, savings, whether the price is
+    // known, routing reasons, ledger facts); reopening keeps both rows.
+    assert_eq!(user_version(&path), 6);
     let ledger = Ledger::open(&path).unwrap();
     assert_eq!(ledger.recent(10).unwrap().len(), 2);
 }
@@ -646,7 +646,7 @@ fn a_new_file_is_created_at_the_current_version() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("ledger.sqlite3");
     drop(Ledger::open(&path).unwrap());
-    assert_eq!(user_version(&path), 5);
+    assert_eq!(user_version(&path), 6);
 }
 
 #[test]

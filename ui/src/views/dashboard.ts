@@ -315,7 +315,7 @@ export function dashboardView(notify: (text: string) => void): DashboardView {
                 ),
                 h("td", { class: "num small" }, `${tokens(r.usage.input + r.usage.cache_read + r.usage.cache_write)} / ${tokens(r.usage.output)}`),
                 h("td", { class: "num small" }, ms(r.latency_ms)),
-                h("td", { class: "num" }, usd(r.cost_usd)),
+                h("td", { class: "num" }, r.cost_usd === null ? "n/a" : usd(r.cost_usd)),
                 h("td", {}, h("span", { class: `status-code ${r.status < 400 ? "ok" : "bad"}` }, r.status < 400 ? "OK" : `${r.status}${r.error_kind ? ` ${r.error_kind.replace(/_/g, " ")}` : ""}`)),
               ))),
           ),

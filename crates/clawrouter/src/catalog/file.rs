@@ -7,8 +7,8 @@ use serde::Deserialize;
 
 use super::ids::{self, Geography, KnownId, split_profile_id};
 use super::{
-    Capability, Catalog, CatalogError, Category, CustomPattern, Lifecycle, LifecycleStatus, Model,
-    Price, RoutingRules, SamplingRule, Thinking, Tier, TierCandidate,
+    Accepts, Capability, Catalog, CatalogError, Category, CustomPattern, Lifecycle,
+    LifecycleStatus, Model, Price, RoutingRules, SamplingRule, Thinking, Tier, TierCandidate,
 };
 
 /// Defaults for a model neither the file nor the built-in catalog describes.
@@ -57,6 +57,7 @@ struct ModelFile {
     sampling: Option<SamplingRule>,
     forced_tool_choice: Option<bool>,
     min_cache_tokens: Option<u32>,
+    accepts: Option<Accepts>,
 }
 
 /// `lifecycle: active`, or the full form with a date and a replacement.
@@ -258,7 +259,29 @@ impl Validator<'_> {
                 ),
             ));
         }
+        // The built-in file states every model's betas; a file of the user's
+        // inherits them, and a model nobody describes gets none: Bedrock fails
+        // a request over an unknown beta, while a dropped one only loses an
+        // optional feature.
+        let accepts = match (m.accepts, inherited) {
+            (Some(accepts), _) => accepts,
+            (None, Some(b)) => b.accepts.clone(),
+            (None, None) if self.base.is_none() => {
+                return Err(self.error(
+                    &at_name,
+                    0,
+                    format!(
+                        "model `{}` has no `accepts` (the betas and optional fields Bedrock \
+                         takes for it); the built-in catalog states it for every model",
+                        m.name
+                    ),
+                ));
+            }
+            (None, None) => Accepts::default(),
+        };
         Ok(Model {
+            accepts,
+            discovered: false,
             display: m
                 .display
                 .or_else(|| inherited.map(|b| b.display.clone()))

@@ -89,6 +89,20 @@ impl TokenUsage {
 }
 
 impl Price {
+    /// All zero: the placeholder of a model whose price is unknown (a
+    /// discovered one), never shown or recorded as a price.
+    pub fn zero() -> Price {
+        Price {
+            input: Decimal::ZERO,
+            output: Decimal::ZERO,
+            cache_read: Decimal::ZERO,
+            cache_write: Decimal::ZERO,
+            cache_write_1h: Some(Decimal::ZERO),
+            regional_premium: Decimal::ZERO,
+            long_context: None,
+        }
+    }
+
     fn cache_write_1h(&self) -> Decimal {
         self.cache_write_1h.unwrap_or(self.input * Decimal::TWO)
     }

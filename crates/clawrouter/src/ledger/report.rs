@@ -45,6 +45,9 @@ pub struct Spend {
     pub output_tokens_30d: u64,
     pub cache_read_tokens_30d: u64,
     pub cache_write_tokens_30d: u64,
+    /// Requests to models whose price is unknown (discovered ones): in
+    /// `requests_30d` and the token counts, not in any dollar figure.
+    pub unpriced_requests_30d: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -113,7 +116,8 @@ pub(super) fn summary(conn: &Connection, now_ms: i64) -> Result<UsageSummary, Le
                 coalesce(sum(CASE WHEN at_ms >= ?4 THEN cost_pusd END), 0),
                 coalesce(sum(cost_pusd), 0), count(*),
                 sum(input_tokens), sum(output_tokens),
-                sum(cache_read_tokens), sum(cache_write_tokens)
+                sum(cache_read_tokens), sum(cache_write_tokens),
+                sum(CASE WHEN price_known THEN 0 ELSE 1 END)
          FROM requests WHERE at_ms >= ?1 AND at_ms < ?2
          GROUP BY model, profile_id, tier, client",
     )?;
@@ -129,6 +133,7 @@ pub(super) fn summary(conn: &Connection, now_ms: i64) -> Result<UsageSummary, Le
                 output_tokens_30d: r.get(9)?,
                 cache_read_tokens_30d: r.get(10)?,
                 cache_write_tokens_30d: r.get(11)?,
+                unpriced_requests_30d: r.get(12)?,
             };
             let tier: Option<String> = r.get(2)?;
             let tier = tier.and_then(|t| Tier::ALL.into_iter().find(|k| k.as_str() == t));
@@ -315,6 +320,7 @@ impl Spend {
         self.output_tokens_30d += other.output_tokens_30d;
         self.cache_read_tokens_30d += other.cache_read_tokens_30d;
         self.cache_write_tokens_30d += other.cache_write_tokens_30d;
+        self.unpriced_requests_30d += other.unpriced_requests_30d;
     }
 }
 

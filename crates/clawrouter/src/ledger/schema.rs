@@ -51,10 +51,14 @@ pub(super) const MIGRATIONS: &[&str] = &[
     "ALTER TABLE requests ADD COLUMN top_tier_cost_pusd INTEGER NOT NULL DEFAULT 0;
     UPDATE requests SET top_tier_cost_pusd = cost_pusd;
     ALTER TABLE requests ADD COLUMN cache_saved_pusd INTEGER NOT NULL DEFAULT 0;",
-    // v4: the router's reason for the tier and model (`auto` requests;
+    // v4: whether the cost is known. A discovered model (not in the catalog)
+    // has no price: its rows keep cost_pusd 0, which sums leave unchanged,
+    // and say so here rather than pretending the request was free.
+    "ALTER TABLE requests ADD COLUMN price_known INTEGER NOT NULL DEFAULT 1;",
+    // v5: the router's reason for the tier and model (`auto` requests;
     // older rows have none and the dashboard derives one).
     "ALTER TABLE requests ADD COLUMN reason TEXT;",
-    // v5: facts about the ledger as a whole; `demo` marks generated sample
+    // v6: facts about the ledger as a whole; `demo` marks generated sample
     // traffic, so the dashboard labels it.
     "CREATE TABLE ledger_facts (name TEXT PRIMARY KEY, value TEXT NOT NULL);",
 ];
@@ -66,7 +70,7 @@ pub(super) const DEMO_FACT: &str = "demo";
 pub(super) const ROW_COLUMNS: &str = "at_ms, client, route, requested_model, tier, category, \
      model, profile_id, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, \
      cost_pusd, latency_ms, ttft_ms, status, error_kind, cache_write_1h_tokens, \
-     top_tier_cost_pusd, cache_saved_pusd, reason";
+     top_tier_cost_pusd, cache_saved_pusd, price_known, reason";
 
 /// Opens (creating if needed) the ledger file and brings its schema up to date.
 pub(super) fn open(path: &Path) -> Result<Connection, LedgerError> {
@@ -131,7 +135,7 @@ pub(super) fn migrate(
 pub(super) fn insert(tx: &Transaction<'_>, row: &RequestRow) -> rusqlite::Result<()> {
     let mut insert = tx.prepare_cached(&format!(
         "INSERT INTO requests ({ROW_COLUMNS}) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)"
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)"
     ))?;
     insert.execute(params![
         row.at_ms,
@@ -146,7 +150,7 @@ pub(super) fn insert(tx: &Transaction<'_>, row: &RequestRow) -> rusqlite::Result
         saturating_i64(row.usage.output),
         saturating_i64(row.usage.cache_read),
         saturating_i64(row.usage.cache_write),
-        row.cost_usd.picodollars(),
+        row.cost_usd.unwrap_or(Usd::ZERO).picodollars(),
         saturating_i64(row.latency_ms),
         row.ttft_ms.map(saturating_i64),
         row.status,
@@ -154,6 +158,7 @@ pub(super) fn insert(tx: &Transaction<'_>, row: &RequestRow) -> rusqlite::Result
         saturating_i64(row.usage.cache_write_1h),
         row.top_tier_cost_usd.picodollars(),
         row.cache_saved_usd.picodollars(),
+        row.cost_usd.is_some(),
         row.reason,
     ])?;
     Ok(())
@@ -180,14 +185,16 @@ pub(super) fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RequestRow> {
             cache_write: r.get(11)?,
             cache_write_1h: r.get(17)?,
         },
-        cost_usd: Usd::from_picodollars(r.get(12)?),
+        cost_usd: r
+            .get::<_, bool>(20)?
+            .then_some(Usd::from_picodollars(r.get(12)?)),
         top_tier_cost_usd: Usd::from_picodollars(r.get(18)?),
         cache_saved_usd: Usd::from_picodollars(r.get(19)?),
         latency_ms: r.get(13)?,
         ttft_ms: r.get(14)?,
         status: r.get(15)?,
         error_kind: r.get(16)?,
-        reason: r.get(20)?,
+        reason: r.get(21)?,
     })
 }
 
@@ -228,7 +235,7 @@ mod tests {
                 cache_write: 4,
                 cache_write_1h: 1,
             },
-            cost_usd: Usd::from_picodollars(250_000_000_000),
+            cost_usd: Some(Usd::from_picodollars(250_000_000_000)),
             top_tier_cost_usd: Usd::from_picodollars(900_000_000_000),
             cache_saved_usd: Usd::from_picodollars(1_000_000),
             latency_ms: 5,
@@ -256,6 +263,8 @@ mod tests {
         failed.ttft_ms = None;
         failed.status = 499;
         failed.error_kind = Some("client_disconnected".into());
+        // A discovered model's price is unknown, and stays unknown, not $0.
+        failed.cost_usd = None;
         failed.reason = None;
         write(&mut conn, &[row(1), failed.clone()]);
         let mut stmt = conn
@@ -313,7 +322,7 @@ mod tests {
             .prepare(&format!("SELECT {ROW_COLUMNS} FROM requests"))
             .unwrap();
         let back = stmt.query_row([], read_row).unwrap();
-        assert_eq!(back.cost_usd, Usd::from_picodollars(110_000_000));
+        assert_eq!(back.cost_usd, Some(Usd::from_picodollars(110_000_000)));
         assert_eq!(back.usage.cache_write_1h, 0);
     }
 
@@ -337,7 +346,7 @@ mod tests {
             .prepare(&format!("SELECT {ROW_COLUMNS} FROM requests"))
             .unwrap();
         let back = stmt.query_row([], read_row).unwrap();
-        assert_eq!(back.top_tier_cost_usd, back.cost_usd);
+        assert_eq!(Some(back.top_tier_cost_usd), back.cost_usd);
         assert_eq!(back.saved_by_routing(), Usd::ZERO);
         assert_eq!(back.cache_saved_usd, Usd::ZERO);
     }

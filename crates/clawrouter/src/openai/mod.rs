@@ -314,6 +314,8 @@ pub(crate) mod test_support {
             sampling: SamplingRule::Any,
             forced_tool_choice: true,
             min_cache_tokens: 1_024,
+            accepts: Default::default(),
+            discovered: false,
         }
     }
 }

@@ -166,7 +166,7 @@ impl Ticket {
             model: model.name.clone(),
             profile_id: attempt.profile_id.clone(),
             usage: outcome.usage,
-            cost_usd: Usd::ZERO,
+            cost_usd: None,
             top_tier_cost_usd: Usd::ZERO,
             cache_saved_usd: Usd::ZERO,
             latency_ms: millis(self.started.elapsed()),
