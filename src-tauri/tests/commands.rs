@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use clawrouter::credentials::{self, MemoryStore, SecretStore};
+use clawrouter::engine::Engine;
 use clawrouter::settings::{Home, Settings};
-use clawrouter_desktop::Shell;
 use serde_json::{Value, json};
 use tauri::test::{
     INVOKE_KEY, MockRuntime, get_ipc_response, mock_builder, mock_context, noop_assets,
@@ -26,8 +26,8 @@ struct Harness {
 fn harness(settings: Settings) -> Harness {
     let home = tempfile::tempdir().unwrap();
     let store = Arc::new(MemoryStore::default());
-    let shell = Shell::new(Home::at(home.path()), settings, store.clone()).unwrap();
-    let app = clawrouter_desktop::builder(mock_builder(), shell)
+    let engine = Engine::new(Home::at(home.path()), settings, store.clone()).unwrap();
+    let app = clawrouter_desktop::builder(mock_builder(), engine)
         .build(mock_context(noop_assets()))
         .unwrap();
     let window = WebviewWindowBuilder::new(&app, "main", Default::default())

@@ -1,18 +1,16 @@
 //! The dashboard: proxy status, per-model health and prices, tier routing,
 //! and trying a prompt against the router.
 
-use clawrouter::catalog::{Catalog, Category, Model, ModelAvailability, Rates, Tier};
-use clawrouter::discovery;
-use clawrouter::health::{ModelHealth, Status};
+use clawrouter::catalog::{Category, Model, Rates, Tier};
+use clawrouter::engine::{Engine, ProxyStatus, TierView, tier_views};
+use clawrouter::health::ModelHealth;
 use clawrouter::ledger::{DaySpend, LedgerError, PeriodSpend, RequestRow, UsageSummary};
 use clawrouter::router::{Decision, RouteInput};
-use clawrouter::server::ProxyStatus;
 use clawrouter::settings::Budgets;
 use serde::Serialize;
 use tauri::State;
 
 use super::CommandError;
-use crate::shell::Shell;
 
 #[derive(Debug, Serialize)]
 pub struct Dashboard {
@@ -41,25 +39,6 @@ pub struct ModelRow {
     pub unavailable_reason: Option<String>,
 }
 
-/// A tier: the model it routes to now, and its candidates in order.
-#[derive(Debug, Serialize)]
-pub struct TierView {
-    pub tier: Tier,
-    /// The first usable candidate; `None` when the tier has none.
-    pub chosen: Option<String>,
-    pub candidates: Vec<TierCandidate>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct TierCandidate {
-    pub name: String,
-    pub display: String,
-    pub profile_id: String,
-    /// The catalog's cost note, e.g. `$3/$15`.
-    pub cost: String,
-    pub status: Status,
-}
-
 #[derive(Debug, Serialize)]
 pub struct CategoryRoute {
     pub category: Category,
@@ -67,22 +46,12 @@ pub struct CategoryRoute {
 }
 
 #[tauri::command]
-pub fn dashboard(shell: State<'_, Shell>) -> Dashboard {
-    let engine = shell.engine();
-    let catalog = &engine.catalog;
-    let health = shell.supervisor.health();
-    // Lifecycle from the catalog, plus what Bedrock last said this account
-    // can call in this region (the discovery cache), as `auto` sees it.
-    let availability = ModelAvailability::from_catalog(catalog);
-    let region = shell
-        .settings()
-        .effective_region()
-        .unwrap_or_else(|| clawrouter::bedrock::DEFAULT_REGION.to_owned());
-    if let Some(known) =
-        discovery::load_cache(&shell.home.discovery_cache_path()).filter(|k| k.region == region)
-    {
-        known.apply(catalog, &availability);
-    }
+pub fn dashboard(engine: State<'_, Engine>) -> Dashboard {
+    let lineup = engine.lineup();
+    let catalog = &lineup.catalog;
+    let health = engine.supervisor.health();
+    // As `auto` sees it: lifecycle, and what Bedrock last said.
+    let availability = engine.availability();
     let models = catalog
         .models()
         .iter()
@@ -114,7 +83,7 @@ pub fn dashboard(shell: State<'_, Shell>) -> Dashboard {
         })
         .collect();
     Dashboard {
-        status: shell.supervisor.status(),
+        status: engine.supervisor.status(),
         models,
         tiers,
         categories,
@@ -124,46 +93,14 @@ pub fn dashboard(shell: State<'_, Shell>) -> Dashboard {
 /// What the router would do with `text` as a one-message request, given
 /// the health the proxy has seen.
 #[tauri::command]
-pub fn route_preview(shell: State<'_, Shell>, text: String) -> Result<Decision, CommandError> {
-    let engine = shell.engine();
-    let health = shell.supervisor.health();
+pub fn route_preview(engine: State<'_, Engine>, text: String) -> Result<Decision, CommandError> {
+    let lineup = engine.lineup();
+    let health = engine.supervisor.health();
     let usable = |m: &Model| health.is_usable(&m.profile_id);
-    engine
+    lineup
         .router
-        .decide(&engine.catalog, &RouteInput::from_text(&text), &usable)
+        .decide(&lineup.catalog, &RouteInput::from_text(&text), &usable)
         .map_err(|e| CommandError::new(e.to_string()))
-}
-
-/// Each tier's candidates with their status; the chosen one is the first
-/// `usable`.
-pub fn tier_views(
-    catalog: &Catalog,
-    status: &dyn Fn(&Model) -> Status,
-    usable: &dyn Fn(&Model) -> bool,
-) -> Vec<TierView> {
-    Tier::ALL
-        .into_iter()
-        .map(|tier| {
-            let candidates: Vec<_> = catalog.tier_candidates(tier).collect();
-            TierView {
-                tier,
-                chosen: candidates
-                    .iter()
-                    .find(|(_, m)| usable(m))
-                    .map(|(_, m)| m.name.clone()),
-                candidates: candidates
-                    .iter()
-                    .map(|(c, m)| TierCandidate {
-                        name: m.name.clone(),
-                        display: m.display.clone(),
-                        profile_id: m.profile_id.clone(),
-                        cost: c.cost.clone(),
-                        status: status(m),
-                    })
-                    .collect(),
-            }
-        })
-        .collect()
 }
 
 /// Spend and traffic from the usage ledger.
@@ -182,9 +119,9 @@ pub const CHART_DAYS: u32 = 30;
 const RECENT_ROWS: usize = 25;
 
 #[tauri::command]
-pub async fn usage(shell: State<'_, Shell>) -> Result<Usage, CommandError> {
-    let ledger = shell.ledger.clone().map_err(CommandError::new)?;
-    let budgets = shell.settings().budgets;
+pub async fn usage(engine: State<'_, Engine>) -> Result<Usage, CommandError> {
+    let ledger = engine.ledger.clone().map_err(CommandError::new)?;
+    let budgets = engine.settings().budgets;
     // Ledger reads wait for its writer thread.
     tokio::task::spawn_blocking(move || {
         let now = now_ms();

@@ -18,10 +18,8 @@ mod listen;
 mod openai_routes;
 mod pipeline;
 mod responses_routes;
-mod setup;
 mod sse;
 mod status_routes;
-mod supervisor;
 mod wire_format;
 
 use std::net::SocketAddr;
@@ -48,9 +46,7 @@ use connections::{Activity, Admitted, ConnectionLimits, Gate, Verdict};
 pub use errors::{ApiError, Protocol};
 pub use guard::{host_allowed, origin_allowed};
 pub use listen::bind_loopback;
-pub use setup::{CheckReport, ModelCheck, StartError, assemble, aws_sdk_config, check};
 pub use sse::data as sse_data_frame;
-pub use supervisor::{ProxyStatus, Supervisor};
 
 /// Limits and behaviour of the server, taken from settings by the caller.
 #[derive(Clone, Debug)]
