@@ -10,7 +10,6 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clawrouter::catalog::{Catalog, Category, TokenUsage};
 use clawrouter::ledger::{Ledger, RequestRow};
-use clawrouter::money::Usd;
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -21,6 +20,9 @@ fn main() -> anyhow::Result<()> {
         .into();
     let catalog = Catalog::builtin()?;
     let ledger = Ledger::open(&path)?;
+    let top = catalog
+        .top_tier_model()
+        .context("the built-in catalog has no top tier")?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)?
         .as_millis();
@@ -42,9 +44,9 @@ fn main() -> anyhow::Result<()> {
     ];
     let clients = [
         "claude-cli/2.1.3",
-        "Cursor/1.7",
+        "codex_cli_rs/0.171.0",
         "aider/0.86",
-        "openai-python/1.99",
+        "OpenAI/Python 3.57.0",
     ];
     for day in (0..30).rev() {
         let requests = 6 + next(10) + if day < 7 { 6 } else { 0 };
@@ -86,13 +88,16 @@ fn main() -> anyhow::Result<()> {
                     } else {
                         usage
                     },
-                    cost_usd: Usd::ZERO,
+                    cost_usd: None,
+                    top_tier_cost_usd: None,
+                    cache_saved_usd: Usd::ZERO,
                     latency_ms: 300 + next(4_000),
                     ttft_ms: Some(200 + next(900)),
                     status: if throttled { 429 } else { 200 },
                     error_kind: throttled.then(|| "throttled".to_owned()),
                 }
-                .priced(model),
+                .priced(model)
+                .against_top_tier(top),
             );
         }
     }

@@ -22,6 +22,7 @@ const driver = await startDriver({
   CLAWROUTER_HOME: home,
   CLAWROUTER_API_KEY: CLIENT_KEY,
   AWS_ENDPOINT_URL_BEDROCK_RUNTIME: doubleUrl,
+  AWS_ENDPOINT_URL_BEDROCK: doubleUrl,
   // Only the keys saved through the UI may reach the double.
   AWS_CONFIG_FILE: "/nonexistent",
   AWS_SHARED_CREDENTIALS_FILE: "/nonexistent",

@@ -273,3 +273,30 @@ def test_denied_model_is_access_denied_and_not_authorized(denying_double):
     # Listing does not depend on access: the profile is still offered.
     ids = {s["inferenceProfileId"] for s in client.list_inference_profiles()["inferenceProfileSummaries"]}
     assert f"us.{DENIED_MODEL}" in ids
+
+
+def test_cache_points_cache_the_prefix_as_bedrock_does(double):
+    """boto3 parses the double's cache usage as Bedrock's: a cachePoint caches
+    the whole prefix before it, a repeat reads it, and a prefix below the
+    model's minimum (Sonnet 4.5: 1,024 tokens) caches nothing, silently."""
+    client = bedrock(double)
+    sonnet = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+    point = {"cachePoint": {"type": "default"}}
+    # A system prompt unique to this test: 1,500 tokens at four characters each.
+    system = [{"text": "boto3 cache check. " + "x" * 5981}, point]
+    first = client.converse(modelId=sonnet, system=system, messages=user("first question"))["usage"]
+    assert (first["cacheWriteInputTokens"], first["cacheReadInputTokens"]) == (1500, 0)
+    second = client.converse(modelId=sonnet, system=system, messages=user("a different question"))["usage"]
+    assert (second["cacheWriteInputTokens"], second["cacheReadInputTokens"]) == (0, 1500)
+    assert second["inputTokens"] == -(-len("a different question") // 4)
+    assert second["totalTokens"] == second["inputTokens"] + 1500 + second["outputTokens"]
+    # A point after a short prefix: under the minimum, nothing cached, no error.
+    short = [{"text": "short and unique to boto3"}, point]
+    for _ in range(2):
+        usage = client.converse(modelId=sonnet, system=short, messages=user("q"))["usage"]
+        assert usage["cacheWriteInputTokens"] == usage["cacheReadInputTokens"] == 0
+    # Five cache points: Bedrock's ValidationException.
+    with pytest.raises(ClientError) as err:
+        client.converse(modelId=sonnet, system=[{"text": "a"}, point, point, point, point, point], messages=user("q"))
+    assert err.value.response["Error"]["Code"] == "ValidationException"
+    assert "A maximum of 4 blocks with cache_control" in err.value.response["Error"]["Message"]

@@ -79,6 +79,7 @@ def test_every_shell_snippet_runs_against_the_double(proxy, double, tmp_path):
         "CLAWROUTER_API_KEY": proxy.key,
         "CLAWROUTER_KEYCHAIN_SERVICE": f"clawrouter-readme-{tmp_path.name}",
         "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": double.url,
+        "AWS_ENDPOINT_URL_BEDROCK": double.url,
         "AWS_ACCESS_KEY_ID": double.access_key_id,
         "AWS_SECRET_ACCESS_KEY": double.secret_access_key,
         "AWS_REGION": double.region,

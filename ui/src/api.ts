@@ -28,6 +28,8 @@ export interface Settings {
   start_proxy_on_launch: boolean;
   start_on_login: boolean;
   show_tier_prefix: boolean;
+  /** Add prompt cache points for Chat Completions and Responses clients. */
+  auto_cache: boolean;
   budgets: Budgets;
   allowed_origins: string[];
   max_body_bytes: number;
@@ -163,9 +165,34 @@ export interface Spend {
   output_tokens_30d: number;
   cache_read_tokens_30d: number;
   cache_write_tokens_30d: number;
+  /** Requests to models whose price is unknown: in the counts, not in the dollars. */
+  unpriced_requests_30d: number;
 }
 export interface ModelSpend { model: string; profile_id: string; spend: Spend }
-export interface UsageSummary { per_model: ModelSpend[]; per_tier: { tier: Tier | null; spend: Spend }[]; total: Spend; projected_monthly_usd: number }
+export interface ClientSpend { client: string; spend: Spend }
+/** One window's money and tokens (crates/clawrouter/src/ledger/report.rs `PeriodTotals`). */
+export interface PeriodTotals {
+  spent_usd: number;
+  /** Routed requests: what the top tier's model would have cost, minus the cost. */
+  saved_by_routing_usd: number;
+  /** Cache reads × (input rate − cache read rate). */
+  saved_by_caching_usd: number;
+  requests: number;
+  input_tokens: number;
+  cache_read_tokens: number;
+  cache_write_tokens: number;
+  /** Share of all input tokens served from cache, 0 to 1. */
+  cache_read_share: number;
+}
+export interface Periods { today: PeriodTotals; last_7d: PeriodTotals; last_30d: PeriodTotals }
+export interface UsageSummary {
+  per_model: ModelSpend[];
+  per_tier: { tier: Tier | null; spend: Spend }[];
+  total: Spend;
+  per_client: ClientSpend[];
+  periods: Periods;
+  projected_monthly_usd: number;
+}
 export interface DaySpend { date: string; usd: number; requests: number }
 export interface RequestRow {
   at_ms: number;
@@ -177,7 +204,10 @@ export interface RequestRow {
   model: string;
   profile_id: string;
   usage: { input: number; output: number; cache_read: number; cache_write: number };
-  cost_usd: number;
+  /** `null`: the model's price is unknown (a model discovery found). */
+  cost_usd: number | null;
+  top_tier_cost_usd: number;
+  cache_saved_usd: number;
   latency_ms: number;
   ttft_ms: number | null;
   status: number;

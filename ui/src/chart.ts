@@ -32,3 +32,12 @@ export function niceCeiling(n: number): number {
   for (const m of [1, 2, 5, 10]) if (m * p >= n) return m * p;
   return 10 * p;
 }
+
+/** A ring gauge's arc for `share` (0 to 1) of a circle of `radius`: the
+ *  stroke dash that draws it and its rounded percentage. */
+export function gaugeArc(share: number, radius: number): { dash: string; percent: number } {
+  const clamped = Number.isFinite(share) ? Math.min(1, Math.max(0, share)) : 0;
+  const circumference = 2 * Math.PI * radius;
+  const drawn = clamped * circumference;
+  return { dash: `${drawn.toFixed(2)} ${(circumference - drawn).toFixed(2)}`, percent: Math.round(clamped * 100) };
+}

@@ -16,6 +16,7 @@ export interface FormValues {
   port: string;
   start_proxy_on_launch: boolean;
   start_on_login: boolean;
+  auto_cache: boolean;
   daily_usd: string;
   monthly_usd: string;
 }
@@ -40,6 +41,7 @@ export function formValues(settings: Settings, keysSaved: boolean): FormValues {
     port: String(settings.port),
     start_proxy_on_launch: settings.start_proxy_on_launch,
     start_on_login: settings.start_on_login,
+    auto_cache: settings.auto_cache,
     daily_usd: settings.budgets.daily_usd?.toString() ?? "",
     monthly_usd: settings.budgets.monthly_usd?.toString() ?? "",
   };
@@ -72,6 +74,7 @@ export function readForm(v: FormValues, base: Settings): ReadForm {
     aws_profile: v.mode === "profile" ? text(v.aws_profile) : base.aws_profile,
     start_proxy_on_launch: v.start_proxy_on_launch,
     start_on_login: v.start_on_login,
+    auto_cache: v.auto_cache,
     budgets: { daily_usd: daily, monthly_usd: monthly },
   };
   const typed = v.access_key_id.trim() !== "" || v.secret_access_key !== "" || v.session_token !== "";

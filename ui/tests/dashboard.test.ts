@@ -23,10 +23,33 @@ function dashboard(status: ProxyStatus): Dashboard {
   };
 }
 
+function spend(today: number, week: number, month: number) {
+  return { today_usd: today, last_7d_usd: week, last_30d_usd: month, requests_30d: 12, input_tokens_30d: 0, output_tokens_30d: 0, cache_read_tokens_30d: 0, cache_write_tokens_30d: 0 };
+}
+
+/** A window whose cache read share is what the engine computes: read / (input + read + write). */
+function period(spent: number, routing: number, caching: number, input: number, read: number, write: number) {
+  return {
+    spent_usd: spent, saved_by_routing_usd: routing, saved_by_caching_usd: caching, requests: 3,
+    input_tokens: input, cache_read_tokens: read, cache_write_tokens: write, cache_read_share: read / (input + read + write),
+  };
+}
+
 const usage: Usage = {
-  summary: { per_model: [], per_tier: [], total: { today_usd: 0.5, last_7d_usd: 2, last_30d_usd: 9, requests_30d: 12, input_tokens_30d: 0, output_tokens_30d: 0, cache_read_tokens_30d: 0, cache_write_tokens_30d: 0 }, projected_monthly_usd: 10 },
+  summary: {
+    per_model: [],
+    per_tier: [],
+    total: spend(0.5, 2, 9),
+    per_client: [{ client: "Claude Code", spend: spend(0.4, 1.5, 7) }, { client: "curl", spend: spend(0.1, 0.5, 2) }],
+    periods: {
+      today: period(0.5, 1.25, 0.2, 300, 1_200, 100),
+      last_7d: period(2, 6, 0.75, 20_000, 60_000, 20_000),
+      last_30d: period(9, 30, 3, 100_000, 200_000, 50_000),
+    },
+    projected_monthly_usd: 10,
+  },
   daily: [{ date: "2026-11-25", usd: 0.5, requests: 3 }],
-  recent: [{ at_ms: Date.now(), client: "curl/8", route: "/v1/chat/completions", requested_model: "auto", tier: "low", category: "heartbeat", model: "bedrock/haiku", profile_id: "us.haiku", usage: { input: 10, output: 5, cache_read: 0, cache_write: 0 }, cost_usd: 0.0001, latency_ms: 300, ttft_ms: null, status: 200, error_kind: null, reason: "greeting or heartbeat → low tier" }],
+  recent: [{ at_ms: Date.now(), client: "curl/8", route: "/v1/chat/completions", requested_model: "auto", tier: "low", category: "heartbeat", model: "bedrock/haiku", profile_id: "us.haiku", usage: { input: 10, output: 5, cache_read: 0, cache_write: 0 }, cost_usd: 0.0001, top_tier_cost_usd: 0.004, cache_saved_usd: 0, latency_ms: 300, ttft_ms: null, status: 200, error_kind: null, reason: "greeting or heartbeat → low tier" }],
   period: { today_usd: 0.5, month_usd: 4 },
   budgets: { daily_usd: 1, monthly_usd: null },
 };
@@ -35,6 +58,20 @@ afterEach(() => clearMocks());
 
 async function settle(): Promise<void> {
   for (let i = 0; i < 5; i++) await new Promise((r) => setTimeout(r, 0));
+}
+
+/** The dashboard of a running proxy whose ledger reports `u`, rendered. */
+async function showUsage(u: Usage): Promise<void> {
+  mockIPC((cmd) => {
+    if (cmd === "dashboard") return dashboard({ state: "running", port: 4242, requested_port: 4242 });
+    if (cmd === "usage") return u;
+    if (cmd === "client_setup") return { endpoint: "http://127.0.0.1:4242", running: true, api_key: "k", api_key_source: "env" };
+    throw new Error(`unexpected ${cmd}`);
+  });
+  const view = dashboardView(() => undefined);
+  document.body.replaceChildren(view.element);
+  await view.refresh();
+  await settle();
 }
 
 describe("dashboard", () => {
@@ -70,6 +107,37 @@ describe("dashboard", () => {
     expect(text("#endpoint")).toBe("http://127.0.0.1:4243");
     expect(text("#api-key")).not.toContain("0123456789abcdef");
     expect(text("#snippet-claude-code")).toContain("ANTHROPIC_BASE_URL=http://127.0.0.1:4243");
+  });
+
+  it("shows what routing and caching saved, spend per client and the cache-hit gauges", async () => {
+    await showUsage(usage);
+    const cells = (sel: string) => [...document.querySelectorAll(`${sel} td`)].map((td) => td.textContent);
+    expect(cells("#spent-row")).toEqual(["$0.50", "$2.00", "$9.00"]);
+    expect(cells("#routing-saved-row")).toEqual(["$1.25", "$6.00", "$30.00"]);
+    expect(cells("#cache-saved-row")).toEqual(["$0.20", "$0.75", "$3.00"]);
+    // Today 1,200 of 1,600 input tokens came from cache: 75%; this week 60%.
+    const today = document.querySelector("#cache-gauge-today") as HTMLElement;
+    expect(today.getAttribute("aria-valuenow")).toBe("75");
+    expect(today.querySelector(".gauge-value")?.textContent).toBe("75%");
+    expect(today.textContent).toContain("1.2k of 1.6k input tokens");
+    const week = document.querySelector("#cache-gauge-7d") as HTMLElement;
+    expect(week.getAttribute("aria-valuenow")).toBe("60");
+    // The ring's drawn arc is that share of its circumference.
+    const [drawn, gap] = (week.querySelector("circle.fill")?.getAttribute("stroke-dasharray") ?? "").split(" ").map(Number);
+    expect(drawn / (drawn + gap)).toBeCloseTo(0.6, 3);
+    const clients = [...document.querySelectorAll("#client-table tbody tr")].map((tr) => tr.getAttribute("data-client"));
+    expect(clients).toEqual(["Claude Code", "curl"]);
+    expect(cells('#client-table tr[data-client="Claude Code"]')).toEqual(["Claude Code", "$0.40", "$1.50", "$7.00", "12"]);
+  });
+
+  it("says so when no input has been seen, with an empty gauge", async () => {
+    const quiet = { ...usage, summary: { ...usage.summary, per_client: [], periods: { ...usage.summary.periods, today: period(0, 0, 0, 0, 0, 0) } } };
+    quiet.summary.periods.today.cache_read_share = 0;
+    await showUsage(quiet);
+    const today = document.querySelector("#cache-gauge-today") as HTMLElement;
+    expect(today.getAttribute("aria-valuenow")).toBe("0");
+    expect(today.textContent).toContain("no input yet");
+    expect(document.querySelector("#spend-by-client")?.textContent).toContain("No requests recorded yet.");
   });
 
   it("starts the proxy when Start is pressed and shows the new status", async () => {

@@ -1,13 +1,13 @@
 import { describe, expect, it } from "vitest";
 import type { CheckReport, ModelHealth, RequestRow, Settings } from "../src/api";
-import { niceCeiling, spendChart } from "../src/chart";
+import { gaugeArc, niceCeiling, spendChart } from "../src/chart";
 import { budgetWords, checkWords, errorRate, healthWords, problemWords, proxyWords, routeReason, tokens, usd } from "../src/format";
 import { errorsByField, formValues, readForm } from "../src/settingsForm";
 import { maskKey, snippets } from "../src/snippets";
 
 const SETTINGS: Settings = {
   port: 4242, region: null, geography: null, aws_profile: null, start_proxy_on_launch: true, start_on_login: false,
-  show_tier_prefix: false, budgets: { daily_usd: null, monthly_usd: null }, allowed_origins: ["http://localhost:3000"],
+  show_tier_prefix: false, auto_cache: true, budgets: { daily_usd: null, monthly_usd: null }, allowed_origins: ["http://localhost:3000"],
   max_body_bytes: 1, upstream_timeout_secs: 300, stream_idle_timeout_secs: 60,
 };
 
@@ -104,6 +104,8 @@ describe("settings form", () => {
     expect(read.settings.region).toBe("eu-west-1");
     expect(read.keys).toEqual({ access_key_id: "AKIA123", secret_access_key: "s", session_token: null });
     expect(readForm({ ...v, mode: "profile", aws_profile: "dev" }, SETTINGS)).toMatchObject({ keys: null, settings: { aws_profile: "dev" } });
+    // Automatic prompt caching can be switched off (it is on in SETTINGS).
+    expect(readForm({ ...v, auto_cache: false }, SETTINGS).settings.auto_cache).toBe(false);
   });
   it("starts in profile mode only when a profile is set and no keys are saved", () => {
     const withProfile = { ...SETTINGS, aws_profile: "dev" };
@@ -141,11 +143,27 @@ describe("client snippets", () => {
 describe("request rows", () => {
   const row = (over: Partial<RequestRow>): RequestRow => ({
     at_ms: 0, client: "c", route: "/v1/chat/completions", requested_model: "auto", tier: "mid", category: "lookup", model: "bedrock/s", profile_id: "p",
-    usage: { input: 0, output: 0, cache_read: 0, cache_write: 0 }, cost_usd: 0, latency_ms: 1, ttft_ms: null, status: 200, error_kind: null, ...over,
+    usage: { input: 0, output: 0, cache_read: 0, cache_write: 0 }, cost_usd: 0, top_tier_cost_usd: 0, cache_saved_usd: 0, latency_ms: 1, ttft_ms: null, status: 200, error_kind: null, ...over,
   });
   it("say why a request went where it did", () => {
     expect(routeReason(row({ reason: "lookup; tools present → at least mid" }))).toBe("lookup; tools present → at least mid");
     expect(routeReason(row({}))).toBe("auto: lookup → Mid tier");
     expect(routeReason(row({ tier: null, category: null, requested_model: "claude-opus-4-6" }))).toBe("named model: served as asked, no tier routing");
+  });
+});
+
+describe("gaugeArc", () => {
+  it("draws the share of the circumference and rounds the percentage", () => {
+    const c = 2 * Math.PI * 10;
+    const arc = gaugeArc(0.25, 10);
+    const [drawn, gap] = arc.dash.split(" ").map(Number);
+    expect(drawn).toBeCloseTo(c / 4, 2);
+    expect(drawn + gap).toBeCloseTo(c, 2);
+    expect(arc.percent).toBe(25);
+    expect(gaugeArc(0.996, 10).percent).toBe(100);
+    // Out of range or not a number: clamped, never a broken arc.
+    expect(gaugeArc(1.5, 10).percent).toBe(100);
+    expect(gaugeArc(-1, 10).percent).toBe(0);
+    expect(gaugeArc(Number.NaN, 10).percent).toBe(0);
   });
 });

@@ -8,7 +8,7 @@ import { settingsView } from "../src/views/settings";
 const view: SettingsView = {
   settings: {
     port: 4242, region: null, geography: null, aws_profile: null, start_proxy_on_launch: true, start_on_login: false,
-    show_tier_prefix: false, budgets: { daily_usd: null, monthly_usd: null }, allowed_origins: [], max_body_bytes: 1,
+    show_tier_prefix: false, auto_cache: true, budgets: { daily_usd: null, monthly_usd: null }, allowed_origins: [], max_body_bytes: 1,
     upstream_timeout_secs: 300, stream_idle_timeout_secs: 60,
   },
   keys: { saved: false, masked_access_key_id: null, has_session_token: false, error: null },

@@ -12,7 +12,7 @@ use crate::limits::{self, ImageRef};
 use crate::lineup::Model;
 use crate::reply::{Block, Reply, ToolDef, Turn, json_pieces, text_pieces};
 use crate::rules::{self, Asks};
-use crate::usage::{PromptCache, text_chars, tokens_for_chars};
+use crate::usage::{PromptCache, PromptLayout, text_chars, tokens_for_chars};
 
 /// A validated Converse request.
 pub struct ConverseCall {
@@ -112,7 +112,9 @@ pub fn parse(
     }
 
     let thinking = thinking_type(&request).is_some_and(|t| t == "enabled" || t == "adaptive");
-    let input = cache.input_usage(input_chars(&request), &cached_blocks(&request));
+    let layout = prompt_layout(&request);
+    layout.check()?;
+    let input = cache.input_usage(&layout, model.min_cache_tokens);
     let turn = Turn {
         model_id: model_id.to_owned(),
         prompt,
@@ -244,16 +246,29 @@ fn input_chars(request: &ConverseRequest) -> usize {
     messages + system + tools
 }
 
-/// A `cachePoint` caches the block right before it.
-fn cached_blocks(request: &ConverseRequest) -> Vec<&Value> {
-    let lists = std::iter::once(request.system.as_slice())
-        .chain(request.messages.iter().map(|m| m.content.as_slice()))
-        .chain(std::iter::once(tools(request)));
-    lists
-        .flat_map(|list| list.windows(2))
-        .filter(|pair| pair[1].get("cachePoint").is_some())
-        .map(|pair| &pair[0])
-        .collect()
+/// The prompt in cache order (tools, system, messages); a `cachePoint`
+/// block ends a cached prefix with everything before it.
+fn prompt_layout(request: &ConverseRequest) -> PromptLayout {
+    let mut layout = PromptLayout::default();
+    let sections = std::iter::once(("tools", tools(request)))
+        .chain(std::iter::once(("system", request.system.as_slice())))
+        .chain(request.messages.iter().map(|m| {
+            let role = match m.role {
+                Role::User => "user",
+                Role::Assistant => "assistant",
+            };
+            (role, m.content.as_slice())
+        }));
+    for (section, blocks) in sections {
+        for block in blocks {
+            if block.get("cachePoint").is_some() {
+                layout.cache_point();
+            } else {
+                layout.block(section, block);
+            }
+        }
+    }
+    layout
 }
 
 /// The Converse JSON response.
@@ -465,18 +480,39 @@ mod tests {
     }
 
     #[test]
-    fn cache_point_reports_write_then_read() {
-        let body = json!({"messages": [user("q")], "system": [{"text": "s".repeat(400)}, {"cachePoint": {"type": "default"}}]});
+    fn cache_point_caches_the_prefix_up_to_it() {
+        // Sonnet 4.5 caches from 1,024 tokens; the tools and the system
+        // prompt before the point are 1,500 tokens.
+        let point = json!({"cachePoint": {"type": "default"}});
+        let tool = json!({"toolSpec": {"name": "f", "description": "d".repeat(2_000), "inputSchema": {"json": {}}}});
+        let body = |question: &str| {
+            json!({"messages": [user(question)], "system": [{"text": "s".repeat(4_000)}, point],
+                   "toolConfig": {"tools": [tool]}})
+        };
         let cache = PromptCache::default();
-        let first = parse_for(MODEL, &body, &cache).unwrap();
-        assert_eq!(
-            (first.turn.input.cache_write, first.turn.input.cache_read),
-            (100, 0)
-        );
-        let second = parse_for(MODEL, &body, &cache).unwrap();
-        assert_eq!(
-            (second.turn.input.cache_write, second.turn.input.cache_read),
-            (0, 100)
+        let first = parse_for(MODEL, &body("q"), &cache).unwrap().turn.input;
+        assert_eq!((first.cache_write, first.cache_read), (1_501, 0));
+        let second = parse_for(MODEL, &body("another"), &cache)
+            .unwrap()
+            .turn
+            .input;
+        assert_eq!((second.cache_write, second.cache_read), (0, 1_501));
+        assert_eq!(second.input_tokens, 1);
+        // Below the model's minimum nothing is cached, and no error.
+        let short = json!({"messages": [user("q")], "system": [{"text": "s".repeat(400)}, point]});
+        for _ in 0..2 {
+            let input = parse_for(MODEL, &short, &cache).unwrap().turn.input;
+            assert_eq!((input.cache_write, input.cache_read), (0, 0));
+        }
+        // A fifth cache point is Bedrock's 400.
+        let mut five = body("q");
+        five["messages"][0]["content"] = json!([{"text": "a"}, point, point, point, point]);
+        assert!(
+            parse_for(MODEL, &five, &cache)
+                .err()
+                .unwrap()
+                .message
+                .contains("A maximum of 4 blocks with cache_control")
         );
     }
 

@@ -16,7 +16,7 @@ use crate::lineup::Model;
 use crate::model_id;
 use crate::reply::{Block, Reply, ToolDef, Turn, alnum_id, json_pieces, text_pieces};
 use crate::rules::{self, Asks};
-use crate::usage::{PromptCache, text_chars, tokens_for_chars};
+use crate::usage::{PromptCache, PromptLayout, text_chars, tokens_for_chars};
 
 /// A validated invoke request.
 pub struct InvokeCall {
@@ -132,7 +132,9 @@ pub fn parse(
         .unwrap_or_default();
     let (prompt, directives) = faults::extract(&last_user_text, model_id)?;
     let thinking = thinking_type(&request).is_some_and(|t| t == "enabled" || t == "adaptive");
-    let input = cache.input_usage(input_chars(&request), &cached_blocks(&request));
+    let layout = prompt_layout(&request);
+    layout.check()?;
+    let input = cache.input_usage(&layout, model.min_cache_tokens);
     let message_id = format!(
         "msg_bdrk_01{}",
         alnum_id(&format!("{model_id}|{prompt}|msg"))
@@ -239,16 +241,35 @@ fn input_chars(request: &AnthropicRequest) -> usize {
     system + messages + tools
 }
 
-/// Blocks carrying `cache_control`, in system, messages and tools.
-fn cached_blocks(request: &AnthropicRequest) -> Vec<&Value> {
-    let system = request.system.as_ref().and_then(Value::as_array);
-    system
-        .into_iter()
-        .flatten()
-        .chain(request.messages.iter().flat_map(|m| m.content.blocks()))
-        .chain(&request.tools)
-        .filter(|block| block.get("cache_control").is_some())
-        .collect()
+/// The prompt in cache order (tools, system, messages); a block carrying
+/// `cache_control` ends a cached prefix.
+fn prompt_layout(request: &AnthropicRequest) -> PromptLayout {
+    let mut layout = PromptLayout::default();
+    let mut add = |section: &str, block: &Value| {
+        layout.block(section, block);
+        if block.get("cache_control").is_some() {
+            layout.cache_point();
+        }
+    };
+    for tool in &request.tools {
+        add("tools", tool);
+    }
+    match &request.system {
+        Some(Value::Array(blocks)) => blocks.iter().for_each(|b| add("system", b)),
+        Some(text) => add("system", text),
+        None => {}
+    }
+    for message in &request.messages {
+        let section = match message.role {
+            Role::User => "user",
+            Role::Assistant => "assistant",
+        };
+        match &message.content {
+            Content::Text(text) => add(section, &Value::String(text.clone())),
+            Content::Blocks(blocks) => blocks.iter().for_each(|b| add(section, b)),
+        }
+    }
+    layout
 }
 
 fn content_block(block: &Block) -> Value {
@@ -447,17 +468,18 @@ mod tests {
     #[test]
     fn cache_control_blocks_are_written_then_read() {
         let mut request = body(json!([{"role": "user", "content": "hi"}]));
-        request["system"] = json!([{"type": "text", "text": "z".repeat(40), "cache_control": {"type": "ephemeral"}}]);
+        // Haiku 4.5 caches from 4,096 tokens: 5,000 here.
+        request["system"] = json!([{"type": "text", "text": "z".repeat(20_000), "cache_control": {"type": "ephemeral"}}]);
         let cache = PromptCache::default();
         let first = parse_for(MODEL, &request, &cache).unwrap();
         assert_eq!(
             (first.turn.input.cache_write, first.turn.input.cache_read),
-            (10, 0)
+            (5_000, 0)
         );
         let second = parse_for(MODEL, &request, &cache).unwrap();
         assert_eq!(
             (second.turn.input.cache_write, second.turn.input.cache_read),
-            (0, 10)
+            (0, 5_000)
         );
     }
 

@@ -35,6 +35,13 @@
 //! offers it, as Bedrock's does. For one request, `[[double:status=403]]`
 //! with `only=` does the same.
 //!
+//! # A model newer than the client's catalog
+//! [`DoubleConfig::extra_models`] (`--extra-model anthropic.claude-…`,
+//! repeatable, or `BEDROCK_DOUBLE_EXTRA_MODELS=ID,ID`) adds a Claude model
+//! the table lacks, as Bedrock does when it launches one: offered in every
+//! geography, listed by the control plane, invocable, and taking any
+//! request the newest models take (both thinking forms, any sampling).
+//!
 //! # Deterministic replies
 //! - Text: `Reply from {modelId}: {prompt}` where `{prompt}` is the first 120
 //!   characters of the last user message's text, directives removed and
@@ -48,10 +55,16 @@
 //!   system, messages and tools except binary payloads (`bytes`, `data`),
 //!   tags, ids and signatures; output counts the reply's text, reasoning and
 //!   tool input JSON.
-//! - Prompt caching: a block carrying `cache_control` (Anthropic) or followed
-//!   by a `cachePoint` (Converse) is reported as cache *write* the first time
-//!   this double instance sees it and as cache *read* afterwards; its tokens
-//!   are then left out of `inputTokens` (which means non-cached input).
+//! - Prompt caching, by prefix as Bedrock does it: a `cachePoint` (Converse)
+//!   or a block carrying `cache_control` (invoke) caches the whole prompt
+//!   before it, in the order tools → system → messages. A point counts only
+//!   when it adds at least the model's minimum (`min_cache_tokens` in
+//!   `claude-models.yaml`) since the previous counted point; below it nothing
+//!   is cached and no error is given. The longest prefix this double instance
+//!   already cached — at a point, or at a block boundary up to 20 blocks
+//!   before one — is reported as cache *read*, what lies between it and the
+//!   last counted point as cache *write*, and the rest as `inputTokens`
+//!   (non-cached input). More than four points is Bedrock's 400.
 //!
 //! # Scriptable faults
 //! Directives anywhere in the text of the LAST user message, `[[double:NAME]]`
@@ -126,6 +139,10 @@ pub struct DoubleConfig {
     /// invocations answer AccessDeniedException and the control plane shows
     /// them `NOT_AUTHORIZED`.
     pub denied_models: Vec<String>,
+    /// Base ids (`anthropic.claude-…`) of Claude models the double serves
+    /// besides its table: a model Bedrock launched after a client's catalog
+    /// was written (see [`lineup::Lineup::with_extra`]).
+    pub extra_models: Vec<String>,
 }
 
 impl Default for DoubleConfig {
@@ -137,6 +154,7 @@ impl Default for DoubleConfig {
                 TEST_SECRET_ACCESS_KEY.to_owned(),
             )],
             denied_models: Vec::new(),
+            extra_models: Vec::new(),
         }
     }
 }
@@ -149,6 +167,7 @@ impl std::fmt::Debug for DoubleConfig {
             .field("port", &self.port)
             .field("access_key_ids", &ids)
             .field("denied_models", &self.denied_models)
+            .field("extra_models", &self.extra_models)
             .finish()
     }
 }
@@ -210,7 +229,13 @@ impl RunningDouble {
 /// the double does not know is an error, so a typo does not pass silently.
 pub async fn start(config: DoubleConfig) -> std::io::Result<RunningDouble> {
     use std::io::{Error, ErrorKind};
-    let lineup = lineup::Lineup::builtin().map_err(|e| Error::new(ErrorKind::InvalidData, e))?;
+    let mut lineup =
+        lineup::Lineup::builtin().map_err(|e| Error::new(ErrorKind::InvalidData, e))?;
+    for id in &config.extra_models {
+        lineup
+            .with_extra(id)
+            .map_err(|e| Error::new(ErrorKind::InvalidInput, format!("--extra-model {id}: {e}")))?;
+    }
     let denied = config
         .denied_models
         .iter()

@@ -12,6 +12,9 @@ use crate::errors::{ApiError, ErrorKind};
 
 const TABLE: &str = include_str!("../claude-models.yaml");
 
+/// Launch date given to a `--extra-model` (any past date does).
+const EXTRA_MODEL_START: &str = "2026-11-01";
+
 pub const INVALID_MODEL: &str = "The provided model identifier is invalid.";
 /// What an end-of-life model answers, with ResourceNotFoundException (404),
 /// captured from us-east-1 (see /work/notes/model-facts.md §2).
@@ -50,6 +53,8 @@ pub struct Model {
     #[serde(default)]
     pub sampling: SamplingRule,
     pub forced_tool_choice: bool,
+    /// Fewest tokens a cache point must add to be cached.
+    pub min_cache_tokens: u64,
 }
 
 #[derive(Debug, Deserialize)]
@@ -191,6 +196,42 @@ impl Lineup {
         Ok(Target::Profile(model))
     }
 
+    /// Adds a Claude model the table lacks (`base_id`, e.g.
+    /// `anthropic.claude-foo-9-9`), the way Bedrock adds a newly launched one:
+    /// a profile in every geography, active, 128K output, and no rule beyond
+    /// those every Claude model has (both thinking forms, any sampling,
+    /// forced tool choice), so any client request is one it takes.
+    pub fn with_extra(&mut self, base_id: &str) -> Result<(), String> {
+        let Some(short) = base_id.strip_prefix("anthropic.claude-") else {
+            return Err("a Claude base id starts with `anthropic.claude-`".to_owned());
+        };
+        if short.is_empty() || short.contains('.') {
+            return Err(
+                "not a base id (no geography prefix, e.g. anthropic.claude-foo-9-9)".to_owned(),
+            );
+        }
+        if self.model(base_id).is_some() {
+            return Err("already in claude-models.yaml".to_owned());
+        }
+        self.models.push(Model {
+            id: base_id.to_owned(),
+            name: format!("Claude {short}"),
+            geographies: self.geographies.keys().cloned().collect(),
+            lifecycle: Lifecycle {
+                status: LifecycleStatus::Active,
+                start: EXTRA_MODEL_START.to_owned(),
+                legacy: None,
+                end_of_life: None,
+            },
+            max_output_tokens: 128_000,
+            thinking: ThinkingStyle::AdaptiveOrBudget,
+            sampling: SamplingRule::default(),
+            forced_tool_choice: true,
+            min_cache_tokens: 1_024,
+        });
+        Ok(())
+    }
+
     /// Normalises a `--deny-model` entry (base id or profile id) to a base id.
     pub fn base_id(&self, model_id: &str) -> Option<&str> {
         self.resolve(model_id).ok().map(|t| t.model().id.as_str())
@@ -274,6 +315,29 @@ mod tests {
         };
         for model in lineup.models.iter().filter(fifth_generation) {
             assert!(!model.id.contains("-v1"), "{}", model.id);
+        }
+    }
+
+    #[test]
+    fn an_extra_model_is_offered_everywhere_and_typos_are_refused() {
+        let mut lineup = lineup();
+        assert!(lineup.resolve("us.anthropic.claude-foo-9-9").is_err());
+        lineup.with_extra("anthropic.claude-foo-9-9").unwrap();
+        for profile in [
+            "us.anthropic.claude-foo-9-9",
+            "global.anthropic.claude-foo-9-9",
+        ] {
+            assert!(
+                matches!(lineup.resolve(profile), Ok(Target::Profile(_))),
+                "{profile}"
+            );
+        }
+        for bad in [
+            "claude-foo-9-9",
+            "us.anthropic.claude-foo-9-9",
+            "anthropic.claude-opus-5-5",
+        ] {
+            assert!(lineup.with_extra(bad).is_err(), "{bad}");
         }
     }
 

@@ -31,6 +31,15 @@ struct Args {
         value_delimiter = ','
     )]
     deny_models: Vec<String>,
+    /// A Claude model to serve besides the built-in table (a base id such as
+    /// `anthropic.claude-foo-9-9`; repeat, or comma-separate in the env var),
+    /// as Bedrock serves a model launched after a client's catalog.
+    #[arg(
+        long = "extra-model",
+        env = "BEDROCK_DOUBLE_EXTRA_MODELS",
+        value_delimiter = ','
+    )]
+    extra_models: Vec<String>,
 }
 
 #[tokio::main]
@@ -40,6 +49,7 @@ async fn main() -> anyhow::Result<()> {
         port: args.port,
         credentials: vec![(args.access_key_id, args.secret_access_key)],
         denied_models: args.deny_models,
+        extra_models: args.extra_models,
     };
     let double = bedrock_double::start(config)
         .await

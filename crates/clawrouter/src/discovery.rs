@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use std::sync::Arc;
 
-use crate::catalog::{Catalog, LifecycleStatus, ModelAvailability};
+use crate::catalog::{Catalog, LifecycleStatus, Model, ModelAvailability};
 
 /// Bedrock model ids of Claude start with this.
 const CLAUDE: &str = "anthropic.claude-";
@@ -122,6 +122,17 @@ pub struct DiscoveredModel {
     pub model_id: String,
     pub display: Option<String>,
     pub lifecycle: Lifecycle,
+}
+
+impl DiscoveredModel {
+    /// The model served when a client names this profile.
+    pub fn model(&self) -> Model {
+        let lifecycle = match self.lifecycle {
+            Lifecycle::Active => LifecycleStatus::Active,
+            Lifecycle::Legacy => LifecycleStatus::Legacy,
+        };
+        Model::discovered(&self.profile_id, self.display.as_deref(), lifecycle)
+    }
 }
 
 /// `<data dir>/discovery.json` in CLAWROUTER_HOME.
@@ -334,9 +345,11 @@ impl Discovery {
     }
 
     /// Marks each catalog model unavailable (with the reason) or available
-    /// again, per this answer. End-of-life models keep the catalog's own
-    /// reason and replacement.
+    /// again, per this answer, and makes the Claude profiles the catalog
+    /// lacks callable. End-of-life models keep the catalog's own reason and
+    /// replacement.
     pub fn apply(&self, catalog: &Catalog, availability: &ModelAvailability) {
+        availability.set_discovered(self.callable(catalog).iter().map(DiscoveredModel::model));
         for model in catalog.models() {
             if model.lifecycle.status == LifecycleStatus::Eol {
                 continue;
@@ -353,29 +366,35 @@ impl Discovery {
     /// Claude profiles offered here whose model no catalog entry serves, one
     /// per model (the `global.` profile when there is one: it costs less).
     pub fn discovered(&self, catalog: &Catalog) -> Vec<DiscoveredModel> {
+        let mut callable = self.callable(catalog);
+        callable.sort_by_key(|d| (!d.profile_id.starts_with("global."), d.profile_id.clone()));
+        let mut seen = BTreeSet::new();
+        callable.retain(|d| seen.insert(d.model_id.clone()));
+        callable.sort_by(|a, b| a.profile_id.cmp(&b.profile_id));
+        callable
+    }
+
+    /// Every Claude profile offered here whose model no catalog entry
+    /// serves: each is callable by its id.
+    pub fn callable(&self, catalog: &Catalog) -> Vec<DiscoveredModel> {
         let known: BTreeSet<&str> = catalog
             .models()
             .iter()
             .map(|m| base_model_id(&m.profile_id))
             .collect();
-        let mut seen = BTreeSet::new();
-        let mut found = Vec::new();
-        let mut offered: Vec<&OfferedProfile> = self.profiles.iter().collect();
-        offered.sort_by_key(|p| (!p.profile_id.starts_with("global."), p.profile_id.clone()));
-        for profile in offered {
-            if known.contains(profile.model_id.as_str()) || !seen.insert(&profile.model_id) {
-                continue;
-            }
-            let model = self.models.iter().find(|m| m.model_id == profile.model_id);
-            found.push(DiscoveredModel {
-                profile_id: profile.profile_id.clone(),
-                model_id: profile.model_id.clone(),
-                display: model.and_then(|m| m.name.clone()),
-                lifecycle: model.map_or(Lifecycle::Active, |m| m.lifecycle),
-            });
-        }
-        found.sort_by(|a, b| a.profile_id.cmp(&b.profile_id));
-        found
+        self.profiles
+            .iter()
+            .filter(|p| !known.contains(p.model_id.as_str()))
+            .map(|profile| {
+                let model = self.models.iter().find(|m| m.model_id == profile.model_id);
+                DiscoveredModel {
+                    profile_id: profile.profile_id.clone(),
+                    model_id: profile.model_id.clone(),
+                    display: model.and_then(|m| m.name.clone()),
+                    lifecycle: model.map_or(Lifecycle::Active, |m| m.lifecycle),
+                }
+            })
+            .collect()
     }
 }
 
@@ -457,6 +476,37 @@ mod tests {
         let eol = availability.reason("bedrock/claude-sonnet-4").unwrap();
         assert!(eol.reason.contains("end of life"), "{eol:?}");
         assert!(eol.replacement.is_some());
+    }
+
+    #[test]
+    fn applying_makes_every_profile_of_an_uncatalogued_model_callable() {
+        let catalog = Catalog::builtin().unwrap();
+        let availability = ModelAvailability::from_catalog(&catalog);
+        discovery().apply(&catalog, &availability);
+        for id in [
+            "us.anthropic.claude-fable-5-1",
+            "global.anthropic.claude-fable-5-1",
+        ] {
+            let model = availability.discovered(id).unwrap();
+            assert!(model.discovered, "{id}");
+            assert_eq!(model.profile_id, id);
+            assert!(model.accepts.betas.is_empty());
+        }
+        // Catalog models are served by the catalog, not as discovered ones.
+        assert!(
+            availability
+                .discovered("us.anthropic.claude-opus-5-5")
+                .is_none()
+        );
+        // A later answer without it takes it away again.
+        let mut later = discovery();
+        later.profiles.retain(|p| !p.model_id.contains("fable"));
+        later.apply(&catalog, &availability);
+        assert!(
+            availability
+                .discovered("us.anthropic.claude-fable-5-1")
+                .is_none()
+        );
     }
 
     #[test]

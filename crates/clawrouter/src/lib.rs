@@ -23,6 +23,7 @@ pub mod ledger;
 pub mod money;
 pub mod openai;
 mod private_files;
+pub mod prompt_cache;
 pub mod responses;
 pub mod router;
 pub mod server;

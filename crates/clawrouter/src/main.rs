@@ -14,10 +14,16 @@ use clawrouter::catalog::{Catalog, Tier};
 use clawrouter::credentials;
 use clawrouter::engine::{self, Engine, ProxyStatus, keychain};
 use clawrouter::health;
-use clawrouter::ledger::{Ledger, Spend};
+use clawrouter::ledger::{Ledger, PeriodTotals, Spend};
 use clawrouter::money::Usd;
 use clawrouter::router::{RouteInput, Router};
 use clawrouter::settings::{Home, Settings};
+
+/// mimalloc gives memory back to the system after a burst of large request
+/// bodies; glibc's malloc keeps it in per-thread arenas for the life of the
+/// process (hostile.rs: `memory_returns_to_the_system_after_a_burst`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Parser)]
 #[command(
@@ -505,12 +511,20 @@ async fn usage(home: &Home, as_json: bool) -> anyhow::Result<ExitCode> {
         2,
     );
     let spend_row = |model: String, profile: &str, spend: &Spend| {
+        // Only unpriced requests (a discovered model): no dollar figure is known.
+        let money = |usd: Usd| {
+            if spend.requests_30d > 0 && spend.unpriced_requests_30d == spend.requests_30d {
+                "n/a".to_owned()
+            } else {
+                format!("{usd:.4}")
+            }
+        };
         vec![
             model,
             profile.to_owned(),
-            format!("{:.4}", spend.today_usd),
-            format!("{:.4}", spend.last_7d_usd),
-            format!("{:.4}", spend.last_30d_usd),
+            money(spend.today_usd),
+            money(spend.last_7d_usd),
+            money(spend.last_30d_usd),
             spend.requests_30d.to_string(),
         ]
     };
@@ -527,6 +541,48 @@ async fn usage(home: &Home, as_json: bool) -> anyhow::Result<ExitCode> {
         "projected this month (spent so far + the recent daily pace for the days left): ${:.2}",
         summary.projected_monthly_usd
     );
+    let unpriced = summary.total.unpriced_requests_30d;
+    if unpriced > 0 {
+        say!(
+            "{unpriced} request(s) in the last 30 days went to models whose price is unknown \
+             (discovered, not in the catalog): counted above, not in the dollar figures"
+        );
+    }
+    say!("");
+    let mut clients = table(
+        &["CLIENT", "TODAY $", "7 DAYS $", "30 DAYS $", "REQUESTS"],
+        1,
+    );
+    for c in &summary.per_client {
+        let mut row = spend_row(c.client.clone(), "", &c.spend);
+        row.remove(1);
+        clients.add_row(row);
+    }
+    say!("{}", clients.trim_fmt());
+    say!("");
+    let p = &summary.periods;
+    let windows = [p.today, p.last_7d, p.last_30d];
+    let mut savings = table(&["", "TODAY", "7 DAYS", "30 DAYS"], 1);
+    let money = |label: &str, amount: fn(&PeriodTotals) -> Usd| {
+        std::iter::once(label.to_owned())
+            .chain(windows.iter().map(|w| format!("${:.4}", amount(w))))
+            .collect::<Vec<_>>()
+    };
+    savings.add_row(money("spent", |w| w.spent_usd));
+    savings.add_row(money("saved by routing (vs the top tier)", |w| {
+        w.saved_by_routing_usd
+    }));
+    savings.add_row(money("saved by caching", |w| w.saved_by_caching_usd));
+    savings.add_row(
+        std::iter::once("input served from cache".to_owned())
+            .chain(
+                windows
+                    .iter()
+                    .map(|w| format!("{:.0}%", w.cache_read_share * 100.0)),
+            )
+            .collect::<Vec<_>>(),
+    );
+    say!("{}", savings.trim_fmt());
     Ok(ExitCode::SUCCESS)
 }
 

@@ -48,7 +48,12 @@ async fn a_completion_is_recorded_with_its_usage_and_price() {
         .unwrap()
         .cost(&row.profile_id, row.usage);
     assert!(expected > Usd::ZERO);
-    assert_eq!(row.cost_usd, expected);
+    assert_eq!(row.cost_usd, Some(expected));
+    // Routed to the low tier: what the same tokens cost on the top tier's
+    // model is recorded, and is more.
+    let top = catalog.top_tier_model().unwrap();
+    assert_eq!(row.top_tier_cost_usd, top.cost(&row.profile_id, row.usage));
+    assert!(row.saved_by_routing() > Usd::ZERO);
 }
 
 #[tokio::test]
@@ -164,7 +169,7 @@ async fn anthropic_messages_are_recorded_too() {
     );
     assert!(
         rows.iter()
-            .all(|r| r.usage.output > 0 && r.cost_usd > Usd::ZERO)
+            .all(|r| r.usage.output > 0 && r.cost_usd > Some(Usd::ZERO))
     );
     assert!(rows.iter().all(|r| r.requested_model == "claude-haiku-5-5"));
 }

@@ -232,7 +232,7 @@ async fn thinking_blocks_come_back_signed_whole_and_streamed() {
 async fn cache_tokens_are_reported_whole_and_streamed() {
     let s = stack().await;
     let body = json!({"model": SONNET, "max_tokens": 256,
-        "system": [{"type": "text", "text": "A long and stable system prompt. ".repeat(100),
+        "system": [{"type": "text", "text": "A long and stable system prompt. ".repeat(300),
                     "cache_control": {"type": "ephemeral", "ttl": "1h"}}],
         "messages": [{"role": "user", "content": "hi"}]});
     let (status, first) = message(&s, &body).await;

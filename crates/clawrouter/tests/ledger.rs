@@ -31,7 +31,9 @@ fn row(at_ms: i64, model: &Model, profile_id: &str, usage: TokenUsage) -> Reques
         model: model.name.clone(),
         profile_id: profile_id.into(),
         usage,
-        cost_usd: Usd::ZERO,
+        cost_usd: None,
+        top_tier_cost_usd: Usd::ZERO,
+        cache_saved_usd: Usd::ZERO,
         latency_ms: 1200,
         ttft_ms: Some(300),
         status: 200,
@@ -45,7 +47,7 @@ fn costing(at_ms: i64, dollars: f64) -> RequestRow {
     let catalog = catalog();
     let model = &catalog.models()[0];
     RequestRow {
-        cost_usd: Usd::from_dollars_f64(dollars),
+        cost_usd: Some(Usd::from_dollars_f64(dollars)),
         ..row(at_ms, model, &model.profile_id, TokenUsage::default())
     }
 }
@@ -89,11 +91,11 @@ fn costs_match_hand_computed_prices_and_are_stored_and_summed_exactly() {
         for (profile, usd) in [(&model.profile_id, us_usd), (&global_id, global_usd)] {
             let r = row(NOW, model, profile, USAGE);
             assert!(
-                close(r.cost_usd, usd),
+                close(r.cost_usd.unwrap(), usd),
                 "{name} on {profile}: {} != {usd}",
-                r.cost_usd
+                r.cost_usd.unwrap()
             );
-            assert_eq!(r.cost_usd, model.cost(profile, USAGE));
+            assert_eq!(r.cost_usd, Some(model.cost(profile, USAGE)));
             ledger.record(r.clone());
             recorded.push(r);
         }
@@ -113,7 +115,7 @@ fn costs_match_hand_computed_prices_and_are_stored_and_summed_exactly() {
             .iter()
             .find(|m| m.model == r.model && m.profile_id == r.profile_id)
             .unwrap();
-        assert_eq!(entry.spend.last_30d_usd, r.cost_usd);
+        assert_eq!(Some(entry.spend.last_30d_usd), r.cost_usd);
         assert_eq!(entry.spend.requests_30d, 1);
         assert_eq!(entry.spend.cache_read_tokens_30d, 20_000);
     }
@@ -128,6 +130,121 @@ fn costs_match_hand_computed_prices_and_are_stored_and_summed_exactly() {
     assert_eq!(summary.per_model[0].model, "bedrock/claude-opus-4-6");
     assert!(summary.per_model[0].profile_id.starts_with("us."));
     assert!(close(ledger.period_spend(NOW).today_usd, hand_total));
+}
+
+#[test]
+fn savings_by_routing_and_by_caching_match_hand_computed_figures() {
+    // Rates from models.yaml, USD per million tokens (input / output / cache read):
+    //   Haiku 5.5  0.10 / 0.50 / 0.01     Sonnet 5.5  2 / 10 / 0.20
+    //   Opus 5.5   4    / 20   / 0.40 (the top tier's first model)
+    // Regional (us.) profiles add 10% to every rate.
+    let catalog = catalog();
+    let top = catalog.top_tier_model().unwrap();
+    assert_eq!(top.name, "bedrock/claude-opus-5-5");
+    let haiku = catalog.model("bedrock/claude-haiku-5-5").unwrap();
+    let sonnet = catalog.model("bedrock/claude-sonnet-5-5").unwrap();
+    let routed = |at, model: &Model, profile: &str, tier, usage, client: &str| {
+        RequestRow {
+            tier,
+            client: client.into(),
+            ..row(at, model, profile, usage)
+        }
+        .against_top_tier(top)
+    };
+
+    // A: routed low, Haiku 5.5 on global., today.
+    let a = routed(
+        NOW,
+        haiku,
+        "global.anthropic.claude-haiku-5-5",
+        Some(Tier::Low),
+        TokenUsage {
+            input: 1_000,
+            output: 2_000,
+            cache_read: 10_000,
+            ..TokenUsage::default()
+        },
+        "claude-cli/2.1.332 (external, cli)",
+    );
+    // cost 1000×0.10 + 2000×0.50 + 10000×0.01 = 1200 → $0.0012
+    assert!(close(a.cost_usd.unwrap(), 0.0012), "{:?}", a.cost_usd);
+    // on Opus 5.5: 1000×4 + 2000×20 + 10000×0.40 = 48000 → $0.048
+    assert!(close(a.top_tier_cost_usd, 0.048), "{}", a.top_tier_cost_usd);
+    assert!(close(a.saved_by_routing(), 0.0468));
+    // cache: 10000 × (0.10 − 0.01) = 900 → $0.0009
+    assert!(close(a.cache_saved_usd, 0.0009), "{}", a.cache_saved_usd);
+
+    // B: Sonnet 5.5 named by the client (no routing saving), us., today.
+    let b = routed(
+        NOW,
+        sonnet,
+        &sonnet.profile_id,
+        None,
+        TokenUsage {
+            input: 2_000,
+            output: 1_000,
+            cache_read: 50_000,
+            ..TokenUsage::default()
+        },
+        "OpenAI/Python 3.57.0",
+    );
+    // us. rates 2.2 / 11 / 0.22: 2000×2.2 + 1000×11 + 50000×0.22 = 26400 → $0.0264
+    assert!(close(b.cost_usd.unwrap(), 0.0264), "{:?}", b.cost_usd);
+    // Opus 5.5 on us.: 2000×4.4 + 1000×22 + 50000×0.44 = 52800 → $0.0528
+    assert!(close(b.top_tier_cost_usd, 0.0528));
+    assert_eq!(b.saved_by_routing(), Usd::ZERO);
+    // cache: 50000 × (2.2 − 0.22) = 99000 → $0.099
+    assert!(close(b.cache_saved_usd, 0.099), "{}", b.cache_saved_usd);
+
+    // C: routed mid, Sonnet 5.5 on global., 3 days ago, no cache.
+    let c = routed(
+        NOW - 3 * DAY,
+        sonnet,
+        "global.anthropic.claude-sonnet-5-5",
+        Some(Tier::Mid),
+        TokenUsage {
+            input: 10_000,
+            output: 1_000,
+            ..TokenUsage::default()
+        },
+        "claude-cli/2.1.300",
+    );
+    // 10000×2 + 1000×10 = 30000 → $0.03; Opus: 10000×4 + 1000×20 → $0.06
+    assert!(close(c.cost_usd.unwrap(), 0.03));
+    assert!(close(c.saved_by_routing(), 0.03));
+    assert_eq!(c.cache_saved_usd, Usd::ZERO);
+
+    let ledger = Ledger::open_in_memory().unwrap();
+    for r in [&a, &b, &c] {
+        ledger.record(r.clone());
+    }
+    let summary = ledger.summary(NOW).unwrap();
+    let today = summary.periods.today;
+    assert!(close(today.spent_usd, 0.0276), "{today:?}");
+    assert!(close(today.saved_by_routing_usd, 0.0468), "{today:?}");
+    assert!(close(today.saved_by_caching_usd, 0.0999), "{today:?}");
+    assert_eq!(today.requests, 2);
+    assert_eq!(today.input_tokens, 3_000);
+    assert_eq!(today.cache_read_tokens, 60_000);
+    // 60000 of 63000 input tokens came from the cache.
+    assert!((today.cache_read_share - 60.0 / 63.0).abs() < 1e-12);
+    let week = summary.periods.last_7d;
+    assert!(close(week.spent_usd, 0.0576), "{week:?}");
+    assert!(close(week.saved_by_routing_usd, 0.0768), "{week:?}");
+    assert!(close(week.saved_by_caching_usd, 0.0999));
+    assert_eq!(summary.periods.last_30d, week);
+
+    // Per client, named from the user agent, costliest first.
+    let clients: Vec<(&str, Usd)> = summary
+        .per_client
+        .iter()
+        .map(|c| (c.client.as_str(), c.spend.last_30d_usd))
+        .collect();
+    assert_eq!(clients.len(), 2, "{clients:?}");
+    assert_eq!(clients[0].0, "Claude Code");
+    assert!(close(clients[0].1, 0.0312));
+    assert_eq!(clients[1].0, "openai-python");
+    assert!(close(clients[1].1, 0.0264));
 }
 
 /// Rows over 40 days, tiers mixed, one failed request.
@@ -495,13 +612,17 @@ fn a_version_1_database_opens_and_keeps_its_rows() {
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].tier, Some(Tier::Low));
     assert_eq!(rows[0].client, "curl/8");
-    assert_eq!(rows[0].cost_usd, Usd::from_picodollars(110_000_000));
+    assert_eq!(rows[0].cost_usd, Some(Usd::from_picodollars(110_000_000)));
     assert_eq!(rows[0].ttft_ms, None);
+    // v3: an old row claims no saving.
+    assert_eq!(Some(rows[0].top_tier_cost_usd), rows[0].cost_usd);
+    assert_eq!(rows[0].cache_saved_usd, Usd::ZERO);
     ledger.record(costing(NOW, 1.0));
     drop(ledger);
 
-    // Upgraded to v2 (exact picodollar costs); reopening keeps both rows.
-    assert_eq!(user_version(&path), 2);
+    // Upgraded to v4 (exact picodollar costs, savings, then whether the
+    // price is known: old rows are priced); reopening keeps both rows.
+    assert_eq!(user_version(&path), 4);
     let ledger = Ledger::open(&path).unwrap();
     assert_eq!(ledger.recent(10).unwrap().len(), 2);
 }
@@ -511,7 +632,7 @@ fn a_new_file_is_created_at_the_current_version() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("ledger.sqlite3");
     drop(Ledger::open(&path).unwrap());
-    assert_eq!(user_version(&path), 2);
+    assert_eq!(user_version(&path), 4);
 }
 
 #[test]

@@ -67,6 +67,7 @@ impl Proxy {
             )
             .env("AWS_REGION", "us-east-1")
             .env("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", double_url)
+            .env("AWS_ENDPOINT_URL_BEDROCK", double_url)
             .env("RUST_LOG", "warn")
             .env_remove("AWS_SESSION_TOKEN")
             .env_remove("AWS_PROFILE")

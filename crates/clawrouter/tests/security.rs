@@ -999,6 +999,7 @@ async fn row18_secrets_canary_at_trace_level() {
             .env("AWS_SESSION_TOKEN", &canaries.session_token)
             .env("AWS_REGION", "us-east-1")
             .env("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", double.url())
+            .env("AWS_ENDPOINT_URL_BEDROCK", double.url())
             // No keychain: credentials come from the environment above.
             .env_remove("DBUS_SESSION_BUS_ADDRESS")
             .env_remove("AWS_PROFILE")

@@ -1,7 +1,7 @@
 // The dashboard: proxy status, models' health and prices, tier routing with
 // a prompt tryout, and client setup snippets.
 import { api, errorMessage, usageApi, type ClientSetup, type Dashboard, type ProxyStatus, type Usage } from "../api";
-import { spendChart } from "../chart";
+import { gaugeArc, spendChart } from "../chart";
 import { fill, h } from "../dom";
 import { TIER_LABEL, ago, budgetWords, clock, errorRate, healthTone, healthWords, lifecycleWords, ms, perMillion, proxyWords, routeReason, tokens, usd } from "../format";
 import { maskKey, snippets } from "../snippets";
@@ -19,7 +19,9 @@ export function dashboardView(notify: (text: string) => void): DashboardView {
   const tryout = h("section", { class: "card" });
   const setup = h("section", { class: "card", id: "client-setup" });
   const spend = h("section", { class: "card", id: "spend" });
+  const savings = h("section", { class: "card", id: "savings" });
   const byModel = h("section", { class: "card", id: "spend-by-model" });
+  const byClient = h("section", { class: "card", id: "spend-by-client" });
   const recent = h("section", { class: "card", id: "recent-requests" });
   const element = h(
     "div",
@@ -27,9 +29,11 @@ export function dashboardView(notify: (text: string) => void): DashboardView {
     h("header", { class: "view-head" }, h("h1", {}, "Dashboard"), h("p", { class: "muted" }, "Health, routing and setup of your local Bedrock proxy.")),
     statusCard,
     spend,
+    savings,
     models,
     h("div", { class: "grid-2" }, routing, tryout),
     byModel,
+    byClient,
     recent,
     setup,
   );
@@ -243,6 +247,26 @@ export function dashboardView(notify: (text: string) => void): DashboardView {
       ),
       svg,
     );
+    renderSavings(u);
+    fill(
+      byClient,
+      h("div", { class: "card-head" }, h("h2", {}, "Spend by client"), h("span", { class: "muted" }, "Named from each request's User-Agent")),
+      u.summary.per_client.length === 0
+        ? h("p", { class: "muted" }, "No requests recorded yet.")
+        : h(
+            "table",
+            { class: "table", id: "client-table" },
+            h("thead", {}, h("tr", {}, h("th", {}, "Client"), h("th", { class: "num" }, "Today"), h("th", { class: "num" }, "7 days"), h("th", { class: "num" }, "30 days"), h("th", { class: "num" }, "Requests"))),
+            h("tbody", {}, u.summary.per_client.map((c) =>
+              h("tr", { "data-client": c.client },
+                h("td", {}, c.client),
+                h("td", { class: "num" }, usd(c.spend.today_usd)),
+                h("td", { class: "num" }, usd(c.spend.last_7d_usd)),
+                h("td", { class: "num strong" }, usd(c.spend.last_30d_usd)),
+                h("td", { class: "num" }, c.spend.requests_30d),
+              ))),
+          ),
+    );
     fill(
       byModel,
       h("div", { class: "card-head" }, h("h2", {}, "Spend by model"), h("span", { class: "muted" }, "Last 30 days")),
@@ -284,10 +308,63 @@ export function dashboardView(notify: (text: string) => void): DashboardView {
                 ),
                 h("td", { class: "num small" }, `${tokens(r.usage.input + r.usage.cache_read + r.usage.cache_write)} / ${tokens(r.usage.output)}`),
                 h("td", { class: "num small" }, ms(r.latency_ms)),
-                h("td", { class: "num" }, usd(r.cost_usd)),
+                h("td", { class: "num" }, r.cost_usd === null ? "n/a" : usd(r.cost_usd)),
                 h("td", {}, h("span", { class: `status-code ${r.status < 400 ? "ok" : "bad"}` }, r.status < 400 ? "OK" : `${r.status}${r.error_kind ? ` ${r.error_kind.replace(/_/g, " ")}` : ""}`)),
               ))),
           ),
+    );
+  }
+
+  /** Spend against what routing and caching saved, and how much input the
+   *  cache served (a gauge each for today and the last 7 days). */
+  function renderSavings(u: Usage): void {
+    const p = u.summary.periods;
+    const windows = [p.today, p.last_7d, p.last_30d];
+    const row = (label: string, id: string, amount: (w: typeof p.today) => number) =>
+      h("tr", { id }, h("th", {}, label), windows.map((w) => h("td", { class: "num" }, usd(amount(w)))));
+    const RADIUS = 26;
+    const gauge = (label: string, id: string, w: typeof p.today) => {
+      const arc = gaugeArc(w.cache_read_share, RADIUS);
+      const ns = "http://www.w3.org/2000/svg";
+      const svg = document.createElementNS(ns, "svg");
+      svg.setAttribute("viewBox", "0 0 64 64");
+      svg.setAttribute("class", "gauge-ring");
+      svg.setAttribute("aria-hidden", "true");
+      for (const [cls, dash] of [["track", null], ["fill", arc.dash]] as const) {
+        const circle = document.createElementNS(ns, "circle");
+        Object.entries({ cx: 32, cy: 32, r: RADIUS, class: cls, transform: "rotate(-90 32 32)" }).forEach(([k, v]) => circle.setAttribute(k, String(v)));
+        if (dash) circle.setAttribute("stroke-dasharray", dash);
+        svg.append(circle);
+      }
+      const served = w.cache_read_tokens;
+      const all = w.input_tokens + w.cache_read_tokens + w.cache_write_tokens;
+      return h(
+        "div",
+        { class: "gauge", id, role: "meter", "aria-label": `Input served from cache, ${label.toLowerCase()}`, "aria-valuemin": "0", "aria-valuemax": "100", "aria-valuenow": String(arc.percent) },
+        svg,
+        h("div", {}, h("div", { class: "gauge-value" }, `${arc.percent}%`), h("div", { class: "stat-label" }, label), h("div", { class: "stat-note" }, all === 0 ? "no input yet" : `${tokens(served)} of ${tokens(all)} input tokens`)),
+      );
+    };
+    fill(
+      savings,
+      h("div", { class: "card-head" }, h("h2", {}, "Savings"), h("span", { class: "muted" }, "Routing: against every routed request on the top tier's model · Caching: cache reads against uncached input")),
+      h(
+        "div",
+        { class: "savings-grid" },
+        h(
+          "table",
+          { class: "table", id: "savings-table" },
+          h("thead", {}, h("tr", {}, h("th", {}), h("th", { class: "num" }, "Today"), h("th", { class: "num" }, "7 days"), h("th", { class: "num" }, "30 days"))),
+          h(
+            "tbody",
+            {},
+            row("Spent", "spent-row", (w) => w.spent_usd),
+            row("Saved by routing", "routing-saved-row", (w) => w.saved_by_routing_usd),
+            row("Saved by caching", "cache-saved-row", (w) => w.saved_by_caching_usd),
+          ),
+        ),
+        h("div", { class: "gauges" }, gauge("Today", "cache-gauge-today", p.today), gauge("Last 7 days", "cache-gauge-7d", p.last_7d)),
+      ),
     );
   }
 
@@ -299,7 +376,9 @@ export function dashboardView(notify: (text: string) => void): DashboardView {
     // After the catalog's display names are known, so rows name models the same way.
     usage.then(renderUsage, (e) => {
       fill(spend, h("h2", {}, "Spend"), h("p", { class: "muted" }, `Usage is unavailable: ${errorMessage(e)}`));
+      fill(savings);
       fill(byModel);
+      fill(byClient);
       fill(recent);
     });
     renderModels(d);

@@ -50,6 +50,7 @@ export function settingsView(notify: (text: string) => void): SettingsPanel {
   const geography = h("select", { id: "geography" }, GEOGRAPHIES.map(([v, label]) => h("option", { value: v }, label))) as HTMLSelectElement;
   const startOnLaunch = input("start_proxy_on_launch", { type: "checkbox" });
   const startOnLogin = input("start_on_login", { type: "checkbox" });
+  const autoCache = input("auto_cache", { type: "checkbox" });
   const modeKeys = input("mode-keys", { type: "radio", name: "mode", value: "keys" });
   const modeProfile = input("mode-profile", { type: "radio", name: "mode", value: "profile" });
   const keysStatus = h("div", { class: "keys-status", id: "keys-status" });
@@ -78,6 +79,7 @@ export function settingsView(notify: (text: string) => void): SettingsPanel {
       port: fields.port.value,
       start_proxy_on_launch: startOnLaunch.checked,
       start_on_login: startOnLogin.checked,
+      auto_cache: autoCache.checked,
       daily_usd: fields.daily_usd.value,
       monthly_usd: fields.monthly_usd.value,
     };
@@ -271,7 +273,9 @@ export function settingsView(notify: (text: string) => void): SettingsPanel {
         "div",
         { class: "grid-2" },
         field("Port", fields.port, "On 127.0.0.1 only. If it is taken, the next free port is used."),
-        h("div", { class: "checks" }, check(startOnLaunch, "Start the proxy when ClawRouter opens", "On by default."), check(startOnLogin, "Open ClawRouter when I log in", "Starts in the tray.")),
+        h("div", { class: "checks" }, check(startOnLaunch, "Start the proxy when ClawRouter opens", "On by default."), check(startOnLogin, "Open ClawRouter when I log in", "Starts in the tray."),
+          check(autoCache, "Cache repeated prompts for OpenAI-style clients", "Adds Bedrock cache points after long system prompts and tools, so later turns pay a tenth of the input price for them. On by default."),
+        ),
       ),
     ),
     h(
@@ -308,6 +312,7 @@ export function settingsView(notify: (text: string) => void): SettingsPanel {
     fields.monthly_usd.value = v.monthly_usd;
     startOnLaunch.checked = v.start_proxy_on_launch;
     startOnLogin.checked = v.start_on_login;
+    autoCache.checked = v.auto_cache;
     renderMode();
     renderKeysStatus();
     serverErrors = [];

@@ -12,7 +12,7 @@
 use bytes::Bytes;
 use serde_json::{Map, Value, json};
 
-use super::accepts::{Feature, accepted, model_family};
+use super::accepts::{Feature, accepted};
 use super::{AnthropicError, Content, Message, MessagesRequest, Role};
 use crate::adjust::{self, Adjustments};
 use crate::catalog::{Capability, Effort, Model, SamplingRule, ThinkingStyle};
@@ -72,8 +72,7 @@ fn build(
     if req.messages.is_empty() {
         return Err(invalid("messages: at least one message is required"));
     }
-    let family = model_family(model);
-    let accepts = |feature: Feature| accepted(feature, family.as_deref());
+    let accepts = |feature: Feature| accepted(feature, model);
     let ttl_ok = accepts(Feature::Field("cache_control.ttl"));
 
     let mut out = Map::new();
@@ -373,7 +372,7 @@ fn clean_tool(tool: &mut Value, ttl_ok: bool) {
 }
 
 /// Bedrock's `cache_control` is `{type, ttl?}`; `scope` (prompt-caching-scope
-/// beta) and, before the 4.5 models, `ttl` are refused.
+/// beta) and, on models whose `accepts` lacks `cache_control.ttl`, `ttl` are refused.
 fn clean_cache_control(holder: &mut Value, ttl_ok: bool) {
     let Some(cache) = holder
         .get_mut("cache_control")
@@ -718,13 +717,13 @@ mod tests {
     }
 
     #[test]
-    fn unknown_families_get_documented_fields_but_no_betas() {
+    fn a_model_without_accepts_gets_documented_fields_but_no_betas() {
         let mut model = Catalog::builtin()
             .unwrap()
             .model("bedrock/claude-sonnet-4-5")
             .unwrap()
             .clone();
-        model.profile_id = "arn:aws:bedrock:us-east-1:1:application-inference-profile/x".into();
+        model.accepts = Default::default();
         let req = simple(json!({"temperature": 1.0}));
         let out: Value = serde_json::from_slice(
             &bedrock_body(&req, Some("interleaved-thinking-2025-05-14"), &model)
@@ -734,6 +733,42 @@ mod tests {
         .unwrap();
         assert!(out.get("anthropic_beta").is_none());
         assert_eq!(out["temperature"], 1.0);
+    }
+
+    #[test]
+    fn betas_and_the_cache_ttl_follow_each_models_accepts() {
+        let req = simple(json!({
+            "system": [{"type": "text", "text": "s",
+                        "cache_control": {"type": "ephemeral", "ttl": "1h"}}]
+        }));
+        let betas = Some("interleaved-thinking-2025-05-14,fine-grained-tool-streaming-2025-05-14");
+        // Haiku 4.5 (models.yaml) takes both Claude 4 betas and the 1-hour TTL.
+        let older = body_for(&req, betas, "claude-haiku-4-5");
+        assert_eq!(
+            older["anthropic_beta"],
+            json!([
+                "interleaved-thinking-2025-05-14",
+                "fine-grained-tool-streaming-2025-05-14"
+            ])
+        );
+        assert_eq!(older["system"][0]["cache_control"]["ttl"], "1h");
+        // Sonnet 5.5 lists neither.
+        let newer = body_for(&req, betas, "claude-sonnet-5-5");
+        assert!(newer.get("anthropic_beta").is_none(), "{newer}");
+        assert_eq!(
+            newer["system"][0]["cache_control"],
+            json!({"type": "ephemeral"})
+        );
+        // The answer is the catalog's data, not the model's name.
+        let catalog = Catalog::builtin().unwrap();
+        let mut taught = catalog.model("claude-sonnet-5-5").unwrap().clone();
+        taught.accepts.betas = vec!["fine-grained-tool-streaming-2025-05-14".into()];
+        let out: Value =
+            serde_json::from_slice(&bedrock_body(&req, betas, &taught).unwrap().0).unwrap();
+        assert_eq!(
+            out["anthropic_beta"],
+            json!(["fine-grained-tool-streaming-2025-05-14"])
+        );
     }
 
     fn fitted(model: &str, extra: Value) -> (Value, Adjustments) {

@@ -21,10 +21,11 @@ const BEDROCK_METRICS_KEY: &str = "amazon-bedrock-invocationMetrics";
 /// Claude Code and the SDKs compare it with what they sent. Otherwise (the
 /// client asked for `auto`, named a model the catalog serves with another of
 /// its family, or the request fell back to another model) it is
-/// the answering model's dated Anthropic name, so the client can tell.
+/// the answering model's dated Anthropic name, so the client can tell. A
+/// discovered model is only ever served to a client that named it.
 pub fn response_model_name(catalog: &Catalog, requested: &str, served: &Model) -> String {
     let named = catalog.resolve(requested);
-    if named.is_ok_and(|r| !r.substituted && r.model.name == served.name) {
+    if served.discovered || named.is_ok_and(|r| !r.substituted && r.model.name == served.name) {
         requested.trim().to_owned()
     } else {
         served

@@ -6,6 +6,9 @@
 //! updated while running: by discovery (the account has no profile for a
 //! model) and by the proxy when Bedrock denies access to a model. Clones
 //! share one overlay.
+//!
+//! It also holds the Claude profiles discovery found that the catalog lacks
+//! ([`Model::discovered`]): callable by their profile id, never routed to.
 
 use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
@@ -49,6 +52,8 @@ pub struct ModelAvailability {
     unavailable: Arc<RwLock<BTreeMap<String, Unavailable>>>,
     /// Where changes are told, when a host listens ([`Self::reporting_to`]).
     changes: Option<broadcast::Sender<AvailabilityChange>>,
+    /// Discovered models by profile id.
+    discovered: Arc<RwLock<BTreeMap<String, Arc<Model>>>>,
 }
 
 impl ModelAvailability {
@@ -148,6 +153,27 @@ impl ModelAvailability {
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .contains_key(model)
+    }
+
+    /// Replaces the discovered models with `models` (discovery's latest answer).
+    pub fn set_discovered(&self, models: impl IntoIterator<Item = Model>) {
+        let models = models
+            .into_iter()
+            .map(|m| (m.profile_id.clone(), Arc::new(m)))
+            .collect();
+        *self
+            .discovered
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = models;
+    }
+
+    /// The discovered model called through `profile_id`, if there is one.
+    pub fn discovered(&self, profile_id: &str) -> Option<Arc<Model>> {
+        self.discovered
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(profile_id)
+            .cloned()
     }
 
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, BTreeMap<String, Unavailable>> {

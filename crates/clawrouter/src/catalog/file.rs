@@ -7,13 +7,16 @@ use serde::Deserialize;
 
 use super::ids::{self, Geography, KnownId, split_profile_id};
 use super::{
-    Capability, Catalog, CatalogError, Category, CustomPattern, Lifecycle, LifecycleStatus, Model,
-    Price, RoutingRules, SamplingRule, Thinking, Tier, TierCandidate,
+    Accepts, Capability, Catalog, CatalogError, Category, CustomPattern, Lifecycle,
+    LifecycleStatus, Model, Price, RoutingRules, SamplingRule, Thinking, Tier, TierCandidate,
 };
 
 /// Defaults for a model neither the file nor the built-in catalog describes.
 const DEFAULT_CONTEXT_WINDOW: u32 = 200_000;
 const DEFAULT_MAX_OUTPUT: u32 = 8_192;
+/// The largest minimum cacheable prompt of any Claude model (Haiku 4.5,
+/// Opus 4.5/4.6): a safe floor for a model whose own is not known.
+const DEFAULT_MIN_CACHE_TOKENS: u32 = 4_096;
 
 #[derive(Deserialize)]
 struct CatalogFile {
@@ -53,6 +56,8 @@ struct ModelFile {
     thinking: Option<Thinking>,
     sampling: Option<SamplingRule>,
     forced_tool_choice: Option<bool>,
+    min_cache_tokens: Option<u32>,
+    accepts: Option<Accepts>,
 }
 
 /// `lifecycle: active`, or the full form with a date and a replacement.
@@ -254,7 +259,29 @@ impl Validator<'_> {
                 ),
             ));
         }
+        // The built-in file states every model's betas; a file of the user's
+        // inherits them, and a model nobody describes gets none: Bedrock fails
+        // a request over an unknown beta, while a dropped one only loses an
+        // optional feature.
+        let accepts = match (m.accepts, inherited) {
+            (Some(accepts), _) => accepts,
+            (None, Some(b)) => b.accepts.clone(),
+            (None, None) if self.base.is_none() => {
+                return Err(self.error(
+                    &at_name,
+                    0,
+                    format!(
+                        "model `{}` has no `accepts` (the betas and optional fields Bedrock \
+                         takes for it); the built-in catalog states it for every model",
+                        m.name
+                    ),
+                ));
+            }
+            (None, None) => Accepts::default(),
+        };
         Ok(Model {
+            accepts,
+            discovered: false,
             display: m
                 .display
                 .or_else(|| inherited.map(|b| b.display.clone()))
@@ -291,6 +318,10 @@ impl Validator<'_> {
                 .forced_tool_choice
                 .or_else(|| inherited.map(|b| b.forced_tool_choice))
                 .unwrap_or(true),
+            min_cache_tokens: m
+                .min_cache_tokens
+                .or_else(|| inherited.map(|b| b.min_cache_tokens))
+                .unwrap_or(DEFAULT_MIN_CACHE_TOKENS),
             name: m.name,
         })
     }

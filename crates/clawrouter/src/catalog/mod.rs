@@ -30,7 +30,7 @@ pub use availability::{AvailabilityChange, ModelAvailability, Unavailable, Unava
 pub use ids::{Geography, KnownId, split_profile_id};
 pub use names::{NameError, Resolved};
 pub use price::{LongContextPrice, Price, Rates, TokenUsage};
-pub use rules::{Effort, SamplingRule, Thinking, ThinkingStyle};
+pub use rules::{Accepts, Effort, SamplingRule, Thinking, ThinkingStyle};
 
 /// The catalog shipped with ClawRouter, used when no other file is configured.
 pub const BUILTIN_YAML: &str = include_str!("../../../../models.yaml");
@@ -66,6 +66,14 @@ pub struct Model {
     pub sampling: SamplingRule,
     /// Whether `tool_choice` may force a tool (`any` / a named tool).
     pub forced_tool_choice: bool,
+    /// Fewest prompt tokens a cache point must cover to be cached; below it
+    /// Bedrock caches nothing (and says nothing).
+    pub min_cache_tokens: u32,
+    /// The betas and optional body fields Bedrock takes for this model.
+    pub accepts: Accepts,
+    /// Not a catalog model: a profile discovery found ([`Model::discovered`]),
+    /// whose rules are defaults and whose price is unknown.
+    pub discovered: bool,
 }
 
 /// Where a model is in Bedrock's lifecycle.
@@ -217,6 +225,14 @@ impl Catalog {
             .filter_map(|c| self.models.get(c.model).map(|m| (c, m)))
     }
 
+    /// The model savings are measured against: the top tier's first living
+    /// candidate, what a router-less setup would send every request to.
+    pub fn top_tier_model(&self) -> Option<&Model> {
+        self.tier_candidates(Tier::Top)
+            .map(|(_, m)| m)
+            .find(|m| m.is_living())
+    }
+
     /// The tiers whose candidates include `model`.
     pub fn tiers_of(&self, model: &Model) -> Vec<Tier> {
         Tier::ALL
@@ -281,7 +297,62 @@ fn builtin_cached() -> Option<&'static Catalog> {
         .as_ref()
 }
 
+/// Output cap of a discovered model: the largest any Claude model has, so a
+/// client's `max_tokens` is not cut by a guess (Bedrock refuses one above
+/// the real limit, and says so).
+const DISCOVERED_MAX_OUTPUT: u32 = 128_000;
+const DISCOVERED_CONTEXT_WINDOW: u32 = 1_000_000;
+/// The largest minimum cacheable prompt of any Claude model: an automatic
+/// cache point is never placed where it could cache nothing.
+const DISCOVERED_MIN_CACHE_TOKENS: u32 = 4_096;
+
 impl Model {
+    /// A Claude profile Bedrock offers that no catalog entry describes,
+    /// served by its profile id. Nothing about it is known, so nothing is
+    /// guessed: thinking, effort, sampling and tool choice go to Bedrock as
+    /// the client sent them (whose own answer says what the model refuses),
+    /// except betas and optional fields, none of which is sent (one Bedrock
+    /// does not know fails the whole request). A Chat/Responses effort asks
+    /// for adaptive thinking, the form every Claude model since 4.6 takes.
+    /// Its price is unknown: the ledger records its cost as unknown, not $0.
+    pub fn discovered(
+        profile_id: &str,
+        display: Option<&str>,
+        lifecycle: LifecycleStatus,
+    ) -> Model {
+        Model {
+            name: profile_id.to_owned(),
+            provider: "bedrock".to_owned(),
+            profile_id: profile_id.to_owned(),
+            display: display.unwrap_or(profile_id).to_owned(),
+            geographies: Vec::new(),
+            lifecycle: Lifecycle {
+                status: lifecycle,
+                date: None,
+                replacement: None,
+            },
+            price: Price::zero(),
+            context_window: DISCOVERED_CONTEXT_WINDOW,
+            min_cache_tokens: DISCOVERED_MIN_CACHE_TOKENS,
+            max_output: DISCOVERED_MAX_OUTPUT,
+            capabilities: vec![
+                Capability::Vision,
+                Capability::Tools,
+                Capability::Thinking,
+                Capability::Caching,
+                Capability::Documents,
+            ],
+            thinking: Thinking {
+                style: ThinkingStyle::AdaptiveOrBudget,
+                efforts: Effort::ALL.to_vec(),
+            },
+            sampling: SamplingRule::Any,
+            forced_tool_choice: true,
+            accepts: Accepts::default(),
+            discovered: true,
+        }
+    }
+
     /// The Bedrock base model id, e.g. `anthropic.claude-sonnet-5-5`;
     /// `None` for ARNs.
     pub fn base_id(&self) -> Option<&str> {

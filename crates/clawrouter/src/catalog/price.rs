@@ -89,6 +89,20 @@ impl TokenUsage {
 }
 
 impl Price {
+    /// All zero: the placeholder of a model whose price is unknown (a
+    /// discovered one), never shown or recorded as a price.
+    pub fn zero() -> Price {
+        Price {
+            input: Decimal::ZERO,
+            output: Decimal::ZERO,
+            cache_read: Decimal::ZERO,
+            cache_write: Decimal::ZERO,
+            cache_write_1h: Some(Decimal::ZERO),
+            regional_premium: Decimal::ZERO,
+            long_context: None,
+        }
+    }
+
     fn cache_write_1h(&self) -> Decimal {
         self.cache_write_1h.unwrap_or(self.input * Decimal::TWO)
     }
@@ -136,6 +150,16 @@ impl Price {
             + Decimal::from(usage.cache_read) * r.cache_read
             + Decimal::from(cache_write_5m) * r.cache_write
             + Decimal::from(cache_write_1h) * r.cache_write_1h;
+        Usd::from_decimal(per_million / Decimal::from(1_000_000u32))
+    }
+
+    /// What `usage`'s cache reads saved on `profile_id` against paying for
+    /// the same tokens as uncached input: cache reads × (input rate − cache
+    /// read rate), at the rates that applied to the request. Cache writes
+    /// are not netted out: they are what the cost already shows.
+    pub fn cache_read_saving(&self, profile_id: &str, usage: TokenUsage) -> Usd {
+        let r = self.rates(profile_id, usage.prompt_tokens());
+        let per_million = Decimal::from(usage.cache_read) * (r.input - r.cache_read);
         Usd::from_decimal(per_million / Decimal::from(1_000_000u32))
     }
 
@@ -259,6 +283,41 @@ mod tests {
         };
         // 50001×0.50 + 50000×0.05 = 25000.5 + 2500 = 27500.5 per million.
         assert_eq!(p.cost("global.x", above), usd("0.0275005"));
+    }
+
+    #[test]
+    fn cache_read_saving_by_hand() {
+        let p = haiku_5_5();
+        let usage = TokenUsage {
+            input: 2_000,
+            output: 500,
+            cache_read: 30_000,
+            cache_write: 1_000,
+            cache_write_1h: 0,
+        };
+        // Haiku 5.5 (models.yaml): input $0.10, cache read $0.01 per million.
+        // 30000 × (0.10 − 0.01) = 2700 per million = $0.0027 on global.
+        assert_eq!(
+            p.cache_read_saving("global.anthropic.claude-haiku-5-5", usage),
+            usd("0.0027")
+        );
+        // us.: +10% on both rates: 30000 × (0.11 − 0.011) = 2970 → $0.00297.
+        assert_eq!(
+            p.cache_read_saving("us.anthropic.claude-haiku-5-5", usage),
+            usd("0.00297")
+        );
+        // Above 100,000 prompt tokens the long-context rates apply:
+        // 120000 × (0.50 − 0.05) = 54000 per million = $0.054.
+        let long = TokenUsage {
+            cache_read: 120_000,
+            ..TokenUsage::default()
+        };
+        assert_eq!(p.cache_read_saving("global.x", long), usd("0.054"));
+        // No cache reads, no saving.
+        assert_eq!(
+            p.cache_read_saving("global.x", TokenUsage::default()),
+            Usd::ZERO
+        );
     }
 
     #[test]

@@ -90,6 +90,30 @@ pub enum SamplingRule {
     Rejected,
 }
 
+/// What Bedrock's Anthropic body takes for this model beyond the fields every
+/// Claude model takes (those are protocol facts, in `anthropic::accepts`):
+/// the `anthropic_beta` flags it knows and the optional body fields it allows
+/// (e.g. `cache_control.ttl`). Anything else is dropped before sending,
+/// because Bedrock fails a whole request over one flag or field it does not know.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Accepts {
+    #[serde(default)]
+    pub betas: Vec<String>,
+    #[serde(default)]
+    pub fields: Vec<String>,
+}
+
+impl Accepts {
+    pub fn beta(&self, beta: &str) -> bool {
+        self.betas.iter().any(|b| b == beta)
+    }
+
+    pub fn field(&self, field: &str) -> bool {
+        self.fields.iter().any(|f| f == field)
+    }
+}
+
 /// Thinking as the model takes it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -146,6 +146,55 @@ fn unknown_model_with_price_and_lifecycle_loads_with_defaults() {
     assert_eq!(m.thinking.style, ThinkingStyle::Budget);
     assert_eq!(m.sampling, SamplingRule::Any);
     assert!(m.forced_tool_choice);
+    // No betas unless the file states them: an unknown one fails a request.
+    assert_eq!(m.accepts, Accepts::default());
+}
+
+#[test]
+fn builtin_file_states_what_bedrock_accepts_for_every_model() {
+    let src = with_model(
+        "us.anthropic.claude-sonnet-5-5",
+        &format!("{OK_PRICE}{OK_LIFE}"),
+    );
+    let err = file::parse(&src, "models.yaml", None)
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with("models.yaml:4:"), "{err}");
+    assert!(err.contains("has no `accepts`"), "{err}");
+    let c = Catalog::builtin().unwrap();
+    let sonnet_5_5 = &c.model("bedrock/claude-sonnet-5-5").unwrap().accepts;
+    assert!(!sonnet_5_5.beta("interleaved-thinking-2025-05-14"));
+    assert!(!sonnet_5_5.field("cache_control.ttl"));
+    let sonnet_4_5 = &c.model("bedrock/claude-sonnet-4-5").unwrap().accepts;
+    assert!(sonnet_4_5.beta("interleaved-thinking-2025-05-14"));
+    assert!(sonnet_4_5.beta("context-1m-2025-08-07"));
+    assert!(sonnet_4_5.field("cache_control.ttl"));
+}
+
+#[test]
+fn a_user_file_inherits_accepts_for_known_ids_and_may_state_its_own() {
+    let inherited = Catalog::parse(
+        &with_model("us.anthropic.claude-sonnet-4-5-20250929-v1:0", ""),
+        "x.yaml",
+    )
+    .unwrap();
+    assert!(
+        inherited
+            .model("bedrock/m")
+            .unwrap()
+            .accepts
+            .beta("context-1m-2025-08-07")
+    );
+    let own = Catalog::parse(
+        &unknown_model(&format!(
+            "{OK_PRICE}{OK_LIFE}        accepts: {{ betas: [new-beta-2099-01-01], fields: [cache_control.ttl] }}\n"
+        )),
+        "x.yaml",
+    )
+    .unwrap();
+    let accepts = &own.model("bedrock/m").unwrap().accepts;
+    assert!(accepts.beta("new-beta-2099-01-01"));
+    assert!(accepts.field("cache_control.ttl"));
 }
 
 #[test]

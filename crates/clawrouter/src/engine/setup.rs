@@ -62,6 +62,7 @@ pub async fn assemble(
     config.stream_idle_timeout = Duration::from_secs(settings.stream_idle_timeout_secs);
     config.header_read_timeout = Duration::from_secs(settings.client_timeout_secs);
     config.show_tier_prefix = settings.show_tier_prefix;
+    config.auto_cache = settings.auto_cache;
     config.allowed_origins = settings.allowed_origins.clone();
     let catalog = Arc::new(catalog);
     let availability = ModelAvailability::from_catalog(&catalog).reporting_to(availability_changes);

@@ -26,13 +26,17 @@ use crate::catalog::{Category, Model, Tier, TokenUsage};
 use crate::money::Usd;
 
 mod budget;
+mod clients;
 mod report;
 mod schema;
 mod utc;
 mod writer;
 
 pub use budget::{BudgetExceeded, BudgetGuard, BudgetPeriod, PeriodSpend, WARNING_FRACTION};
-pub use report::{DaySpend, ModelSpend, Spend, TierSpend, UsageSummary};
+pub use clients::client_name;
+pub use report::{
+    ClientSpend, DaySpend, ModelSpend, PeriodTotals, Periods, Spend, TierSpend, UsageSummary,
+};
 
 /// One request to a model, as it is recorded.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -53,8 +57,16 @@ pub struct RequestRow {
     /// The Bedrock inference profile id called.
     pub profile_id: String,
     pub usage: TokenUsage,
-    /// Exact; see [`RequestRow::priced`].
-    pub cost_usd: Usd,
+    /// Exact; see [`RequestRow::priced`]. `None`: the model's price is
+    /// unknown (a discovered model), so the request is in no sum or budget
+    /// and is counted as unpriced instead.
+    pub cost_usd: Option<Usd>,
+    /// What the same token counts would have cost on the top tier's model
+    /// (see [`RequestRow::against_top_tier`]); equal to the cost when
+    /// nothing is known to compare with.
+    pub top_tier_cost_usd: Usd,
+    /// What cache reads saved against the same tokens as uncached input.
+    pub cache_saved_usd: Usd,
     pub latency_ms: u64,
     /// Time to first token, for streams.
     pub ttft_ms: Option<u64>,
@@ -218,7 +230,9 @@ impl Ledger {
         if let Some((cut, _)) = row.client.char_indices().nth(CLIENT_MAX_CHARS) {
             row.client.truncate(cut);
         }
-        let events = self.accounts().add(row.at_ms, row.cost_usd);
+        let events = self
+            .accounts()
+            .add(row.at_ms, row.cost_usd.unwrap_or(Usd::ZERO));
         for event in events {
             // No subscriber is fine: no tray is listening.
             let _ = self.inner.events.send(event);
@@ -297,10 +311,41 @@ impl Ledger {
 
 impl RequestRow {
     /// Sets `cost_usd` to what `usage` costs on `profile_id` at `model`'s
-    /// price (regional premium, long-context tier and 1-hour cache writes included).
+    /// price (regional premium, long-context tier and 1-hour cache writes
+    /// included) and `cache_saved_usd` to what its cache reads saved there;
+    /// `top_tier_cost_usd` starts equal to the cost (no saving claimed).
+    /// A discovered model's price is unknown: no cost, no saving.
     pub fn priced(mut self, model: &Model) -> Self {
-        self.cost_usd = model.cost(&self.profile_id, self.usage);
+        if model.discovered {
+            self.cost_usd = None;
+            self.cache_saved_usd = Usd::ZERO;
+            self.top_tier_cost_usd = Usd::ZERO;
+            return self;
+        }
+        let cost = model.cost(&self.profile_id, self.usage);
+        self.cost_usd = Some(cost);
+        self.cache_saved_usd = model.price.cache_read_saving(&self.profile_id, self.usage);
+        self.top_tier_cost_usd = cost;
         self
+    }
+
+    /// Sets `top_tier_cost_usd` to what the same token counts cost at
+    /// `top`'s prices, on the same kind of profile (global or regional) as
+    /// the request, so the regional premium is not counted as a saving.
+    pub fn against_top_tier(mut self, top: &Model) -> Self {
+        if self.cost_usd.is_some() {
+            self.top_tier_cost_usd = top.cost(&self.profile_id, self.usage);
+        }
+        self
+    }
+
+    /// What routing saved on this request: the top tier's cost minus the
+    /// cost; zero for a request that named its model (nothing was routed).
+    pub fn saved_by_routing(&self) -> Usd {
+        match (self.tier, self.cost_usd) {
+            (Some(_), Some(cost)) => self.top_tier_cost_usd - cost,
+            _ => Usd::ZERO,
+        }
     }
 }
 

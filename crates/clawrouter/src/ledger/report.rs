@@ -10,6 +10,7 @@ use rusqlite::{Connection, params};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
+use super::clients::client_name;
 use super::schema::{self, ROW_COLUMNS};
 use super::{LedgerError, RequestRow, utc};
 use crate::catalog::Tier;
@@ -22,6 +23,11 @@ pub struct UsageSummary {
     /// Low, mid, top, then `tier: null` for requests that named a model.
     pub per_tier: Vec<TierSpend>,
     pub total: Spend,
+    /// Spend per client tool, named from its User-Agent (see
+    /// [`client_name`]), costliest first.
+    pub per_client: Vec<ClientSpend>,
+    /// Spend, savings and cache use today, over 7 and over 30 days.
+    pub periods: Periods,
     /// This UTC month's spend so far plus the recent pace (average spend per
     /// day from the first day with requests in the last 7 days, else 30,
     /// through today) for each day left in the month after today.
@@ -39,6 +45,9 @@ pub struct Spend {
     pub output_tokens_30d: u64,
     pub cache_read_tokens_30d: u64,
     pub cache_write_tokens_30d: u64,
+    /// Requests to models whose price is unknown (discovered ones): in
+    /// `requests_30d` and the token counts, not in any dollar figure.
+    pub unpriced_requests_30d: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -48,6 +57,39 @@ pub struct ModelSpend {
     /// which shows what the regional premium costs.
     pub profile_id: String,
     pub spend: Spend,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ClientSpend {
+    /// `Claude Code`, `Codex`, `openai-python`, … or the agent's own name.
+    pub client: String,
+    pub spend: Spend,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Periods {
+    pub today: PeriodTotals,
+    pub last_7d: PeriodTotals,
+    pub last_30d: PeriodTotals,
+}
+
+/// One window's money and tokens.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct PeriodTotals {
+    pub spent_usd: Usd,
+    /// Over routed requests (`model: auto` and tier names): what the same
+    /// tokens would have cost on the top tier's model, minus what they cost.
+    pub saved_by_routing_usd: Usd,
+    /// Cache reads × (input rate − cache read rate), over every request.
+    pub saved_by_caching_usd: Usd,
+    pub requests: u64,
+    /// Uncached input tokens.
+    pub input_tokens: u64,
+    pub cache_read_tokens: u64,
+    pub cache_write_tokens: u64,
+    /// Share of all input tokens (uncached, cache read, cache write) served
+    /// from the cache, 0 to 1; 0 without input. A ratio for display.
+    pub cache_read_share: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -69,33 +111,36 @@ pub(super) fn summary(conn: &Connection, now_ms: i64) -> Result<UsageSummary, Le
     let today = utc::day_of(now_ms);
     let (start, end) = window(today, 30);
     let mut stmt = conn.prepare_cached(
-        "SELECT model, profile_id, tier,
+        "SELECT model, profile_id, tier, client,
                 coalesce(sum(CASE WHEN at_ms >= ?3 THEN cost_pusd END), 0),
                 coalesce(sum(CASE WHEN at_ms >= ?4 THEN cost_pusd END), 0),
                 coalesce(sum(cost_pusd), 0), count(*),
                 sum(input_tokens), sum(output_tokens),
-                sum(cache_read_tokens), sum(cache_write_tokens)
+                sum(cache_read_tokens), sum(cache_write_tokens),
+                sum(CASE WHEN price_known THEN 0 ELSE 1 END)
          FROM requests WHERE at_ms >= ?1 AND at_ms < ?2
-         GROUP BY model, profile_id, tier",
+         GROUP BY model, profile_id, tier, client",
     )?;
     let groups = stmt.query_map(
         params![start, end, window(today, 1).0, window(today, 7).0],
         |r| {
             let spend = Spend {
-                today_usd: Usd::from_picodollars(r.get(3)?),
-                last_7d_usd: Usd::from_picodollars(r.get(4)?),
-                last_30d_usd: Usd::from_picodollars(r.get(5)?),
-                requests_30d: r.get(6)?,
-                input_tokens_30d: r.get(7)?,
-                output_tokens_30d: r.get(8)?,
-                cache_read_tokens_30d: r.get(9)?,
-                cache_write_tokens_30d: r.get(10)?,
+                today_usd: Usd::from_picodollars(r.get(4)?),
+                last_7d_usd: Usd::from_picodollars(r.get(5)?),
+                last_30d_usd: Usd::from_picodollars(r.get(6)?),
+                requests_30d: r.get(7)?,
+                input_tokens_30d: r.get(8)?,
+                output_tokens_30d: r.get(9)?,
+                cache_read_tokens_30d: r.get(10)?,
+                cache_write_tokens_30d: r.get(11)?,
+                unpriced_requests_30d: r.get(12)?,
             };
             let tier: Option<String> = r.get(2)?;
             let tier = tier.and_then(|t| Tier::ALL.into_iter().find(|k| k.as_str() == t));
             Ok((
                 (r.get::<_, String>(0)?, r.get::<_, String>(1)?),
                 tier,
+                client_name(&r.get::<_, String>(3)?),
                 spend,
             ))
         },
@@ -104,10 +149,12 @@ pub(super) fn summary(conn: &Connection, now_ms: i64) -> Result<UsageSummary, Le
     let mut per_model: BTreeMap<(String, String), Spend> = BTreeMap::new();
     // `Option<Tier>` orders None first; the dashboard wants it last.
     let mut per_tier: BTreeMap<(bool, Option<Tier>), Spend> = BTreeMap::new();
+    let mut per_client: BTreeMap<String, Spend> = BTreeMap::new();
     let mut total = Spend::default();
     for group in groups {
-        let (model, tier, spend) = group?;
+        let (model, tier, client, spend) = group?;
         per_model.entry(model).or_default().add(&spend);
+        per_client.entry(client).or_default().add(&spend);
         per_tier
             .entry((tier.is_none(), tier))
             .or_default()
@@ -123,6 +170,12 @@ pub(super) fn summary(conn: &Connection, now_ms: i64) -> Result<UsageSummary, Le
         })
         .collect();
     per_model.sort_by_key(|m| std::cmp::Reverse(m.spend.last_30d_usd));
+    let mut per_client: Vec<ClientSpend> = per_client
+        .into_iter()
+        .map(|(client, spend)| ClientSpend { client, spend })
+        .collect();
+    per_client.sort_by_key(|c| std::cmp::Reverse(c.spend.last_30d_usd));
+    let period = |days| period_totals(conn, window(today, days));
     Ok(UsageSummary {
         per_model,
         per_tier: per_tier
@@ -130,8 +183,45 @@ pub(super) fn summary(conn: &Connection, now_ms: i64) -> Result<UsageSummary, Le
             .map(|((_, tier), spend)| TierSpend { tier, spend })
             .collect(),
         total,
+        per_client,
+        periods: Periods {
+            today: period(1)?,
+            last_7d: period(7)?,
+            last_30d: period(30)?,
+        },
         projected_monthly_usd: projected_monthly_usd(today, &daily_spend(conn, now_ms, 31)?),
     })
+}
+
+/// Totals over `[start, end)` unix ms. Routing savings count routed rows
+/// only: a request that named its model chose its own price.
+fn period_totals(conn: &Connection, (start, end): (i64, i64)) -> Result<PeriodTotals, LedgerError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT coalesce(sum(cost_pusd), 0),
+                coalesce(sum(CASE WHEN tier IS NOT NULL THEN top_tier_cost_pusd - cost_pusd END), 0),
+                coalesce(sum(cache_saved_pusd), 0), count(*),
+                coalesce(sum(input_tokens), 0), coalesce(sum(cache_read_tokens), 0),
+                coalesce(sum(cache_write_tokens), 0)
+         FROM requests WHERE at_ms >= ?1 AND at_ms < ?2",
+    )?;
+    let mut totals = stmt.query_row(params![start, end], |r| {
+        Ok(PeriodTotals {
+            spent_usd: Usd::from_picodollars(r.get(0)?),
+            saved_by_routing_usd: Usd::from_picodollars(r.get(1)?),
+            saved_by_caching_usd: Usd::from_picodollars(r.get(2)?),
+            requests: r.get(3)?,
+            input_tokens: r.get(4)?,
+            cache_read_tokens: r.get(5)?,
+            cache_write_tokens: r.get(6)?,
+            cache_read_share: 0.0,
+        })
+    })?;
+    let all_input = totals.input_tokens + totals.cache_read_tokens + totals.cache_write_tokens;
+    if all_input > 0 {
+        // Token counts stay far below 2^53, so the conversion is exact.
+        totals.cache_read_share = totals.cache_read_tokens as f64 / all_input as f64;
+    }
+    Ok(totals)
 }
 
 /// The last `days` UTC days ending today, oldest first, days without
@@ -230,6 +320,7 @@ impl Spend {
         self.output_tokens_30d += other.output_tokens_30d;
         self.cache_read_tokens_30d += other.cache_read_tokens_30d;
         self.cache_write_tokens_30d += other.cache_write_tokens_30d;
+        self.unpriced_requests_30d += other.unpriced_requests_30d;
     }
 }
 

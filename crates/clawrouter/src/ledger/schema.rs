@@ -44,12 +44,24 @@ pub(super) const MIGRATIONS: &[&str] = &[
     UPDATE requests SET cost_pusd = CAST(round(cost_usd * 1e12) AS INTEGER);
     ALTER TABLE requests DROP COLUMN cost_usd;
     ALTER TABLE requests ADD COLUMN cache_write_1h_tokens INTEGER NOT NULL DEFAULT 0;",
+    // v3: savings, in picodollars. What the same tokens would have cost on
+    // the top tier's model, and what cache reads saved against uncached
+    // input. Older rows claim no saving: their top-tier cost is their cost,
+    // their cache saving zero.
+    "ALTER TABLE requests ADD COLUMN top_tier_cost_pusd INTEGER NOT NULL DEFAULT 0;
+    UPDATE requests SET top_tier_cost_pusd = cost_pusd;
+    ALTER TABLE requests ADD COLUMN cache_saved_pusd INTEGER NOT NULL DEFAULT 0;",
+    // v4: whether the cost is known. A discovered model (not in the catalog)
+    // has no price: its rows keep cost_pusd 0, which sums leave unchanged,
+    // and say so here rather than pretending the request was free.
+    "ALTER TABLE requests ADD COLUMN price_known INTEGER NOT NULL DEFAULT 1;",
 ];
 
 /// The columns [`read_row`] expects, in its order.
 pub(super) const ROW_COLUMNS: &str = "at_ms, client, route, requested_model, tier, category, \
      model, profile_id, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, \
-     cost_pusd, latency_ms, ttft_ms, status, error_kind, cache_write_1h_tokens";
+     cost_pusd, latency_ms, ttft_ms, status, error_kind, cache_write_1h_tokens, \
+     top_tier_cost_pusd, cache_saved_pusd, price_known";
 
 /// Opens (creating if needed) the ledger file and brings its schema up to date.
 pub(super) fn open(path: &Path) -> Result<Connection, LedgerError> {
@@ -114,7 +126,7 @@ pub(super) fn migrate(
 pub(super) fn insert(tx: &Transaction<'_>, row: &RequestRow) -> rusqlite::Result<()> {
     let mut insert = tx.prepare_cached(&format!(
         "INSERT INTO requests ({ROW_COLUMNS}) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)"
     ))?;
     insert.execute(params![
         row.at_ms,
@@ -129,12 +141,15 @@ pub(super) fn insert(tx: &Transaction<'_>, row: &RequestRow) -> rusqlite::Result
         saturating_i64(row.usage.output),
         saturating_i64(row.usage.cache_read),
         saturating_i64(row.usage.cache_write),
-        row.cost_usd.picodollars(),
+        row.cost_usd.unwrap_or(Usd::ZERO).picodollars(),
         saturating_i64(row.latency_ms),
         row.ttft_ms.map(saturating_i64),
         row.status,
         row.error_kind,
         saturating_i64(row.usage.cache_write_1h),
+        row.top_tier_cost_usd.picodollars(),
+        row.cache_saved_usd.picodollars(),
+        row.cost_usd.is_some(),
     ])?;
     Ok(())
 }
@@ -160,7 +175,11 @@ pub(super) fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RequestRow> {
             cache_write: r.get(11)?,
             cache_write_1h: r.get(17)?,
         },
-        cost_usd: Usd::from_picodollars(r.get(12)?),
+        cost_usd: r
+            .get::<_, bool>(20)?
+            .then_some(Usd::from_picodollars(r.get(12)?)),
+        top_tier_cost_usd: Usd::from_picodollars(r.get(18)?),
+        cache_saved_usd: Usd::from_picodollars(r.get(19)?),
         latency_ms: r.get(13)?,
         ttft_ms: r.get(14)?,
         status: r.get(15)?,
@@ -205,7 +224,9 @@ mod tests {
                 cache_write: 4,
                 cache_write_1h: 1,
             },
-            cost_usd: Usd::from_picodollars(250_000_000_000),
+            cost_usd: Some(Usd::from_picodollars(250_000_000_000)),
+            top_tier_cost_usd: Usd::from_picodollars(900_000_000_000),
+            cache_saved_usd: Usd::from_picodollars(1_000_000),
             latency_ms: 5,
             ttft_ms: Some(6),
             status: 200,
@@ -230,6 +251,8 @@ mod tests {
         failed.ttft_ms = None;
         failed.status = 499;
         failed.error_kind = Some("client_disconnected".into());
+        // A discovered model's price is unknown, and stays unknown, not $0.
+        failed.cost_usd = None;
         write(&mut conn, &[row(1), failed.clone()]);
         let mut stmt = conn
             .prepare(&format!("SELECT {ROW_COLUMNS} FROM requests ORDER BY id"))
@@ -286,8 +309,33 @@ mod tests {
             .prepare(&format!("SELECT {ROW_COLUMNS} FROM requests"))
             .unwrap();
         let back = stmt.query_row([], read_row).unwrap();
-        assert_eq!(back.cost_usd, Usd::from_picodollars(110_000_000));
+        assert_eq!(back.cost_usd, Some(Usd::from_picodollars(110_000_000)));
         assert_eq!(back.usage.cache_write_1h, 0);
+    }
+
+    #[test]
+    fn version_2_rows_claim_no_saving() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.sqlite3");
+        let mut conn = Connection::open(&path).unwrap();
+        migrate(&mut conn, &MIGRATIONS[..2], &path).unwrap();
+        conn.execute(
+            "INSERT INTO requests (at_ms, client, route, requested_model, tier, model, profile_id,
+                input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost_pusd,
+                latency_ms, status)
+             VALUES (1, 'c', '/v1/messages', 'auto', 'low', 'm', 'p', 1, 2, 3, 4, 110000000, 5, 200)",
+            [],
+        )
+        .unwrap();
+        drop(conn);
+        let conn = open(&path).unwrap();
+        let mut stmt = conn
+            .prepare(&format!("SELECT {ROW_COLUMNS} FROM requests"))
+            .unwrap();
+        let back = stmt.query_row([], read_row).unwrap();
+        assert_eq!(Some(back.top_tier_cost_usd), back.cost_usd);
+        assert_eq!(back.saved_by_routing(), Usd::ZERO);
+        assert_eq!(back.cache_saved_usd, Usd::ZERO);
     }
 
     #[test]

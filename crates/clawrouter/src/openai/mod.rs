@@ -313,6 +313,9 @@ pub(crate) mod test_support {
             thinking: Thinking::default(),
             sampling: SamplingRule::Any,
             forced_tool_choice: true,
+            min_cache_tokens: 1_024,
+            accepts: Default::default(),
+            discovered: false,
         }
     }
 }

@@ -15,6 +15,7 @@ use super::pipeline::{Attempt, Plan};
 use super::{ApiError, AppState, auth};
 use crate::catalog::TokenUsage;
 use crate::ledger::{CLIENT_MAX_CHARS, RequestRow};
+use crate::money::Usd;
 
 /// Longest an answer's end waits for its ledger row to be committed.
 const COMMIT_WAIT: Duration = Duration::from_secs(2);
@@ -165,13 +166,19 @@ impl Ticket {
             model: model.name.clone(),
             profile_id: attempt.profile_id.clone(),
             usage: outcome.usage,
-            cost_usd: crate::money::Usd::ZERO,
+            cost_usd: None,
+            top_tier_cost_usd: Usd::ZERO,
+            cache_saved_usd: Usd::ZERO,
             latency_ms: millis(self.started.elapsed()),
             ttft_ms: outcome.ttft.map(millis),
             status: outcome.status,
             error_kind: outcome.error_kind.map(str::to_owned),
         }
         .priced(model);
+        let row = match state.catalog.top_tier_model() {
+            Some(top) => row.against_top_tier(top),
+            None => row,
+        };
         match tokio::time::timeout(COMMIT_WAIT, state.ledger.record_committed(row)).await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => tracing::error!("{e}"),

@@ -64,6 +64,9 @@ pub struct ServerConfig {
     pub stream_idle_timeout: Duration,
     /// Prefix routed replies with `[low] ` / `[mid] ` / `[top] `.
     pub show_tier_prefix: bool,
+    /// Add prompt cache points for Chat Completions and Responses clients
+    /// (see [`crate::prompt_cache`]).
+    pub auto_cache: bool,
     /// How long shutdown waits for in-flight requests and streams.
     pub drain_timeout: Duration,
     /// Slowloris defence: a client must send its request head within this.
@@ -96,6 +99,7 @@ impl ServerConfig {
             first_byte_timeout: Duration::from_secs(60),
             stream_idle_timeout: Duration::from_secs(60),
             show_tier_prefix: false,
+            auto_cache: true,
             drain_timeout: Duration::from_secs(10),
             header_read_timeout: Duration::from_secs(10),
             allowed_origins: Vec::new(),

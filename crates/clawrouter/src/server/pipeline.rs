@@ -80,12 +80,19 @@ pub fn parse_and_plan<F: WireFormat>(
     Ok((req, plan))
 }
 
-/// A catalog model, resolved once (from the client's or the router's name)
-/// and carried as is to the upstream call, the headers and the ledger.
+/// A model, resolved once (from the client's or the router's name) and
+/// carried as is to the upstream call, the headers and the ledger.
 #[derive(Clone)]
-pub struct ModelRef {
-    catalog: Arc<Catalog>,
-    index: usize,
+pub struct ModelRef(Source);
+
+#[derive(Clone)]
+enum Source {
+    Catalog {
+        catalog: Arc<Catalog>,
+        index: usize,
+    },
+    /// A profile discovery found that the catalog lacks.
+    Discovered(Arc<Model>),
 }
 
 impl ModelRef {
@@ -95,18 +102,18 @@ impl ModelRef {
             .models()
             .iter()
             .position(|m| std::ptr::eq(m, model))?;
-        Some(Self {
+        Some(Self(Source::Catalog {
             catalog: catalog.clone(),
             index,
-        })
+        }))
     }
 
     fn named(catalog: &Arc<Catalog>, name: &str) -> Option<Self> {
         let index = catalog.models().iter().position(|m| m.name == name)?;
-        Some(Self {
+        Some(Self(Source::Catalog {
             catalog: catalog.clone(),
             index,
-        })
+        }))
     }
 }
 
@@ -114,8 +121,11 @@ impl Deref for ModelRef {
     type Target = Model;
 
     fn deref(&self) -> &Model {
-        // Only built from a position in this (immutable) catalog.
-        &self.catalog.models()[self.index]
+        match &self.0 {
+            // Only built from a position in this (immutable) catalog.
+            Source::Catalog { catalog, index } => &catalog.models()[*index],
+            Source::Discovered(model) => model,
+        }
     }
 }
 
@@ -186,6 +196,9 @@ fn json_body_bytes(
 /// (another capacity pool) when Bedrock offers one. A model that is
 /// unavailable is refused here, saying why and what to use instead.
 fn plan_named(state: &AppState, requested: &str) -> Result<Plan, ApiError> {
+    if let Some(plan) = plan_discovered(state, requested)? {
+        return Ok(plan);
+    }
     let catalog = &state.catalog;
     let resolved = catalog.resolve(requested).map_err(|e| match e {
         NameError::Unknown => ApiError::ModelNotFound {
@@ -225,6 +238,33 @@ fn plan_named(state: &AppState, requested: &str) -> Result<Plan, ApiError> {
         routed: None,
         substituted_for: resolved.substituted.then(|| requested.trim().to_owned()),
     })
+}
+
+/// The plan for a profile id discovery found that the catalog lacks (whose
+/// base id no catalog model has, so no catalog name can mean it): that
+/// profile only, with no fallback, as nothing is known to fall back to.
+fn plan_discovered(state: &AppState, requested: &str) -> Result<Option<Plan>, ApiError> {
+    let wanted = requested.trim();
+    let Some(model) = state
+        .availability
+        .discovered(wanted.strip_prefix("bedrock/").unwrap_or(wanted))
+    else {
+        return Ok(None);
+    };
+    if let Some(why) = state.availability.reason(&model.name) {
+        return Err(ApiError::ModelUnavailable {
+            requested: requested.to_owned(),
+            why,
+        });
+    }
+    Ok(Some(Plan {
+        candidates: vec![Attempt {
+            profile_id: model.profile_id.clone(),
+            model: ModelRef(Source::Discovered(model)),
+        }],
+        routed: None,
+        substituted_for: None,
+    }))
 }
 
 /// The plan for `auto`: the router's decision and its ordered candidates.
@@ -309,6 +349,20 @@ where
     ))
 }
 
+/// The upstream call for one attempt, with cache points added when the
+/// `auto_cache` setting is on.
+fn upstream_call<F: WireFormat>(
+    state: &AppState,
+    req: &F::Request,
+    attempt: &Attempt,
+) -> Result<(<F::Upstream as Upstream>::Call, Adjustments), ApiError> {
+    let (mut call, adjusted) = F::upstream_call(req, &attempt.model, &attempt.profile_id)?;
+    if state.config.auto_cache {
+        F::Upstream::add_cache_points(&mut call, &attempt.model);
+    }
+    Ok((call, adjusted))
+}
+
 /// A whole answer.
 async fn complete<F: WireFormat>(
     state: &AppState,
@@ -316,7 +370,7 @@ async fn complete<F: WireFormat>(
     plan: &Plan,
 ) -> Result<Answered<F>, ApiError> {
     let answer = first_success(state, plan, |attempt| {
-        let (call, adjusted) = F::upstream_call(req, &attempt.model, &attempt.profile_id)?;
+        let (call, adjusted) = upstream_call::<F>(state, req, attempt)?;
         let reply = F::Upstream::call(&state.bedrock, &attempt.profile_id, call);
         Ok(async move { Ok((reply.await?, adjusted)) })
     })
@@ -360,7 +414,7 @@ async fn open_stream<F: WireFormat>(
 ) -> Result<Answered<F>, ApiError> {
     let first_byte = state.config.first_byte_timeout;
     let answer = first_success(state, plan, |attempt| {
-        let (call, adjusted) = F::upstream_call(req, &attempt.model, &attempt.profile_id)?;
+        let (call, adjusted) = upstream_call::<F>(state, req, attempt)?;
         let bedrock = &state.bedrock;
         // Time to first byte is its own limit, per attempt: a candidate that
         // hangs before its first event yields to the next one.

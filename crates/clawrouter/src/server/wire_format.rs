@@ -136,6 +136,9 @@ pub trait Upstream: Send + Sync + 'static {
     fn next(
         events: &mut Self::Events,
     ) -> impl Future<Output = Result<Option<Self::Event>, UpstreamError>> + Send + '_;
+    /// Adds prompt cache points for a client that cannot ask for them (the
+    /// `auto_cache` setting); nothing for a format that has its own markers.
+    fn add_cache_points(_call: &mut Self::Call, _model: &Model) {}
 }
 
 /// Converse / ConverseStream; the request names its profile itself.
@@ -167,6 +170,11 @@ impl Upstream for Converse {
         events: &mut ConverseEvents,
     ) -> impl Future<Output = Result<Option<ConverseStreamEvent>, UpstreamError>> + Send + '_ {
         events.next()
+    }
+
+    /// Chat Completions and Responses have no cache markers of their own.
+    fn add_cache_points(call: &mut ConverseRequest, model: &Model) {
+        crate::prompt_cache::add_cache_points(call, model);
     }
 }
 

@@ -39,6 +39,10 @@ pub struct Settings {
     pub start_on_login: bool,
     /// Prefix replies' model names with the routed tier, e.g. `[mid] ...`.
     pub show_tier_prefix: bool,
+    /// Add prompt cache points for Chat Completions and Responses clients,
+    /// which cannot ask for caching themselves (on by default: a repeated
+    /// prefix is then billed at the cache-read price).
+    pub auto_cache: bool,
     pub budgets: Budgets,
     /// Browser origins allowed to call the proxy (CORS), exact `scheme://host[:port]`.
     pub allowed_origins: Vec<String>,
@@ -104,6 +108,7 @@ impl Default for Settings {
             start_proxy_on_launch: true,
             start_on_login: false,
             show_tier_prefix: false,
+            auto_cache: true,
             budgets: Budgets::default(),
             allowed_origins: Vec::new(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,

@@ -205,6 +205,8 @@ impl ProxyProcess {
             )
             .env("AWS_REGION", "us-east-1")
             .env("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", double_url)
+            // Discovery asks the double too, never the internet.
+            .env("AWS_ENDPOINT_URL_BEDROCK", double_url)
             // No keychain: credentials come from the environment above.
             .env_remove("DBUS_SESSION_BUS_ADDRESS")
             .env_remove("AWS_PROFILE")
