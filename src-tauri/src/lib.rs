@@ -8,20 +8,21 @@
 
 mod clipboard;
 pub mod commands;
-mod shell;
 pub mod startup;
 mod tray;
 mod window;
 
-pub use shell::{Engine, Shell, ShellError};
-
+use clawrouter::engine::Engine;
 use tauri::{Builder, Emitter, Manager, RunEvent, Runtime, WindowEvent};
 
+/// The window event carrying each [`clawrouter::engine::EngineEvent`].
+pub const ENGINE_EVENT: &str = "engine";
+
 /// State and commands, for the real app and the mock-runtime tests.
-pub fn builder<R: Runtime>(builder: Builder<R>, shell: Shell) -> Builder<R> {
+pub fn builder<R: Runtime>(builder: Builder<R>, engine: Engine) -> Builder<R> {
     use commands::{dashboard, proxy, settings};
     builder
-        .manage(shell)
+        .manage(engine)
         // The app started: no startup problem to show.
         .manage(None::<startup::StartupProblem>)
         .invoke_handler(tauri::generate_handler![
@@ -53,8 +54,8 @@ pub fn run() {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .init();
-    let shell = match Shell::from_env() {
-        Ok(shell) => shell,
+    let engine = match Engine::from_env() {
+        Ok(engine) => engine,
         Err(e) => {
             tracing::error!("cannot start ClawRouter: {e}");
             let home = clawrouter::settings::Home::from_env().ok();
@@ -62,7 +63,7 @@ pub fn run() {
         }
     };
     let minimized = std::env::args().any(|a| a == "--minimized");
-    let app = builder(Builder::default(), shell)
+    let app = builder(Builder::default(), engine)
         // First, so a second launch hands over before doing anything else.
         .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
             window::show(app, None);
@@ -96,7 +97,7 @@ pub fn run() {
             api, code: None, ..
         } => api.prevent_exit(),
         RunEvent::Exit => {
-            tauri::async_runtime::block_on(app.state::<Shell>().supervisor.stop());
+            tauri::async_runtime::block_on(app.state::<Engine>().supervisor.stop());
         }
         _ => {}
     });
@@ -128,8 +129,8 @@ fn setup<R: Runtime>(app: &tauri::AppHandle<R>, minimized: bool) -> tauri::Resul
     let tray = tray::build(app)?;
     window::create(app, !minimized)?;
     // One watcher keeps the tray and the window in step with the proxy.
-    let shell = app.state::<Shell>();
-    let mut changes = shell.supervisor.subscribe();
+    let engine = app.state::<Engine>();
+    let mut changes = engine.supervisor.subscribe();
     let handle = app.clone();
     tauri::async_runtime::spawn(async move {
         loop {
@@ -145,10 +146,22 @@ fn setup<R: Runtime>(app: &tauri::AppHandle<R>, minimized: bool) -> tauri::Resul
             }
         }
     });
-    if shell.settings().start_proxy_on_launch {
+    // What happens in the engine (ledger rows, budget warnings, health and
+    // availability changes), pushed to the window as it happens: the
+    // dashboard re-renders on these instead of polling.
+    let mut events = engine.events();
+    let handle = app.clone();
+    tauri::async_runtime::spawn(async move {
+        while let Some(event) = events.recv().await {
+            if let Err(e) = handle.emit(ENGINE_EVENT, &event) {
+                tracing::warn!("cannot tell the window what the engine did: {e}");
+            }
+        }
+    });
+    if engine.settings().start_proxy_on_launch {
         let handle = app.clone();
         tauri::async_runtime::spawn(async move {
-            handle.state::<Shell>().start_proxy().await;
+            handle.state::<Engine>().start_proxy().await;
         });
     }
     Ok(())

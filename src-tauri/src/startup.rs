@@ -6,12 +6,12 @@
 
 use std::path::PathBuf;
 
+use clawrouter::engine::EngineError;
 use clawrouter::settings::{Home, Settings};
 use serde::Serialize;
 use tauri::{AppHandle, Builder, Runtime, State};
 
 use crate::commands::CommandError;
-use crate::shell::ShellError;
 
 /// Why the app could not start, as the window shows it.
 #[derive(Debug, Clone, Serialize)]
@@ -28,11 +28,14 @@ pub struct StartupProblem {
 
 impl StartupProblem {
     /// The problem `error` is, for the user's `home` (when one was found).
-    pub fn new(error: &ShellError, home: Option<Home>) -> StartupProblem {
+    pub fn new(error: &EngineError, home: Option<Home>) -> StartupProblem {
         let (file, can_reset) = match error {
-            ShellError::Settings(_) => (home.as_ref().map(Home::settings_path), true),
-            ShellError::Catalog(_) => (home.as_ref().and_then(Home::catalog_override), false),
-            ShellError::Router(_) => (home.as_ref().and_then(Home::catalog_override), false),
+            EngineError::Settings(_) => (home.as_ref().map(Home::settings_path), true),
+            EngineError::Catalog(_) | EngineError::Router(_) => {
+                (home.as_ref().and_then(Home::catalog_override), false)
+            }
+            // Not a file the user can fix here (the keychain, discovery).
+            EngineError::Credentials(_) | EngineError::Discovery(_) => (None, false),
         };
         StartupProblem {
             message: error.to_string(),
@@ -80,7 +83,7 @@ pub fn reset_settings(
         .filter(|p| p.can_reset)
         .and_then(|p| p.home.as_ref())
         .ok_or_else(|| CommandError::new("there are no settings to reset"))?;
-    let backup = Settings::reset_to_defaults(home).map_err(ShellError::from)?;
+    let backup = Settings::reset_to_defaults(home).map_err(EngineError::from)?;
     Ok(ResetDone { backup })
 }
 

@@ -3,14 +3,13 @@
 //! item say whether the proxy is running, stopped or failed.
 
 use clawrouter::credentials;
-use clawrouter::server::ProxyStatus;
+use clawrouter::engine::{Engine, ProxyStatus};
 use secrecy::ExposeSecret;
 use tauri::image::Image;
 use tauri::menu::{Menu, MenuEvent, MenuItem, PredefinedMenuItem};
 use tauri::tray::{TrayIcon, TrayIconBuilder};
 use tauri::{AppHandle, Manager, Runtime};
 
-use crate::shell::Shell;
 use crate::window::{self, View};
 
 const ICON_RUNNING: &[u8] = include_bytes!("../icons/tray-running.png");
@@ -87,28 +86,23 @@ fn on_menu_event<R: Runtime>(app: &AppHandle<R>, event: MenuEvent) {
     match event.id().as_ref() {
         "start" => {
             tauri::async_runtime::spawn(async move {
-                app.state::<Shell>().start_proxy().await;
+                app.state::<Engine>().start_proxy().await;
             });
         }
         "stop" => {
             tauri::async_runtime::spawn(async move {
-                app.state::<Shell>().supervisor.stop().await;
+                app.state::<Engine>().stop_proxy().await;
             });
         }
         "dashboard" => window::show(&app, Some(View::Dashboard)),
         "settings" => window::show(&app, Some(View::Settings)),
         "copy-endpoint" => {
-            let shell = app.state::<Shell>();
-            let endpoint = shell
-                .supervisor
-                .status()
-                .endpoint()
-                .unwrap_or_else(|| format!("http://127.0.0.1:{}", shell.settings().port));
+            let endpoint = app.state::<Engine>().endpoint();
             copy(&app, endpoint);
         }
         "copy-key" => {
             tauri::async_runtime::spawn_blocking(move || {
-                let store = app.state::<Shell>().store.clone();
+                let store = app.state::<Engine>().store.clone();
                 match credentials::client_api_key(store.as_ref()) {
                     Ok((key, _)) => copy(&app, key.expose_secret().to_owned()),
                     Err(e) => tracing::warn!("cannot copy the API key: {e}"),

@@ -6,11 +6,10 @@ use std::sync::Arc;
 
 use clawrouter::catalog::{Catalog, ModelAvailability, Tier};
 use clawrouter::credentials::{self, MemoryStore, SecretStore};
+use clawrouter::engine::{Engine, EngineError, tier_views};
 use clawrouter::health::Status;
 use clawrouter::settings::{Home, Settings};
-use clawrouter_desktop::commands::dashboard::tier_views;
 use clawrouter_desktop::startup::StartupProblem;
-use clawrouter_desktop::{Shell, ShellError};
 use serde_json::{Value, json};
 use tauri::test::{
     INVOKE_KEY, MockRuntime, get_ipc_response, mock_builder, mock_context, noop_assets,
@@ -30,8 +29,8 @@ struct Harness {
 fn harness(settings: Settings) -> Harness {
     let home = tempfile::tempdir().unwrap();
     let store = Arc::new(MemoryStore::default());
-    let shell = Shell::new(Home::at(home.path()), settings, store.clone()).unwrap();
-    let app = clawrouter_desktop::builder(mock_builder(), shell)
+    let engine = Engine::new(Home::at(home.path()), settings, store.clone()).unwrap();
+    let app = clawrouter_desktop::builder(mock_builder(), engine)
         .build(mock_context(noop_assets()))
         .unwrap();
     let window = WebviewWindowBuilder::new(&app, "main", Default::default())
@@ -107,7 +106,7 @@ fn broken_settings_open_with_file_and_line_and_reset_keeps_a_backup() {
     let home = Home::at(dir.path());
     let broken = "{\n  \"port\": 4242,\n  \"budgets\": { nope }\n}\n";
     std::fs::write(home.settings_path(), broken).unwrap();
-    let error = ShellError::from(Settings::load(&home).unwrap_err());
+    let error = EngineError::from(Settings::load(&home).unwrap_err());
     let (_app, window) = problem_app(StartupProblem::new(&error, Some(home.clone())));
 
     assert_shown(&window, &home.settings_path(), ":3:", true);
@@ -129,7 +128,7 @@ fn a_broken_catalog_is_shown_and_never_reset() {
     let catalog = dir.path().join("models.yaml");
     std::fs::write(&catalog, "models:\n  - name: [unclosed\n").unwrap();
     std::fs::write(home.settings_path(), "{\"port\": 4300}\n").unwrap();
-    let error = ShellError::from(Catalog::load(&catalog).unwrap_err());
+    let error = EngineError::from(Catalog::load(&catalog).unwrap_err());
     let (_app, window) = problem_app(StartupProblem::new(&error, Some(home.clone())));
 
     assert_shown(&window, &catalog, ":", false);

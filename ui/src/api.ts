@@ -152,6 +152,21 @@ export function onProxyStatus(handler: (status: ProxyStatus) => void): Promise<U
   return listen<ProxyStatus>("proxy-status", (e) => handler(e.payload));
 }
 
+export type LedgerEvent =
+  | { kind: "changed" }
+  | { kind: "budget_warning" | "budget_exceeded"; period: "daily" | "monthly"; spent_usd: number; limit_usd: number };
+
+/** What the engine pushes as it happens (src-tauri emits each as "engine"). */
+export type EngineEvent =
+  | { source: "usage"; event: LedgerEvent }
+  | { source: "health"; event: { profile_id: string; status: HealthStatus; problem: Problem | null } }
+  | { source: "availability"; event: { model: string; unavailable: { kind: string; reason: string; replacement: string | null } | null } }
+  | { source: "missed" };
+
+export function onEngineEvent(handler: (event: EngineEvent) => void): Promise<UnlistenFn> {
+  return listen<EngineEvent>("engine", (e) => handler(e.payload));
+}
+
 export function onNavigate(handler: (view: string) => void): Promise<UnlistenFn> {
   return listen<string>("navigate", (e) => handler(e.payload));
 }

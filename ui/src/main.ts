@@ -1,13 +1,11 @@
 // The window: a sidebar with the proxy's status, and two views.
 import "./style.css";
-import { api, errorMessage, onNavigate, onProxyStatus, startupApi, type ProxyStatus } from "./api";
+import { api, errorMessage, onEngineEvent, onNavigate, onProxyStatus, startupApi, type ProxyStatus } from "./api";
 import { fill, h } from "./dom";
-import { proxyWords } from "./format";
+import { budgetWords, proxyWords } from "./format";
 import { dashboardView } from "./views/dashboard";
 import { problemView } from "./views/problem";
 import { settingsView } from "./views/settings";
-
-const REFRESH_MS = 3000;
 
 type ViewName = "dashboard" | "settings";
 
@@ -64,9 +62,20 @@ export function mount(root: HTMLElement): void {
   });
   void onNavigate((view) => show(view === "settings" ? "settings" : "dashboard"));
   api.proxyStatus().then(showStatus, (e) => notify(errorMessage(e)));
-  setInterval(() => {
+  // The engine pushes what changes (ledger rows, budgets, health,
+  // availability); nothing here wakes up on a timer, so the hidden app
+  // stays idle. A hidden window catches up when it is shown again.
+  const refreshVisible = () => {
     if (current === "dashboard" && !document.hidden) dashboard.refresh().catch(() => undefined);
-  }, REFRESH_MS);
+  };
+  void onEngineEvent((event) => {
+    if (event.source === "usage" && event.event.kind !== "changed") {
+      const words = budgetWords(event.event.spent_usd, event.event.limit_usd, event.event.period);
+      if (words) notify(`Spend is at ${words}.`);
+    }
+    refreshVisible();
+  });
+  document.addEventListener("visibilitychange", refreshVisible);
   show("dashboard");
 }
 

@@ -1,8 +1,11 @@
 // The dashboard against mocked IPC: it renders what the commands return and
 // its buttons call the right commands.
+import { emit } from "@tauri-apps/api/event";
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import type { ClientSetup, Dashboard, ProxyStatus, Usage } from "../src/api";
+import { mount } from "../src/main";
+import { usd } from "../src/format";
 import { dashboardView } from "../src/views/dashboard";
 
 const health = { profile_id: "us.haiku", status: "healthy", last_error: null, problem: null, advice: null, last_success: null, p50_ms: 120, p95_ms: 200, successes: 4, failures: 0 } as const;
@@ -303,5 +306,53 @@ describe("dashboard", () => {
     expect(note?.textContent).toBe(sentence);
     expect(note?.classList.contains("error")).toBe(true);
     expect(document.querySelector("#models-table tbody")?.textContent).toContain("Claude Haiku");
+  });
+
+  it("re-renders on an event the engine pushes, with no timer, and not while hidden", async () => {
+    const intervals = vi.spyOn(globalThis, "setInterval");
+    const scroll = vi.spyOn(window, "scrollTo").mockImplementation(() => undefined);
+    let spentToday = 0.5;
+    const calls: string[] = [];
+    mockIPC(
+      (cmd) => {
+        calls.push(cmd);
+        if (cmd === "dashboard") return dashboard({ state: "stopped" });
+        if (cmd === "usage") return { ...usage, summary: { ...usage.summary, total: { ...usage.summary.total, today_usd: spentToday } } };
+        if (cmd === "proxy_status") return { state: "stopped" };
+        if (cmd === "client_setup") return { endpoint: "http://127.0.0.1:4242", running: false, api_key: "k", api_key_source: "env", keychain_fallback: null };
+        throw new Error(`unexpected ${cmd}`);
+      },
+      { shouldMockEvents: true },
+    );
+    const root = document.createElement("div");
+    document.body.replaceChildren(root);
+    mount(root);
+    await settle();
+    const today = () => document.querySelector("#spend-today")?.textContent ?? "";
+    expect(today()).toContain(usd(0.5));
+
+    // A request was recorded: the engine pushes a ledger event, the view re-reads.
+    spentToday = 2.25;
+    await emit("engine", { source: "usage", event: { kind: "changed" } });
+    await settle();
+    expect(today()).toContain(usd(2.25));
+
+    // Hidden: an event costs no command; showing the window catches up.
+    const hidden = vi.spyOn(document, "hidden", "get").mockReturnValue(true);
+    const before = calls.length;
+    spentToday = 3.5;
+    await emit("engine", { source: "health", event: { profile_id: "us.haiku", status: "unhealthy", problem: "throttled" } });
+    await settle();
+    expect(calls.length).toBe(before);
+    expect(today()).toContain(usd(2.25));
+    hidden.mockReturnValue(false);
+    document.dispatchEvent(new Event("visibilitychange"));
+    await settle();
+    expect(today()).toContain(usd(3.5));
+
+    expect(intervals).not.toHaveBeenCalled();
+    hidden.mockRestore();
+    scroll.mockRestore();
+    intervals.mockRestore();
   });
 });

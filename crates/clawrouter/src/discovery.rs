@@ -176,18 +176,6 @@ pub async fn refresh(
     Ok(discovery)
 }
 
-/// What `clawrouter models --refresh` and the dashboard's Refresh button
-/// run: Bedrock asked with the user's own credentials (keychain first, then
-/// the standard chain) and region, and the answer cached in `home`.
-pub async fn refresh_for_home(
-    settings: &crate::settings::Settings,
-    home: &crate::settings::Home,
-    store: Arc<dyn crate::credentials::SecretStore>,
-) -> Result<Discovery, DiscoveryError> {
-    let sdk = crate::server::aws_sdk_config(settings, store).await?;
-    refresh(&sdk, &home.discovery_cache_path()).await
-}
-
 /// What a server does at start: the cached answer for this region is
 /// applied at once (a file read), then Bedrock is asked again in the
 /// background. Neither can fail or delay the start; a failed refresh is

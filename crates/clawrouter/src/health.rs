@@ -13,6 +13,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use serde::Serialize;
+use tokio::sync::broadcast;
 
 use crate::bedrock::{BedrockClient, ConverseRequest, UpstreamError};
 use crate::catalog::{Model, TokenUsage};
@@ -27,7 +28,20 @@ const LATENCY_SAMPLES: usize = 200;
 pub struct Health {
     models: Mutex<HashMap<String, Record>>,
     cool_down: Duration,
+    changes: broadcast::Sender<HealthChange>,
 }
+
+/// A model's health turned: it answered after failing (or for the first
+/// time), or it failed, or failed in a new way. Sent to [`Health::subscribe`]rs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HealthChange {
+    pub profile_id: String,
+    pub status: Status,
+    pub problem: Option<Problem>,
+}
+
+/// Changes a slow subscriber may fall behind by before it is told it missed some.
+const CHANGE_CAPACITY: usize = 64;
 
 impl Default for Health {
     fn default() -> Self {
@@ -158,6 +172,19 @@ struct Record {
     failures: u64,
 }
 
+impl Record {
+    /// The status, and the kind of the last error while unhealthy.
+    fn verdict(&self) -> (Status, Option<Problem>) {
+        if self.consecutive_failures > 0 {
+            (Status::Unhealthy, self.last_problem)
+        } else if self.successes > 0 {
+            (Status::Healthy, None)
+        } else {
+            (Status::Unknown, None)
+        }
+    }
+}
+
 impl Health {
     pub fn new() -> Self {
         Self::default()
@@ -168,7 +195,13 @@ impl Health {
         Self {
             models: Mutex::default(),
             cool_down,
+            changes: broadcast::channel(CHANGE_CAPACITY).0,
         }
+    }
+
+    /// Every [`HealthChange`] from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<HealthChange> {
+        self.changes.subscribe()
     }
 
     pub fn record_success(&self, profile_id: &str, latency: Duration) {
@@ -227,16 +260,10 @@ impl Health {
             };
             let mut sorted: Vec<u64> = r.latencies_ms.iter().copied().collect();
             sorted.sort_unstable();
-            let problem = r.last_problem.filter(|_| r.consecutive_failures > 0);
+            let (status, problem) = r.verdict();
             ModelHealth {
                 profile_id: profile_id.to_owned(),
-                status: if r.consecutive_failures > 0 {
-                    Status::Unhealthy
-                } else if r.successes > 0 {
-                    Status::Healthy
-                } else {
-                    Status::Unknown
-                },
+                status,
                 last_error: r.last_error.clone(),
                 problem,
                 advice: problem.map(Problem::advice),
@@ -294,7 +321,18 @@ impl Health {
 
     fn with(&self, profile_id: &str, f: impl FnOnce(&mut Record)) {
         let mut models = self.models.lock().unwrap_or_else(|p| p.into_inner());
-        f(models.entry(profile_id.to_owned()).or_default());
+        let record = models.entry(profile_id.to_owned()).or_default();
+        let before = record.verdict();
+        f(record);
+        let (status, problem) = record.verdict();
+        if (status, problem) != before {
+            // No subscriber (the CLI, `check`) is not an error.
+            let _ = self.changes.send(HealthChange {
+                profile_id: profile_id.to_owned(),
+                status,
+                problem,
+            });
+        }
     }
 
     fn read<T>(&self, profile_id: &str, f: impl FnOnce(Option<&Record>) -> T) -> T {

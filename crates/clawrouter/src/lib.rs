@@ -8,7 +8,8 @@
 //! → [`ledger`] and [`health`] (account).
 //!
 //! [`catalog`], [`settings`] and [`credentials`] are the configuration the
-//! flow reads. Nothing here knows about the desktop shell or the CLI.
+//! flow reads; [`engine`] loads them and runs the server for the hosts (the
+//! CLI and the desktop shell). Nothing here knows about either host.
 
 pub mod adjust;
 pub mod anthropic;
@@ -16,6 +17,7 @@ pub mod bedrock;
 pub mod catalog;
 pub mod credentials;
 pub mod discovery;
+pub mod engine;
 pub mod health;
 pub mod ledger;
 pub mod money;

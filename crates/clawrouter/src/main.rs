@@ -4,21 +4,19 @@
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 
-use clawrouter::catalog::{Catalog, ModelAvailability, Tier};
-use clawrouter::credentials::{self, LocalStore, SecretStore};
-use clawrouter::discovery;
+use clawrouter::catalog::{Catalog, Tier};
+use clawrouter::credentials;
+use clawrouter::engine::{self, Engine, ProxyStatus, keychain};
 use clawrouter::health;
 use clawrouter::ledger::{Ledger, PeriodTotals, Spend};
 use clawrouter::money::Usd;
 use clawrouter::router::{RouteInput, Router};
-use clawrouter::server;
 use clawrouter::settings::{Home, Settings};
 
 /// mimalloc gives memory back to the system after a burst of large request
@@ -191,7 +189,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
     let home = Home::from_env()?;
     let settings = Settings::load(&home)?;
     match command {
-        Command::Serve { port, config } => serve(&home, settings, port, config).await,
+        Command::Serve { port, config } => serve(port, config).await,
         Command::Route { json, config, text } => {
             route(&home, &settings, config, &text.join(" "), json)
         }
@@ -207,52 +205,41 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
 }
 
 fn catalog(home: &Home, settings: &Settings, path: Option<PathBuf>) -> anyhow::Result<Catalog> {
-    let catalog = match path.or_else(|| home.catalog_override()) {
-        Some(path) => Catalog::load(&path)?,
-        None => Catalog::builtin()?,
+    Ok(engine::load_catalog(home, settings, path)?)
+}
+
+async fn serve(port: Option<u16>, config: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    let engine = Engine::from_env_with_catalog(config)?;
+    if let Err(e) = &engine.ledger {
+        bail!("{e}");
+    }
+    let requested = port.unwrap_or(engine.settings().port);
+    let addr = match engine.start_proxy_on(requested).await {
+        ProxyStatus::Running {
+            port,
+            requested_port,
+        } => {
+            if requested_port != 0 && port != requested_port {
+                tracing::warn!("port {requested_port} is taken; using {port}");
+            }
+            format!("127.0.0.1:{port}")
+        }
+        ProxyStatus::Error { message } => bail!("{message}"),
+        other => bail!("the proxy did not start: {}", other.summary()),
     };
-    Ok(match settings.geography {
-        Some(geo) => catalog.with_geography(geo),
-        None => catalog,
-    })
-}
-
-/// The OS keychain (the client key falls back to a private file in the
-/// home folder when none is usable). `CLAWROUTER_KEYCHAIN_SERVICE` names
-/// another entry set, so tests never touch a developer's real entries.
-fn keychain(home: &Home) -> Arc<dyn SecretStore> {
-    Arc::new(LocalStore::for_home(home))
-}
-
-async fn serve(
-    home: &Home,
-    settings: Settings,
-    port: Option<u16>,
-    config: Option<PathBuf>,
-) -> anyhow::Result<ExitCode> {
-    let catalog = catalog(home, &settings, config)?;
-    let store = keychain(home);
-    let requested = port.unwrap_or(settings.port);
-    let ledger = Ledger::open(&home.ledger_path())?;
-    let state = server::assemble(catalog, &settings, home, ledger.clone(), store).await?;
-    let proxy = server::start(state, requested)
-        .await
-        .with_context(|| format!("cannot listen on 127.0.0.1:{requested}"))?;
-    let addr = proxy.addr();
     {
         let mut out = std::io::stdout().lock();
         writeln!(out, "listening on http://{addr}")?;
         out.flush()?;
     }
-    if requested != 0 && addr.port() != requested {
-        tracing::warn!("port {requested} is taken; using {}", addr.port());
-    }
     shutdown_signal().await;
     tracing::info!("shutting down: draining in-flight requests");
-    proxy.stop().await;
-    tokio::task::spawn_blocking(move || ledger.flush())
-        .await?
-        .context("writing the last usage rows")?;
+    engine.stop_proxy().await;
+    if let Ok(ledger) = engine.ledger {
+        tokio::task::spawn_blocking(move || ledger.flush())
+            .await?
+            .context("writing the last usage rows")?;
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -288,10 +275,8 @@ fn route(
     let catalog = catalog(home, settings, config)?;
     let router = Router::new(&catalog)?;
     // What Bedrock last said this account can call counts, as it does when serving.
-    let availability = ModelAvailability::from_catalog(&catalog);
-    if let Some(known) = cached_discovery(home, settings) {
-        known.apply(&catalog, &availability);
-    }
+    let availability =
+        engine::availability(&catalog, engine::cached_discovery(home, settings).as_ref());
     let decision = router.decide(&catalog, &RouteInput::from_text(text), &availability)?;
     if as_json {
         say!("{}", serde_json::to_string(&decision)?);
@@ -309,14 +294,6 @@ fn route(
     Ok(ExitCode::SUCCESS)
 }
 
-/// The last discovery answer, if it was for the region in use.
-fn cached_discovery(home: &Home, settings: &Settings) -> Option<discovery::Discovery> {
-    let region = settings
-        .effective_region()
-        .unwrap_or_else(|| clawrouter::bedrock::DEFAULT_REGION.to_owned());
-    discovery::load_cache(&home.discovery_cache_path()).filter(|k| k.region == region)
-}
-
 async fn models(
     home: &Home,
     settings: &Settings,
@@ -325,15 +302,12 @@ async fn models(
     refresh: bool,
 ) -> anyhow::Result<ExitCode> {
     let catalog = catalog(home, settings, config)?;
-    let availability = ModelAvailability::from_catalog(&catalog);
     let known = if refresh {
-        Some(discovery::refresh_for_home(settings, home, keychain(home)).await?)
+        Some(engine::refresh_discovery(home, settings, keychain(home)).await?)
     } else {
-        cached_discovery(home, settings)
+        engine::cached_discovery(home, settings)
     };
-    if let Some(known) = &known {
-        known.apply(&catalog, &availability);
-    }
+    let availability = engine::availability(&catalog, known.as_ref());
     let discovered = known
         .as_ref()
         .map(|k| k.discovered(&catalog))
@@ -455,8 +429,7 @@ async fn check(
             .sum();
         eprintln!("paid probe: one minimal request per model, about ${estimate:.6} in total");
     }
-    let store = keychain(home);
-    let report = server::check(&catalog, settings, store, paid).await;
+    let report = engine::check(&catalog, settings, keychain(home), paid).await;
     if as_json {
         say!("{}", serde_json::to_string_pretty(&report)?);
     } else {

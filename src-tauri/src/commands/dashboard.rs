@@ -1,18 +1,17 @@
 //! The dashboard: proxy status, per-model health and prices, tier routing,
 //! and trying a prompt against the router.
 
-use clawrouter::catalog::{Catalog, Category, Model, ModelAvailability, Rates, Tier};
-use clawrouter::discovery;
-use clawrouter::health::{ModelHealth, Status};
+use clawrouter::catalog::{Category, Model, Rates, Tier};
+use clawrouter::engine::{Engine, ProxyStatus, TierView, tier_views};
+use clawrouter::health::ModelHealth;
 use clawrouter::ledger::{DaySpend, LedgerError, PeriodSpend, RequestRow, UsageSummary};
-use clawrouter::router::{Decision, RouteInput, search_order};
-use clawrouter::server::{ProxyStatus, RejectionCounts};
+use clawrouter::router::{Decision, RouteInput};
+use clawrouter::server::RejectionCounts;
 use clawrouter::settings::Budgets;
 use serde::Serialize;
 use tauri::State;
 
 use super::CommandError;
-use crate::shell::Shell;
 
 #[derive(Debug, Serialize)]
 pub struct Dashboard {
@@ -43,41 +42,6 @@ pub struct ModelRow {
     pub unavailable_reason: Option<String>,
 }
 
-/// A tier: the model it routes to now, and its candidates in order.
-#[derive(Debug, Serialize)]
-pub struct TierView {
-    pub tier: Tier,
-    /// The first usable candidate; `None` when the tier has none.
-    pub chosen: Option<String>,
-    /// With no usable candidate: the tier and model `auto` sends this tier's
-    /// requests to meanwhile (the router's search order), if any.
-    pub fallback: Option<TierFallback>,
-    pub candidates: Vec<TierCandidate>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct TierFallback {
-    pub tier: Tier,
-    pub model: String,
-    pub display: String,
-}
-
-#[derive(Debug, Serialize)]
-pub struct TierCandidate {
-    pub name: String,
-    pub display: String,
-    pub profile_id: String,
-    /// The catalog's cost note, e.g. `$3/$15`.
-    pub cost: String,
-    pub status: Status,
-    /// On Bedrock: `active`, `legacy` or `eol`.
-    pub lifecycle: &'static str,
-    /// As for [`ModelRow::available`]: Settings offers only available,
-    /// living models as tier choices.
-    pub available: bool,
-    pub unavailable_reason: Option<String>,
-}
-
 #[derive(Debug, Serialize)]
 pub struct CategoryRoute {
     pub category: Category,
@@ -85,11 +49,12 @@ pub struct CategoryRoute {
 }
 
 #[tauri::command]
-pub fn dashboard(shell: State<'_, Shell>) -> Dashboard {
-    let engine = shell.engine();
-    let catalog = &engine.catalog;
-    let health = shell.supervisor.health();
-    let availability = availability(&shell, catalog);
+pub fn dashboard(engine: State<'_, Engine>) -> Dashboard {
+    let lineup = engine.lineup();
+    let catalog = &lineup.catalog;
+    let health = engine.supervisor.health();
+    // As `auto` sees it: lifecycle, and what Bedrock last said.
+    let availability = engine.availability();
     let models = catalog
         .models()
         .iter()
@@ -124,8 +89,8 @@ pub fn dashboard(shell: State<'_, Shell>) -> Dashboard {
         })
         .collect();
     Dashboard {
-        status: shell.supervisor.status(),
-        rejected: shell.supervisor.rejections(),
+        status: engine.supervisor.status(),
+        rejected: engine.supervisor.rejections(),
         models,
         tiers,
         categories,
@@ -140,11 +105,12 @@ pub struct ModelsRefreshed {
 }
 
 /// Asks Bedrock again which models this account can call here, as
-/// `clawrouter models --refresh` does (the answer replaces the cache the
-/// dashboard reads); the window then shows the new availability.
+/// `clawrouter models --refresh` does; the answer is cached and applied to
+/// the running proxy at once, and the window shows the new availability.
 #[tauri::command]
-pub async fn refresh_models(shell: State<'_, Shell>) -> Result<ModelsRefreshed, CommandError> {
-    let found = discovery::refresh_for_home(&shell.settings(), &shell.home, shell.store.clone())
+pub async fn refresh_models(engine: State<'_, Engine>) -> Result<ModelsRefreshed, CommandError> {
+    let found = engine
+        .refresh_availability()
         .await
         .map_err(|e| CommandError::new(e.to_string()))?;
     Ok(ModelsRefreshed {
@@ -156,84 +122,14 @@ pub async fn refresh_models(shell: State<'_, Shell>) -> Result<ModelsRefreshed, 
 /// What the router would do with `text` as a one-message request, given
 /// the health the proxy has seen.
 #[tauri::command]
-pub fn route_preview(shell: State<'_, Shell>, text: String) -> Result<Decision, CommandError> {
-    let engine = shell.engine();
-    let health = shell.supervisor.health();
+pub fn route_preview(engine: State<'_, Engine>, text: String) -> Result<Decision, CommandError> {
+    let lineup = engine.lineup();
+    let health = engine.supervisor.health();
     let usable = |m: &Model| health.is_usable(&m.profile_id);
-    engine
+    lineup
         .router
-        .decide(&engine.catalog, &RouteInput::from_text(&text), &usable)
+        .decide(&lineup.catalog, &RouteInput::from_text(&text), &usable)
         .map_err(|e| CommandError::new(e.to_string()))
-}
-
-/// Lifecycle from the catalog, plus what Bedrock last said this account can
-/// call in this region (the discovery cache), as `auto` sees it.
-pub fn availability(shell: &Shell, catalog: &Catalog) -> ModelAvailability {
-    let availability = ModelAvailability::from_catalog(catalog);
-    let region = shell
-        .settings()
-        .effective_region()
-        .unwrap_or_else(|| clawrouter::bedrock::DEFAULT_REGION.to_owned());
-    if let Some(known) =
-        discovery::load_cache(&shell.home.discovery_cache_path()).filter(|k| k.region == region)
-    {
-        known.apply(catalog, &availability);
-    }
-    availability
-}
-
-/// Each tier's candidates with their status and availability; the chosen
-/// one is the first available and `usable`. A tier with none says where its
-/// requests go instead.
-pub fn tier_views(
-    catalog: &Catalog,
-    availability: &ModelAvailability,
-    status: &dyn Fn(&Model) -> Status,
-    usable: &dyn Fn(&Model) -> bool,
-) -> Vec<TierView> {
-    let chosen = |tier: Tier| {
-        catalog
-            .tier_candidates(tier)
-            .map(|(_, m)| m)
-            .find(|m| availability.is_available(&m.name) && usable(m))
-    };
-    Tier::ALL
-        .into_iter()
-        .map(|tier| {
-            let here = chosen(tier);
-            let fallback = match here {
-                Some(_) => None,
-                None => search_order(tier).into_iter().find_map(|other| {
-                    chosen(other).map(|m| TierFallback {
-                        tier: other,
-                        model: m.name.clone(),
-                        display: m.display.clone(),
-                    })
-                }),
-            };
-            TierView {
-                tier,
-                chosen: here.map(|m| m.name.clone()),
-                fallback,
-                candidates: catalog
-                    .tier_candidates(tier)
-                    .map(|(c, m)| {
-                        let unavailable = availability.reason(&m.name);
-                        TierCandidate {
-                            name: m.name.clone(),
-                            display: m.display.clone(),
-                            profile_id: m.profile_id.clone(),
-                            cost: c.cost.clone(),
-                            status: status(m),
-                            lifecycle: m.lifecycle.status.as_str(),
-                            available: unavailable.is_none(),
-                            unavailable_reason: unavailable.map(|u| u.reason),
-                        }
-                    })
-                    .collect(),
-            }
-        })
-        .collect()
 }
 
 /// Spend and traffic from the usage ledger.
@@ -254,9 +150,9 @@ pub const CHART_DAYS: u32 = 30;
 const RECENT_ROWS: usize = 25;
 
 #[tauri::command]
-pub async fn usage(shell: State<'_, Shell>) -> Result<Usage, CommandError> {
-    let ledger = shell.ledger.clone().map_err(CommandError::new)?;
-    let budgets = shell.settings().budgets;
+pub async fn usage(engine: State<'_, Engine>) -> Result<Usage, CommandError> {
+    let ledger = engine.ledger.clone().map_err(CommandError::new)?;
+    let budgets = engine.settings().budgets;
     // Ledger reads wait for its writer thread.
     tokio::task::spawn_blocking(move || {
         let now = now_ms();

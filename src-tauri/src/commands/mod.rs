@@ -6,10 +6,9 @@ pub mod proxy;
 pub mod settings;
 
 use clawrouter::credentials::CredentialsError;
+use clawrouter::engine::EngineError;
 use clawrouter::settings::{FieldError, SettingsError};
 use serde::Serialize;
-
-use crate::shell::ShellError;
 
 /// What a failed command returns to the window: a sentence to show, and
 /// the fields to mark when the failure is about input.
@@ -28,10 +27,10 @@ impl CommandError {
     }
 }
 
-impl From<ShellError> for CommandError {
-    fn from(e: ShellError) -> Self {
+impl From<EngineError> for CommandError {
+    fn from(e: EngineError) -> Self {
         match e {
-            ShellError::Settings(SettingsError::Invalid { errors, .. }) => Self {
+            EngineError::Settings(SettingsError::Invalid { errors, .. }) => Self {
                 message: "Some settings are not valid.".to_owned(),
                 fields: errors,
             },

@@ -1,27 +1,26 @@
 //! Starting and stopping the proxy, and what clients need to reach it.
 
 use clawrouter::credentials::{self, ApiKeySource, KeyFileFallback};
-use clawrouter::server::ProxyStatus;
+use clawrouter::engine::{Engine, ProxyStatus};
 use secrecy::ExposeSecret;
 use serde::Serialize;
 use tauri::{AppHandle, Runtime, State};
 
 use super::CommandError;
-use crate::shell::Shell;
 
 #[tauri::command]
-pub fn proxy_status(shell: State<'_, Shell>) -> ProxyStatus {
-    shell.supervisor.status()
+pub fn proxy_status(engine: State<'_, Engine>) -> ProxyStatus {
+    engine.status()
 }
 
 #[tauri::command]
-pub async fn start_proxy(shell: State<'_, Shell>) -> Result<ProxyStatus, CommandError> {
-    Ok(shell.start_proxy().await)
+pub async fn start_proxy(engine: State<'_, Engine>) -> Result<ProxyStatus, CommandError> {
+    Ok(engine.start_proxy().await)
 }
 
 #[tauri::command]
-pub async fn stop_proxy(shell: State<'_, Shell>) -> Result<ProxyStatus, CommandError> {
-    Ok(shell.supervisor.stop().await)
+pub async fn stop_proxy(engine: State<'_, Engine>) -> Result<ProxyStatus, CommandError> {
+    Ok(engine.stop_proxy().await)
 }
 
 /// The endpoint and key the client-setup snippets show. The key is the
@@ -41,12 +40,10 @@ pub struct ClientSetup {
 }
 
 #[tauri::command]
-pub async fn client_setup(shell: State<'_, Shell>) -> Result<ClientSetup, CommandError> {
-    let status = shell.supervisor.status();
-    let endpoint = status
-        .endpoint()
-        .unwrap_or_else(|| format!("http://127.0.0.1:{}", shell.settings().port));
-    let store = shell.store.clone();
+pub async fn client_setup(engine: State<'_, Engine>) -> Result<ClientSetup, CommandError> {
+    let status = engine.status();
+    let endpoint = engine.endpoint();
+    let store = engine.store.clone();
     // Every call asks the keychain first, so this is also the retry once
     // the user has started or unlocked one.
     let (key, source, keychain_fallback) = tokio::task::spawn_blocking(move || {

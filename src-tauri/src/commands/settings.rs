@@ -2,16 +2,14 @@
 //! validation as the user types, and "Test connection".
 
 use clawrouter::credentials::{self, AwsKeys};
+use clawrouter::engine::{CheckReport, Engine, ProxyStatus, TierView, tier_views};
 use clawrouter::health::Status;
-use clawrouter::server::{self, CheckReport, ProxyStatus};
 use clawrouter::settings::{FieldError, Settings};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Manager, Runtime, State};
 
 use super::CommandError;
-use super::dashboard::{TierView, availability, tier_views};
-use crate::shell::Shell;
 
 #[derive(Debug, Serialize)]
 pub struct SettingsView {
@@ -73,10 +71,10 @@ impl KeysInput {
 }
 
 #[tauri::command]
-pub async fn load_settings(shell: State<'_, Shell>) -> Result<SettingsView, CommandError> {
+pub async fn load_settings(engine: State<'_, Engine>) -> Result<SettingsView, CommandError> {
     Ok(SettingsView {
-        settings: shell.settings(),
-        keys: stored_keys(&shell).await?,
+        settings: engine.settings(),
+        keys: stored_keys(&engine).await?,
     })
 }
 
@@ -94,45 +92,39 @@ pub fn validate_settings(settings: Settings, keys: Option<KeysInput>) -> Vec<Fie
 #[tauri::command]
 pub async fn save_settings<R: Runtime>(
     app: AppHandle<R>,
-    shell: State<'_, Shell>,
+    engine: State<'_, Engine>,
     settings: Settings,
 ) -> Result<Saved, CommandError> {
     let start_on_login = settings.start_on_login;
-    shell.save_settings(settings)?;
+    engine.save_settings(settings)?;
     apply_start_on_login(&app, start_on_login)?;
-    restart_if_running(&shell).await
+    restart_if_running(&engine).await
 }
 
 #[tauri::command]
 pub async fn save_aws_keys(
-    shell: State<'_, Shell>,
+    engine: State<'_, Engine>,
     keys: KeysInput,
 ) -> Result<Saved, CommandError> {
     let keys = keys.into_keys();
-    let store = shell.store.clone();
+    let store = engine.store.clone();
     tokio::task::spawn_blocking(move || credentials::save_aws_keys(store.as_ref(), &keys))
         .await??;
-    restart_if_running(&shell).await
+    restart_if_running(&engine).await
 }
 
 #[tauri::command]
-pub async fn delete_aws_keys(shell: State<'_, Shell>) -> Result<Saved, CommandError> {
-    let store = shell.store.clone();
+pub async fn delete_aws_keys(engine: State<'_, Engine>) -> Result<Saved, CommandError> {
+    let store = engine.store.clone();
     tokio::task::spawn_blocking(move || credentials::delete_aws_keys(store.as_ref())).await??;
-    restart_if_running(&shell).await
+    restart_if_running(&engine).await
 }
 
 #[tauri::command]
-pub async fn test_connection(shell: State<'_, Shell>) -> Result<ConnectionReport, CommandError> {
-    let engine = shell.engine();
+pub async fn test_connection(engine: State<'_, Engine>) -> Result<ConnectionReport, CommandError> {
+    let lineup = engine.lineup();
     // Free probes only (CountTokens): testing must not cost money.
-    let check = server::check(
-        &engine.catalog,
-        &shell.settings(),
-        shell.store.clone(),
-        false,
-    )
-    .await;
+    let check = engine.check(false).await;
     let status_of = |profile_id: &str| {
         check
             .models
@@ -141,8 +133,8 @@ pub async fn test_connection(shell: State<'_, Shell>) -> Result<ConnectionReport
             .map_or(Status::Unknown, |m| m.health.status)
     };
     let tiers = tier_views(
-        &engine.catalog,
-        &availability(&shell, &engine.catalog),
+        &lineup.catalog,
+        &engine.availability(),
         &|m| status_of(&m.profile_id),
         &|m| status_of(&m.profile_id) == Status::Healthy,
     );
@@ -153,8 +145,8 @@ pub async fn test_connection(shell: State<'_, Shell>) -> Result<ConnectionReport
     })
 }
 
-async fn stored_keys(shell: &Shell) -> Result<StoredKeys, CommandError> {
-    let store = shell.store.clone();
+async fn stored_keys(engine: &Engine) -> Result<StoredKeys, CommandError> {
+    let store = engine.store.clone();
     let loaded =
         tokio::task::spawn_blocking(move || credentials::load_aws_keys(store.as_ref())).await?;
     Ok(match loaded {
@@ -179,18 +171,12 @@ async fn stored_keys(shell: &Shell) -> Result<StoredKeys, CommandError> {
     })
 }
 
-async fn restart_if_running(shell: &Shell) -> Result<Saved, CommandError> {
-    let was_running = matches!(shell.supervisor.status(), ProxyStatus::Running { .. });
-    let status = if was_running {
-        shell.supervisor.stop().await;
-        shell.start_proxy().await
-    } else {
-        shell.supervisor.status()
-    };
+async fn restart_if_running(engine: &Engine) -> Result<Saved, CommandError> {
+    let (status, restarted) = engine.restart_if_running().await;
     Ok(Saved {
         status,
-        restarted: was_running,
-        keys: stored_keys(shell).await?,
+        restarted,
+        keys: stored_keys(engine).await?,
     })
 }
 

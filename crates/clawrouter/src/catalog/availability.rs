@@ -11,7 +11,10 @@
 //! ([`Model::discovered`]): callable by their profile id, never routed to.
 
 use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
 use std::sync::{Arc, PoisonError, RwLock};
+
+use tokio::sync::broadcast;
 
 use super::{Catalog, LifecycleStatus, Model};
 
@@ -36,10 +39,19 @@ pub enum UnavailableKind {
     NotOffered,
 }
 
+/// A model became unavailable (`unavailable` says why) or available again.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AvailabilityChange {
+    pub model: String,
+    pub unavailable: Option<Unavailable>,
+}
+
 /// The shared overlay, keyed by catalog model name.
 #[derive(Debug, Clone, Default)]
 pub struct ModelAvailability {
     unavailable: Arc<RwLock<BTreeMap<String, Unavailable>>>,
+    /// Where changes are told, when a host listens ([`Self::reporting_to`]).
+    changes: Option<broadcast::Sender<AvailabilityChange>>,
     /// Discovered models by profile id.
     discovered: Arc<RwLock<BTreeMap<String, Arc<Model>>>>,
 }
@@ -69,6 +81,13 @@ impl ModelAvailability {
         out
     }
 
+    /// This overlay, telling `changes` of every model that becomes
+    /// unavailable or available again from now on.
+    pub fn reporting_to(mut self, changes: broadcast::Sender<AvailabilityChange>) -> Self {
+        self.changes = Some(changes);
+        self
+    }
+
     /// Marks `model` (a catalog name) unavailable for `reason`; a model
     /// already marked keeps its first reason (end of life outranks a later
     /// access denial, which it causes).
@@ -96,12 +115,27 @@ impl ModelAvailability {
     }
 
     fn mark(&self, model: &str, why: Unavailable) {
-        self.write().entry(model.to_owned()).or_insert(why);
+        if let Entry::Vacant(entry) = self.write().entry(model.to_owned()) {
+            entry.insert(why.clone());
+            self.tell(model, Some(why));
+        }
     }
 
     /// Makes `model` available again (discovery found its profile after all).
     pub fn mark_available(&self, model: &str) {
-        self.write().remove(model);
+        if self.write().remove(model).is_some() {
+            self.tell(model, None);
+        }
+    }
+
+    fn tell(&self, model: &str, unavailable: Option<Unavailable>) {
+        if let Some(changes) = &self.changes {
+            // No subscriber left (the window closed) is not an error.
+            let _ = changes.send(AvailabilityChange {
+                model: model.to_owned(),
+                unavailable,
+            });
+        }
     }
 
     /// Why `model` is unavailable, or `None` when it is available.

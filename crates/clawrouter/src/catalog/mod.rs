@@ -26,7 +26,7 @@ mod names;
 mod price;
 mod rules;
 
-pub use availability::{ModelAvailability, Unavailable, UnavailableKind};
+pub use availability::{AvailabilityChange, ModelAvailability, Unavailable, UnavailableKind};
 pub use ids::{Geography, KnownId, split_profile_id};
 pub use names::{NameError, Resolved};
 pub use price::{LongContextPrice, Price, Rates, TokenUsage};

@@ -33,24 +33,18 @@ pub struct Price {
 
 /// The price tier for long prompts: applies to the whole request when its
 /// input (uncached + cache read + cache write) is above `above_input_tokens`.
+/// (serde cannot deny unknown fields beside a flattened one; a misspelt
+/// rate is still refused as a missing one.)
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct LongContextPrice {
     pub above_input_tokens: u64,
-    #[serde(serialize_with = "serialize_decimal")]
-    pub input: Decimal,
-    #[serde(serialize_with = "serialize_decimal")]
-    pub output: Decimal,
-    #[serde(serialize_with = "serialize_decimal")]
-    pub cache_read: Decimal,
-    #[serde(serialize_with = "serialize_decimal")]
-    pub cache_write: Decimal,
-    #[serde(serialize_with = "serialize_decimal")]
-    pub cache_write_1h: Decimal,
+    /// All five rates, written beside the threshold.
+    #[serde(flatten)]
+    pub rates: Rates,
 }
 
 /// The five per-million rates that apply to one request.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Rates {
     #[serde(serialize_with = "serialize_decimal")]
     pub input: Decimal,
@@ -112,13 +106,7 @@ impl Price {
     /// the regional premium on profiles other than `global.`.
     pub fn rates(&self, profile_id: &str, prompt_tokens: u64) -> Rates {
         let base = match &self.long_context {
-            Some(long) if prompt_tokens > long.above_input_tokens => Rates {
-                input: long.input,
-                output: long.output,
-                cache_read: long.cache_read,
-                cache_write: long.cache_write,
-                cache_write_1h: long.cache_write_1h,
-            },
+            Some(long) if prompt_tokens > long.above_input_tokens => long.rates,
             _ => Rates {
                 input: self.input,
                 output: self.output,
@@ -175,11 +163,11 @@ impl Price {
         ];
         if let Some(long) = &self.long_context {
             out.extend([
-                ("long_context.input", long.input),
-                ("long_context.output", long.output),
-                ("long_context.cache_read", long.cache_read),
-                ("long_context.cache_write", long.cache_write),
-                ("long_context.cache_write_1h", long.cache_write_1h),
+                ("long_context.input", long.rates.input),
+                ("long_context.output", long.rates.output),
+                ("long_context.cache_read", long.rates.cache_read),
+                ("long_context.cache_write", long.rates.cache_write),
+                ("long_context.cache_write_1h", long.rates.cache_write_1h),
             ]);
         }
         out
@@ -216,11 +204,13 @@ mod tests {
             regional_premium: dec("0.10"),
             long_context: Some(LongContextPrice {
                 above_input_tokens: 100_000,
-                input: dec("0.50"),
-                output: dec("2.50"),
-                cache_read: dec("0.05"),
-                cache_write: dec("0.625"),
-                cache_write_1h: dec("1.00"),
+                rates: Rates {
+                    input: dec("0.50"),
+                    output: dec("2.50"),
+                    cache_read: dec("0.05"),
+                    cache_write: dec("0.625"),
+                    cache_write_1h: dec("1.00"),
+                },
             }),
         }
     }

@@ -3,12 +3,12 @@
 
 use super::wire::{ChatCompletionRequest, ChatMessage, ContentPart, MessageContent};
 use crate::catalog::Tier;
-use crate::router::{RouteInput, cut_override_tag, user_own_text};
+use crate::router::{RouteInput, TextContent, UserTurn};
 
 /// The signals of a chat request, for the router.
 pub fn route_input(req: &ChatCompletionRequest) -> RouteInput<'_> {
     let mut input = RouteInput {
-        user_text: last_user_content(req).map_or("", own_words),
+        user_text: req.user_own_words(),
         turns: req.messages.len(),
         has_tools: req.tools.as_ref().is_some_and(|t| !t.is_empty()),
         thinking_requested: req
@@ -28,7 +28,7 @@ pub fn route_input(req: &ChatCompletionRequest) -> RouteInput<'_> {
             }
             ChatMessage::Assistant { content, .. } => (content.as_ref(), false),
         };
-        let chars = content.map_or(0, content_chars);
+        let chars = content.map_or(0, TextContent::text_len);
         input.context_chars += chars;
         if is_system {
             input.system_len += chars;
@@ -64,57 +64,9 @@ pub fn route_input(req: &ChatCompletionRequest) -> RouteInput<'_> {
 }
 
 /// Removes a leading `[low]`/`[med]`/`[high]` tag from the user's own words
-/// in the last user message ([`cut_override_tag`]); returns the tier it named.
+/// in the last user message; returns the tier it named.
 pub fn strip_override_tag(req: &mut ChatCompletionRequest) -> Option<Tier> {
-    let content = req.messages.iter_mut().rev().find_map(|m| match m {
-        ChatMessage::User { content, .. } => Some(content),
-        _ => None,
-    })?;
-    match content {
-        MessageContent::Text(text) => cut_override_tag(text),
-        MessageContent::Parts(parts) => parts
-            .iter_mut()
-            .find_map(|p| match p {
-                ContentPart::Text { text } if !user_own_text(text).is_empty() => Some(text),
-                _ => None,
-            })
-            .and_then(cut_override_tag),
-    }
-}
-
-fn last_user_content(req: &ChatCompletionRequest) -> Option<&MessageContent> {
-    req.messages.iter().rev().find_map(|m| match m {
-        ChatMessage::User { content, .. } => Some(content),
-        _ => None,
-    })
-}
-
-/// The user's own words: the first text (part) that is more than an IDE preamble.
-fn own_words(content: &MessageContent) -> &str {
-    match content {
-        MessageContent::Text(text) => user_own_text(text),
-        MessageContent::Parts(parts) => parts
-            .iter()
-            .filter_map(|p| match p {
-                ContentPart::Text { text } => Some(user_own_text(text)),
-                _ => None,
-            })
-            .find(|t| !t.is_empty())
-            .unwrap_or(""),
-    }
-}
-
-fn content_chars(content: &MessageContent) -> usize {
-    match content {
-        MessageContent::Text(text) => text.len(),
-        MessageContent::Parts(parts) => parts
-            .iter()
-            .map(|p| match p {
-                ContentPart::Text { text } => text.len(),
-                _ => 0,
-            })
-            .sum(),
-    }
+    UserTurn::strip_override_tag(req)
 }
 
 #[cfg(test)]

@@ -5,6 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::router::{TextContent, UserTurn};
+
 /// `POST /v1/chat/completions` body. Fields ClawRouter does not use
 /// (`seed`, `logprobs`, penalties, `response_format`, ...) are ignored.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -332,35 +334,52 @@ impl ChatCompletionRequest {
                 .and_then(|o| o.include_usage)
                 .unwrap_or(false)
     }
+}
 
-    /// The text of the last `user` message (its text parts joined by
-    /// newlines), which the router classifies; empty when there is none.
-    pub fn user_text(&self) -> String {
-        self.messages
-            .iter()
-            .rev()
-            .find_map(|m| match m {
-                ChatMessage::User { content, .. } => Some(content.text()),
-                _ => None,
-            })
-            .unwrap_or_default()
+/// The router reads the last `user` message.
+impl UserTurn for ChatCompletionRequest {
+    fn user_texts(&self) -> impl Iterator<Item = &str> {
+        let last = self.messages.iter().rev().find_map(|m| match m {
+            ChatMessage::User { content, .. } => Some(content),
+            _ => None,
+        });
+        last.into_iter().flat_map(TextContent::texts)
+    }
+
+    fn user_texts_mut(&mut self) -> impl Iterator<Item = &mut String> {
+        let last = self.messages.iter_mut().rev().find_map(|m| match m {
+            ChatMessage::User { content, .. } => Some(content),
+            _ => None,
+        });
+        last.into_iter().flat_map(TextContent::texts_mut)
     }
 }
 
-impl MessageContent {
-    /// The text parts joined by newlines (images and other parts skipped).
-    pub fn text(&self) -> String {
-        match self {
-            MessageContent::Text(t) => t.clone(),
-            MessageContent::Parts(parts) => parts
-                .iter()
-                .filter_map(|p| match p {
-                    ContentPart::Text { text } => Some(text.as_str()),
-                    _ => None,
-                })
-                .collect::<Vec<_>>()
-                .join("\n"),
-        }
+impl TextContent for MessageContent {
+    fn texts(&self) -> impl Iterator<Item = &str> {
+        let (whole, parts) = match self {
+            MessageContent::Text(t) => (Some(t.as_str()), &[][..]),
+            MessageContent::Parts(parts) => (None, parts.as_slice()),
+        };
+        whole
+            .into_iter()
+            .chain(parts.iter().filter_map(|p| match p {
+                ContentPart::Text { text } => Some(text.as_str()),
+                _ => None,
+            }))
+    }
+
+    fn texts_mut(&mut self) -> impl Iterator<Item = &mut String> {
+        let (whole, parts) = match self {
+            MessageContent::Text(t) => (Some(t), &mut [][..]),
+            MessageContent::Parts(parts) => (None, parts.as_mut_slice()),
+        };
+        whole
+            .into_iter()
+            .chain(parts.iter_mut().filter_map(|p| match p {
+                ContentPart::Text { text } => Some(text),
+                _ => None,
+            }))
     }
 }
 

@@ -3,11 +3,12 @@
 
 use super::{ContentPart, Input, InputItem, MessageContent, ResponsesRequest, Role, ToolOutput};
 use crate::catalog::Tier;
-use crate::router::{RouteInput, cut_override_tag, user_own_text};
+use crate::router::{RouteInput, TextContent, UserTurn};
 
 /// The signals of a Responses request, for the router.
 pub fn route_input(req: &ResponsesRequest) -> RouteInput<'_> {
     let mut input = RouteInput {
+        user_text: req.user_own_words(),
         has_tools: req.tools.as_ref().is_some_and(|t| !t.is_empty()),
         thinking_requested: req
             .reasoning
@@ -28,7 +29,6 @@ pub fn route_input(req: &ResponsesRequest) -> RouteInput<'_> {
             .sum::<usize>();
     let items = match &req.input {
         Input::Text(text) => {
-            input.user_text = user_own_text(text);
             input.context_chars += text.len();
             input.turns = 1;
             return input;
@@ -36,11 +36,10 @@ pub fn route_input(req: &ResponsesRequest) -> RouteInput<'_> {
         Input::Items(items) => items,
     };
     input.turns = items.len();
-    input.user_text = last_user_content(items).map_or("", own_words);
     for item in items {
         let chars = match item {
             InputItem::Message { role, content } => {
-                let chars = content_chars(content);
+                let chars = content.text_len();
                 if matches!(role, Role::System | Role::Developer) {
                     input.system_len += chars;
                 }
@@ -90,62 +89,9 @@ pub fn route_input(req: &ResponsesRequest) -> RouteInput<'_> {
 }
 
 /// Removes a leading `[low]`/`[med]`/`[high]` tag from the user's own words
-/// in the last user message ([`cut_override_tag`]); returns the tier it named.
+/// in the last user message (or the whole input); returns the tier it named.
 pub fn strip_override_tag(req: &mut ResponsesRequest) -> Option<Tier> {
-    let content = match &mut req.input {
-        Input::Text(text) => return cut_override_tag(text),
-        Input::Items(items) => items.iter_mut().rev().find_map(|item| match item {
-            InputItem::Message {
-                role: Role::User,
-                content,
-            } => Some(content),
-            _ => None,
-        })?,
-    };
-    match content {
-        MessageContent::Text(text) => cut_override_tag(text),
-        MessageContent::Parts(parts) => parts
-            .iter_mut()
-            .find_map(|p| match p {
-                ContentPart::InputText { text } if !user_own_text(text).is_empty() => Some(text),
-                _ => None,
-            })
-            .and_then(cut_override_tag),
-    }
-}
-
-fn last_user_content(items: &[InputItem]) -> Option<&MessageContent> {
-    items.iter().rev().find_map(|item| match item {
-        InputItem::Message {
-            role: Role::User,
-            content,
-        } => Some(content),
-        _ => None,
-    })
-}
-
-/// The user's own words: the first text that is more than an IDE preamble.
-fn own_words(content: &MessageContent) -> &str {
-    match content {
-        MessageContent::Text(text) => user_own_text(text),
-        MessageContent::Parts(parts) => parts
-            .iter()
-            .filter_map(ContentPart::text)
-            .map(user_own_text)
-            .find(|t| !t.is_empty())
-            .unwrap_or(""),
-    }
-}
-
-fn content_chars(content: &MessageContent) -> usize {
-    match content {
-        MessageContent::Text(text) => text.len(),
-        MessageContent::Parts(parts) => parts
-            .iter()
-            .filter_map(ContentPart::text)
-            .map(str::len)
-            .sum(),
-    }
+    UserTurn::strip_override_tag(req)
 }
 
 #[cfg(test)]

@@ -10,6 +10,8 @@
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
+use crate::router::{TextContent, UserTurn};
+
 /// `POST /v1/responses` body.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ResponsesRequest {
@@ -515,43 +517,76 @@ impl ResponsesRequest {
     pub fn wants_stream(&self) -> bool {
         self.stream == Some(true)
     }
+}
 
-    /// The text of the last user message (its text parts joined by
-    /// newlines), which the router classifies; empty when there is none.
-    pub fn user_text(&self) -> String {
-        match &self.input {
-            Input::Text(t) => t.clone(),
-            Input::Items(items) => items
-                .iter()
-                .rev()
-                .find_map(|item| match item {
-                    InputItem::Message {
-                        role: Role::User,
-                        content,
-                    } => Some(content.text()),
-                    _ => None,
-                })
-                .unwrap_or_default(),
-        }
+/// The router reads the last user message, or the whole input when it is
+/// one string.
+impl UserTurn for ResponsesRequest {
+    fn user_texts(&self) -> impl Iterator<Item = &str> {
+        let (whole, items) = match &self.input {
+            Input::Text(t) => (Some(t), &[][..]),
+            Input::Items(items) => (None, items.as_slice()),
+        };
+        let last = items.iter().rev().find_map(|item| match item {
+            InputItem::Message {
+                role: Role::User,
+                content,
+            } => Some(content),
+            _ => None,
+        });
+        let whole = whole.into_iter().flat_map(TextContent::texts);
+        whole.chain(last.into_iter().flat_map(TextContent::texts))
+    }
+
+    fn user_texts_mut(&mut self) -> impl Iterator<Item = &mut String> {
+        let (whole, items) = match &mut self.input {
+            Input::Text(t) => (Some(t), &mut [][..]),
+            Input::Items(items) => (None, items.as_mut_slice()),
+        };
+        let last = items.iter_mut().rev().find_map(|item| match item {
+            InputItem::Message {
+                role: Role::User,
+                content,
+            } => Some(content),
+            _ => None,
+        });
+        let whole = whole.into_iter().flat_map(TextContent::texts_mut);
+        whole.chain(last.into_iter().flat_map(TextContent::texts_mut))
     }
 }
 
-impl MessageContent {
-    /// The text parts joined by newlines (images and other parts skipped).
-    pub fn text(&self) -> String {
-        match self {
-            MessageContent::Text(t) => t.clone(),
-            MessageContent::Parts(parts) => parts
-                .iter()
-                .filter_map(ContentPart::text)
-                .collect::<Vec<_>>()
-                .join("\n"),
-        }
+impl TextContent for MessageContent {
+    fn texts(&self) -> impl Iterator<Item = &str> {
+        let (whole, parts) = match self {
+            MessageContent::Text(t) => (Some(t.as_str()), &[][..]),
+            MessageContent::Parts(parts) => (None, parts.as_slice()),
+        };
+        whole
+            .into_iter()
+            .chain(parts.iter().filter_map(ContentPart::text))
+    }
+
+    fn texts_mut(&mut self) -> impl Iterator<Item = &mut String> {
+        let (whole, parts) = match self {
+            MessageContent::Text(t) => (Some(t), &mut [][..]),
+            MessageContent::Parts(parts) => (None, parts.as_mut_slice()),
+        };
+        whole
+            .into_iter()
+            .chain(parts.iter_mut().filter_map(ContentPart::text_mut))
     }
 }
 
 impl ContentPart {
     pub fn text(&self) -> Option<&str> {
+        match self {
+            ContentPart::InputText { text } | ContentPart::OutputText { text } => Some(text),
+            ContentPart::Refusal { refusal } => Some(refusal),
+            _ => None,
+        }
+    }
+
+    fn text_mut(&mut self) -> Option<&mut String> {
         match self {
             ContentPart::InputText { text } | ContentPart::OutputText { text } => Some(text),
             ContentPart::Refusal { refusal } => Some(refusal),

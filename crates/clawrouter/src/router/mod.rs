@@ -40,9 +40,11 @@ mod scope;
 mod shape;
 mod sticky;
 mod tags;
+mod user_turn;
 
 pub use candidates::search_order;
 pub use tags::{cut_override_tag, find_override_tag, strip_override_tag, user_own_text};
+pub use user_turn::{TextContent, UserTurn};
 
 use serde::Serialize;
 

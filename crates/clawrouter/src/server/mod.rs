@@ -19,10 +19,8 @@ mod openai_routes;
 mod pipeline;
 mod rejections;
 mod responses_routes;
-mod setup;
 mod sse;
 mod status_routes;
-mod supervisor;
 mod wire_format;
 
 use std::net::SocketAddr;
@@ -50,9 +48,7 @@ pub use errors::{ApiError, Protocol};
 pub use guard::{host_allowed, origin_allowed};
 pub use listen::bind_loopback;
 pub use rejections::{Rejection, RejectionCounts, Rejections};
-pub use setup::{CheckReport, ModelCheck, StartError, assemble, aws_sdk_config, check};
 pub use sse::data as sse_data_frame;
-pub use supervisor::{ProxyStatus, Supervisor};
 
 /// Limits and behaviour of the server, taken from settings by the caller.
 #[derive(Clone, Debug)]

@@ -10,16 +10,18 @@
 //! read the same value, and a state is reported only once it is true (a port
 //! is "running" only after the bind succeeded).
 
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError};
 
 use serde::Serialize;
-use tokio::sync::{Mutex, watch};
+use tokio::sync::{Mutex, broadcast, watch};
 
-use super::{RejectionCounts, Rejections, RunningProxy, StartError, assemble, start};
-use crate::catalog::Catalog;
+use super::setup::{StartError, assemble};
+use crate::catalog::{AvailabilityChange, Catalog, ModelAvailability};
 use crate::credentials::SecretStore;
 use crate::health::Health;
 use crate::ledger::Ledger;
+use crate::server::{RejectionCounts, Rejections};
+use crate::server::{RunningProxy, start};
 use crate::settings::{Home, Settings};
 
 /// Owns at most one running proxy. Share it behind an `Arc` or in app state.
@@ -29,7 +31,14 @@ pub struct Supervisor {
     rejections: Arc<Rejections>,
     ledger: Option<Ledger>,
     status: watch::Sender<ProxyStatus>,
+    /// What the running proxy may call (discovery and access denials update it).
+    availability: std::sync::Mutex<Option<ModelAvailability>>,
+    /// Where every proxy's availability changes are told, across restarts.
+    availability_changes: broadcast::Sender<AvailabilityChange>,
 }
+
+/// Availability changes a slow subscriber may fall behind by.
+const AVAILABILITY_CAPACITY: usize = 64;
 
 /// What the proxy is doing, as the tray and dashboard show it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -93,6 +102,8 @@ impl Supervisor {
             rejections: Arc::default(),
             ledger: None,
             status: watch::channel(ProxyStatus::Stopped).0,
+            availability: std::sync::Mutex::new(None),
+            availability_changes: broadcast::channel(AVAILABILITY_CAPACITY).0,
         }
     }
 
@@ -126,7 +137,10 @@ impl Supervisor {
             None => Ledger::open(&home.ledger_path()).map_err(StartError::from),
         };
         let assembled = match ledger {
-            Ok(ledger) => assemble(catalog, settings, home, ledger, store).await,
+            Ok(ledger) => {
+                let changes = self.availability_changes.clone();
+                assemble(catalog, settings, home, ledger, store, changes).await
+            }
             Err(e) => Err(e),
         };
         let status = match assembled {
@@ -136,10 +150,12 @@ impl Supervisor {
             Ok(mut state) => {
                 state.health = self.health.clone();
                 state.rejections = self.rejections.clone();
+                let availability = state.availability.clone();
                 match start(state, requested_port).await {
                     Ok(proxy) => {
                         let port = proxy.addr().port();
                         *running = Some(proxy);
+                        *self.live_availability() = Some(availability);
                         ProxyStatus::Running {
                             port,
                             requested_port,
@@ -162,6 +178,7 @@ impl Supervisor {
         if let Some(proxy) = running.take() {
             proxy.stop().await;
         }
+        *self.live_availability() = None;
         self.set(ProxyStatus::Stopped);
         ProxyStatus::Stopped
     }
@@ -183,6 +200,29 @@ impl Supervisor {
     /// Requests refused before reaching a model, across restarts.
     pub fn rejections(&self) -> RejectionCounts {
         self.rejections.counts()
+    }
+
+    /// What the running proxy may call now; `None` while stopped.
+    pub fn availability(&self) -> Option<ModelAvailability> {
+        self.live_availability().clone()
+    }
+
+    /// Every model availability change of the proxies it runs, from now on.
+    pub fn subscribe_availability(&self) -> broadcast::Receiver<AvailabilityChange> {
+        self.availability_changes.subscribe()
+    }
+
+    /// Where availability changes are told, for an overlay made outside a
+    /// running proxy (a discovery refresh while stopped).
+    pub fn availability_changes(&self) -> broadcast::Sender<AvailabilityChange> {
+        self.availability_changes.clone()
+    }
+
+    fn live_availability(&self) -> std::sync::MutexGuard<'_, Option<ModelAvailability>> {
+        // Only ever replaced whole: a poisoned lock still holds a consistent value.
+        self.availability
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     fn set(&self, status: ProxyStatus) {

@@ -5,10 +5,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
+use tokio::sync::broadcast;
 
-use super::{AppState, ServerConfig};
 use crate::bedrock::{BedrockClient, ClientOptions};
-use crate::catalog::{Catalog, ModelAvailability};
+use crate::catalog::{AvailabilityChange, Catalog, ModelAvailability};
 use crate::credentials::{
     self, ApiKeySource, CredentialProblem, CredentialSource, CredentialsError, SecretStore,
 };
@@ -16,6 +16,7 @@ use crate::discovery;
 use crate::health::{Health, ModelHealth, Problem, Status};
 use crate::ledger::{BudgetGuard, Ledger, LedgerError};
 use crate::router::{Router, RouterError};
+use crate::server::{AppState, ServerConfig};
 use crate::settings::{Home, Settings};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -36,13 +37,15 @@ pub enum StartError {
 /// first, then the standard chain), the Bedrock client, model discovery
 /// (see [`discovery::start`]) and the router, with
 /// usage recorded into `ledger` (the caller's handle, so reports it reads are
-/// the ones the proxy writes).
+/// the ones the proxy writes) and changes of model availability told to
+/// `availability_changes`.
 pub async fn assemble(
     catalog: Catalog,
     settings: &Settings,
     home: &Home,
     ledger: Ledger,
     store: Arc<dyn SecretStore>,
+    availability_changes: broadcast::Sender<AvailabilityChange>,
 ) -> Result<AppState, StartError> {
     let key_store = store.clone();
     let (api_key, _) =
@@ -62,7 +65,7 @@ pub async fn assemble(
     config.auto_cache = settings.auto_cache;
     config.allowed_origins = settings.allowed_origins.clone();
     let catalog = Arc::new(catalog);
-    let availability = ModelAvailability::from_catalog(&catalog);
+    let availability = ModelAvailability::from_catalog(&catalog).reporting_to(availability_changes);
     // What this account can call here: the cached answer at once, a fresh
     // one in the background; never delays or fails the start.
     discovery::start(
