@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::router::{TextContent, UserTurn};
+use crate::router::{TextContent, TextOrParts, UserTurn};
 
 /// `POST /v1/chat/completions` body. Fields ClawRouter does not use
 /// (`seed`, `logprobs`, penalties, `response_format`, ...) are ignored.
@@ -355,31 +355,35 @@ impl UserTurn for ChatCompletionRequest {
     }
 }
 
-impl TextContent for MessageContent {
-    fn texts(&self) -> impl Iterator<Item = &str> {
-        let (whole, parts) = match self {
-            MessageContent::Text(t) => (Some(t.as_str()), &[][..]),
-            MessageContent::Parts(parts) => (None, parts.as_slice()),
-        };
-        whole
-            .into_iter()
-            .chain(parts.iter().filter_map(|p| match p {
-                ContentPart::Text { text } => Some(text.as_str()),
-                _ => None,
-            }))
+impl TextOrParts for MessageContent {
+    type Part = ContentPart;
+
+    fn split(&self) -> (Option<&String>, &[ContentPart]) {
+        match self {
+            MessageContent::Text(t) => (Some(t), &[]),
+            MessageContent::Parts(parts) => (None, parts),
+        }
     }
 
-    fn texts_mut(&mut self) -> impl Iterator<Item = &mut String> {
-        let (whole, parts) = match self {
-            MessageContent::Text(t) => (Some(t), &mut [][..]),
-            MessageContent::Parts(parts) => (None, parts.as_mut_slice()),
-        };
-        whole
-            .into_iter()
-            .chain(parts.iter_mut().filter_map(|p| match p {
-                ContentPart::Text { text } => Some(text),
-                _ => None,
-            }))
+    fn split_mut(&mut self) -> (Option<&mut String>, &mut [ContentPart]) {
+        match self {
+            MessageContent::Text(t) => (Some(t), &mut []),
+            MessageContent::Parts(parts) => (None, parts),
+        }
+    }
+
+    fn part_text(part: &ContentPart) -> Option<&str> {
+        match part {
+            ContentPart::Text { text } => Some(text),
+            _ => None,
+        }
+    }
+
+    fn part_text_mut(part: &mut ContentPart) -> Option<&mut String> {
+        match part {
+            ContentPart::Text { text } => Some(text),
+            _ => None,
+        }
     }
 }
 

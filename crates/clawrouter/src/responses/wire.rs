@@ -10,7 +10,7 @@
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
-use crate::router::{TextContent, UserTurn};
+use crate::router::{TextContent, TextOrParts, UserTurn};
 
 /// `POST /v1/responses` body.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -555,25 +555,29 @@ impl UserTurn for ResponsesRequest {
     }
 }
 
-impl TextContent for MessageContent {
-    fn texts(&self) -> impl Iterator<Item = &str> {
-        let (whole, parts) = match self {
-            MessageContent::Text(t) => (Some(t.as_str()), &[][..]),
-            MessageContent::Parts(parts) => (None, parts.as_slice()),
-        };
-        whole
-            .into_iter()
-            .chain(parts.iter().filter_map(ContentPart::text))
+impl TextOrParts for MessageContent {
+    type Part = ContentPart;
+
+    fn split(&self) -> (Option<&String>, &[ContentPart]) {
+        match self {
+            MessageContent::Text(t) => (Some(t), &[]),
+            MessageContent::Parts(parts) => (None, parts),
+        }
     }
 
-    fn texts_mut(&mut self) -> impl Iterator<Item = &mut String> {
-        let (whole, parts) = match self {
-            MessageContent::Text(t) => (Some(t), &mut [][..]),
-            MessageContent::Parts(parts) => (None, parts.as_mut_slice()),
-        };
-        whole
-            .into_iter()
-            .chain(parts.iter_mut().filter_map(ContentPart::text_mut))
+    fn split_mut(&mut self) -> (Option<&mut String>, &mut [ContentPart]) {
+        match self {
+            MessageContent::Text(t) => (Some(t), &mut []),
+            MessageContent::Parts(parts) => (None, parts),
+        }
+    }
+
+    fn part_text(part: &ContentPart) -> Option<&str> {
+        part.text()
+    }
+
+    fn part_text_mut(part: &mut ContentPart) -> Option<&mut String> {
+        part.text_mut()
     }
 }
 

@@ -44,7 +44,7 @@ mod user_turn;
 
 pub use candidates::search_order;
 pub use tags::{cut_override_tag, find_override_tag, strip_override_tag, user_own_text};
-pub use user_turn::{TextContent, UserTurn};
+pub use user_turn::{TextContent, TextOrParts, UserTurn};
 
 use serde::Serialize;
 

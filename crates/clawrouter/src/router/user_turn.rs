@@ -18,6 +18,34 @@ pub trait TextContent {
     }
 }
 
+/// Content that is one string or a list of parts (the message content of
+/// both OpenAI formats): a wire format says which it is and which of its
+/// parts carry text; [`TextContent`] follows from that.
+pub trait TextOrParts {
+    type Part;
+    fn split(&self) -> (Option<&String>, &[Self::Part]);
+    fn split_mut(&mut self) -> (Option<&mut String>, &mut [Self::Part]);
+    fn part_text(part: &Self::Part) -> Option<&str>;
+    fn part_text_mut(part: &mut Self::Part) -> Option<&mut String>;
+}
+
+impl<C: TextOrParts> TextContent for C {
+    fn texts(&self) -> impl Iterator<Item = &str> {
+        let (whole, parts) = self.split();
+        whole
+            .map(String::as_str)
+            .into_iter()
+            .chain(parts.iter().filter_map(C::part_text))
+    }
+
+    fn texts_mut(&mut self) -> impl Iterator<Item = &mut String> {
+        let (whole, parts) = self.split_mut();
+        whole
+            .into_iter()
+            .chain(parts.iter_mut().filter_map(C::part_text_mut))
+    }
+}
+
 /// A bare string is all text (the Responses API's `input: "..."`).
 impl TextContent for String {
     fn texts(&self) -> impl Iterator<Item = &str> {
