@@ -25,13 +25,13 @@ use aws_sdk_bedrockruntime::types::{
 };
 use aws_smithy_types::Document;
 
-use crate::bedrock::{ConverseRequest, document_to_json};
+use crate::bedrock::ConverseRequest;
 use crate::catalog::{Capability, Model};
 
 /// Cache points Bedrock accepts in one request.
 pub const MAX_CACHE_POINTS: usize = 4;
 
-/// Where the points were added, for the decision headers and tests.
+/// Where the points were added (the tests read it; the pipeline does not).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CachePoints {
     pub after_tools: bool,
@@ -163,8 +163,21 @@ fn chars(text: &str) -> usize {
     text.chars().count()
 }
 
+/// About the characters `doc` prints as in JSON, counted in place: tool
+/// schemas and tool-call inputs are on every request, and building their
+/// JSON text only to measure it would copy them each time.
 fn document_chars(doc: &Document) -> usize {
-    chars(&document_to_json(doc).to_string())
+    match doc {
+        Document::String(s) => chars(s) + 2,
+        Document::Array(items) => 2 + items.iter().map(|i| document_chars(i) + 1).sum::<usize>(),
+        Document::Object(map) => {
+            2 + map
+                .iter()
+                .map(|(k, v)| chars(k) + 4 + document_chars(v))
+                .sum::<usize>()
+        }
+        Document::Number(_) | Document::Bool(_) | Document::Null => 4,
+    }
 }
 
 fn tool_chars(tool: &Tool) -> usize {
