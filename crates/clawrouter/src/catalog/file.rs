@@ -14,9 +14,6 @@ use super::{
 /// Defaults for a model neither the file nor the built-in catalog describes.
 const DEFAULT_CONTEXT_WINDOW: u32 = 200_000;
 const DEFAULT_MAX_OUTPUT: u32 = 8_192;
-/// The largest minimum cacheable prompt of any Claude model (Haiku 4.5,
-/// Opus 4.5/4.6): a safe floor for a model whose own is not known.
-const DEFAULT_MIN_CACHE_TOKENS: u32 = 4_096;
 
 #[derive(Deserialize)]
 struct CatalogFile {
@@ -321,7 +318,7 @@ impl Validator<'_> {
             min_cache_tokens: m
                 .min_cache_tokens
                 .or_else(|| inherited.map(|b| b.min_cache_tokens))
-                .unwrap_or(DEFAULT_MIN_CACHE_TOKENS),
+                .unwrap_or(super::LARGEST_MIN_CACHE_TOKENS),
             name: m.name,
         })
     }

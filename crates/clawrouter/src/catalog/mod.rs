@@ -302,9 +302,10 @@ fn builtin_cached() -> Option<&'static Catalog> {
 /// the real limit, and says so).
 const DISCOVERED_MAX_OUTPUT: u32 = 128_000;
 const DISCOVERED_CONTEXT_WINDOW: u32 = 1_000_000;
-/// The largest minimum cacheable prompt of any Claude model: an automatic
-/// cache point is never placed where it could cache nothing.
-const DISCOVERED_MIN_CACHE_TOKENS: u32 = 4_096;
+/// The largest minimum cacheable prompt of any Claude model (Haiku 4.5,
+/// Opus 4.5/4.6), for a model whose own is not known: an automatic cache
+/// point is never placed where it could cache nothing.
+const LARGEST_MIN_CACHE_TOKENS: u32 = 4_096;
 
 impl Model {
     /// A Claude profile Bedrock offers that no catalog entry describes,
@@ -333,7 +334,7 @@ impl Model {
             },
             price: Price::zero(),
             context_window: DISCOVERED_CONTEXT_WINDOW,
-            min_cache_tokens: DISCOVERED_MIN_CACHE_TOKENS,
+            min_cache_tokens: LARGEST_MIN_CACHE_TOKENS,
             max_output: DISCOVERED_MAX_OUTPUT,
             capabilities: vec![
                 Capability::Vision,
