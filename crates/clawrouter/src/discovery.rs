@@ -37,8 +37,6 @@ pub enum DiscoveryError {
     ControlPlane(String),
     #[error("asking Bedrock which models this account can call took longer than {0:?}")]
     Timeout(Duration),
-    #[error(transparent)]
-    Credentials(#[from] crate::credentials::CredentialsError),
     #[error("cannot write the discovery cache {path}: {source}")]
     Cache {
         path: PathBuf,

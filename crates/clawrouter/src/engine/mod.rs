@@ -273,9 +273,7 @@ pub fn keychain(home: &Home) -> Arc<dyn SecretStore> {
 
 /// The last discovery answer, if it was for the region in use.
 pub fn cached_discovery(home: &Home, settings: &Settings) -> Option<Discovery> {
-    let region = settings
-        .effective_region()
-        .unwrap_or_else(|| crate::bedrock::DEFAULT_REGION.to_owned());
+    let region = settings.region_or_default();
     discovery::load_cache(&home.discovery_cache_path()).filter(|k| k.region == region)
 }
 

@@ -208,9 +208,7 @@ pub async fn check(
     }
     let region = match &bedrock {
         Some(client) => client.region().to_owned(),
-        None => settings
-            .effective_region()
-            .unwrap_or_else(|| crate::bedrock::DEFAULT_REGION.to_owned()),
+        None => settings.region_or_default(),
     };
     CheckReport {
         ok: loaded

@@ -196,6 +196,13 @@ impl Settings {
         self.region_with_env(&|name| std::env::var(name).ok())
     }
 
+    /// [`Settings::effective_region`], else Bedrock's default region (what
+    /// the SDK calls when nothing names one).
+    pub fn region_or_default(&self) -> String {
+        self.effective_region()
+            .unwrap_or_else(|| crate::bedrock::DEFAULT_REGION.to_owned())
+    }
+
     fn region_with_env(&self, env: &dyn Fn(&str) -> Option<String>) -> Option<String> {
         self.region.clone().or_else(|| {
             ["AWS_REGION", "AWS_REGION_NAME", "AWS_DEFAULT_REGION"]
