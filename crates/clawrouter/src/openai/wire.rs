@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::router::{TextContent, TextOrParts, UserTurn};
+use crate::router::{TextContent, TextOrParts, TextPart, UserTurn};
 
 /// `POST /v1/chat/completions` body. Fields ClawRouter does not use
 /// (`seed`, `logprobs`, penalties, `response_format`, ...) are ignored.
@@ -91,12 +91,7 @@ pub enum ChatMessage {
 }
 
 /// Message content: a plain string or a list of typed parts.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum MessageContent {
-    Text(String),
-    Parts(Vec<ContentPart>),
-}
+pub type MessageContent = TextOrParts<ContentPart>;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -355,32 +350,16 @@ impl UserTurn for ChatCompletionRequest {
     }
 }
 
-impl TextOrParts for MessageContent {
-    type Part = ContentPart;
-
-    fn split(&self) -> (Option<&String>, &[ContentPart]) {
+impl TextPart for ContentPart {
+    fn text(&self) -> Option<&str> {
         match self {
-            MessageContent::Text(t) => (Some(t), &[]),
-            MessageContent::Parts(parts) => (None, parts),
-        }
-    }
-
-    fn split_mut(&mut self) -> (Option<&mut String>, &mut [ContentPart]) {
-        match self {
-            MessageContent::Text(t) => (Some(t), &mut []),
-            MessageContent::Parts(parts) => (None, parts),
-        }
-    }
-
-    fn part_text(part: &ContentPart) -> Option<&str> {
-        match part {
             ContentPart::Text { text } => Some(text),
             _ => None,
         }
     }
 
-    fn part_text_mut(part: &mut ContentPart) -> Option<&mut String> {
-        match part {
+    fn text_mut(&mut self) -> Option<&mut String> {
+        match self {
             ContentPart::Text { text } => Some(text),
             _ => None,
         }

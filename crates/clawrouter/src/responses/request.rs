@@ -16,6 +16,7 @@ use crate::openai::{
     Conversation, Generation, TranslateError, assemble, check_tool_call_id, image, non_blank,
     tool_plan, tool_use,
 };
+use crate::router::TextPart;
 
 /// A request checked for what a stateless proxy cannot serve, with its
 /// tools indexed (to translate calls back into the client's terms).

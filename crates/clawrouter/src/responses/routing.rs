@@ -3,7 +3,7 @@
 
 use super::{ContentPart, Input, InputItem, MessageContent, ResponsesRequest, Role, ToolOutput};
 use crate::catalog::Tier;
-use crate::router::{RouteInput, TextContent, UserTurn};
+use crate::router::{RouteInput, TextContent, TextPart, UserTurn};
 
 /// The signals of a Responses request, for the router.
 pub fn route_input(req: &ResponsesRequest) -> RouteInput<'_> {

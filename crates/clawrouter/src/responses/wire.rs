@@ -10,7 +10,7 @@
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
-use crate::router::{TextContent, TextOrParts, UserTurn};
+use crate::router::{TextContent, TextOrParts, TextPart, UserTurn};
 
 /// `POST /v1/responses` body.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -146,12 +146,7 @@ pub enum Role {
 }
 
 /// Message content: a plain string or a list of typed parts.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum MessageContent {
-    Text(String),
-    Parts(Vec<ContentPart>),
-}
+pub type MessageContent = TextOrParts<ContentPart>;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -555,34 +550,8 @@ impl UserTurn for ResponsesRequest {
     }
 }
 
-impl TextOrParts for MessageContent {
-    type Part = ContentPart;
-
-    fn split(&self) -> (Option<&String>, &[ContentPart]) {
-        match self {
-            MessageContent::Text(t) => (Some(t), &[]),
-            MessageContent::Parts(parts) => (None, parts),
-        }
-    }
-
-    fn split_mut(&mut self) -> (Option<&mut String>, &mut [ContentPart]) {
-        match self {
-            MessageContent::Text(t) => (Some(t), &mut []),
-            MessageContent::Parts(parts) => (None, parts),
-        }
-    }
-
-    fn part_text(part: &ContentPart) -> Option<&str> {
-        part.text()
-    }
-
-    fn part_text_mut(part: &mut ContentPart) -> Option<&mut String> {
-        part.text_mut()
-    }
-}
-
-impl ContentPart {
-    pub fn text(&self) -> Option<&str> {
+impl TextPart for ContentPart {
+    fn text(&self) -> Option<&str> {
         match self {
             ContentPart::InputText { text } | ContentPart::OutputText { text } => Some(text),
             ContentPart::Refusal { refusal } => Some(refusal),

@@ -44,7 +44,7 @@ mod user_turn;
 
 pub use candidates::search_order;
 pub use tags::{cut_override_tag, find_override_tag, strip_override_tag, user_own_text};
-pub use user_turn::{TextContent, TextOrParts, UserTurn};
+pub use user_turn::{TextContent, TextOrParts, TextPart, UserTurn};
 
 use serde::Serialize;
 

@@ -3,6 +3,8 @@
 //! for the router, and the override tag cut out of them. A wire format only
 //! says where its contents' texts and its last user turn are.
 
+use serde::{Deserialize, Serialize};
+
 use super::tags::{cut_override_tag, user_own_text};
 use crate::catalog::Tier;
 
@@ -18,31 +20,38 @@ pub trait TextContent {
     }
 }
 
-/// Content that is one string or a list of parts (the message content of
-/// both OpenAI formats): a wire format says which it is and which of its
-/// parts carry text; [`TextContent`] follows from that.
-pub trait TextOrParts {
-    type Part;
-    fn split(&self) -> (Option<&String>, &[Self::Part]);
-    fn split_mut(&mut self) -> (Option<&mut String>, &mut [Self::Part]);
-    fn part_text(part: &Self::Part) -> Option<&str>;
-    fn part_text_mut(part: &mut Self::Part) -> Option<&mut String>;
+/// Message content in both OpenAI formats (Chat Completions and Responses):
+/// a plain string or a list of typed parts, some of which carry text.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum TextOrParts<P> {
+    Text(String),
+    Parts(Vec<P>),
 }
 
-impl<C: TextOrParts> TextContent for C {
+/// A typed content part of a wire format: its text, if it carries one.
+pub trait TextPart {
+    fn text(&self) -> Option<&str>;
+    fn text_mut(&mut self) -> Option<&mut String>;
+}
+
+impl<P: TextPart> TextContent for TextOrParts<P> {
     fn texts(&self) -> impl Iterator<Item = &str> {
-        let (whole, parts) = self.split();
-        whole
-            .map(String::as_str)
-            .into_iter()
-            .chain(parts.iter().filter_map(C::part_text))
+        let (whole, parts) = match self {
+            TextOrParts::Text(t) => (Some(t.as_str()), &[][..]),
+            TextOrParts::Parts(parts) => (None, parts.as_slice()),
+        };
+        whole.into_iter().chain(parts.iter().filter_map(P::text))
     }
 
     fn texts_mut(&mut self) -> impl Iterator<Item = &mut String> {
-        let (whole, parts) = self.split_mut();
+        let (whole, parts) = match self {
+            TextOrParts::Text(t) => (Some(t), &mut [][..]),
+            TextOrParts::Parts(parts) => (None, parts.as_mut_slice()),
+        };
         whole
             .into_iter()
-            .chain(parts.iter_mut().filter_map(C::part_text_mut))
+            .chain(parts.iter_mut().filter_map(P::text_mut))
     }
 }
 
