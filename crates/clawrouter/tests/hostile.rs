@@ -321,6 +321,19 @@ fn many_tiny_messages(count: usize) -> Value {
     json!({"model": SONNET, "max_tokens": 10, "messages": messages})
 }
 
+/// POSTs a raw `/v1/messages` body to `proxy` with the client key.
+fn post_messages(
+    proxy: &ProxyProcess,
+    body: Vec<u8>,
+) -> impl std::future::Future<Output = reqwest::Result<reqwest::Response>> {
+    reqwest::Client::new()
+        .post(format!("{}/v1/messages", proxy.url))
+        .bearer_auth(KEY)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+}
+
 /// Sends a `/v1/messages` body of `count` tiny messages to a fresh proxy
 /// process; returns the body size and the rise of the process's peak RSS (kB).
 async fn memory_for_messages_body(count: usize) -> (u64, u64) {
@@ -329,14 +342,7 @@ async fn memory_for_messages_body(count: usize) -> (u64, u64) {
         .unwrap();
     let proxy = ProxyProcess::start(&double.url(), "{}", &[]).await;
     let body = serde_json::to_vec(&many_tiny_messages(count)).unwrap();
-    let http = reqwest::Client::new();
-    let send = |body: Vec<u8>| {
-        http.post(format!("{}/v1/messages", proxy.url))
-            .bearer_auth(KEY)
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-    };
+    let send = |body: Vec<u8>| post_messages(&proxy, body);
     // Warm up (runtime, upstream client, catalog), then measure.
     let warm = send(serde_json::to_vec(&many_tiny_messages(2)).unwrap())
         .await
@@ -386,14 +392,7 @@ async fn memory_returns_to_the_system_after_a_burst() {
         .await
         .unwrap();
     let proxy = ProxyProcess::start(&double.url(), "{}", &[]).await;
-    let http = reqwest::Client::new();
-    let send = |body: Vec<u8>| {
-        http.post(format!("{}/v1/messages", proxy.url))
-            .bearer_auth(KEY)
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-    };
+    let send = |body: Vec<u8>| post_messages(&proxy, body);
     let small = || serde_json::to_vec(&many_tiny_messages(2)).unwrap();
     assert_eq!(send(small()).await.unwrap().status(), 200);
     let resting = proxy.status_kb("VmRSS");
