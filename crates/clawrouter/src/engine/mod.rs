@@ -172,9 +172,9 @@ impl Engine {
     pub async fn start_proxy_on(&self, port: u16) -> ProxyStatus {
         let mut settings = self.settings();
         settings.port = port;
-        let catalog = Catalog::clone(&self.lineup().catalog);
+        // The proxy serves the lineup the engine shows: one catalog, one router.
         self.supervisor
-            .start(catalog, &settings, &self.home, self.store.clone())
+            .start(self.lineup(), &settings, &self.home, self.store.clone())
             .await
     }
 
@@ -237,7 +237,12 @@ impl Lineup {
         settings: &Settings,
         catalog_file: Option<PathBuf>,
     ) -> Result<Lineup, EngineError> {
-        let catalog = load_catalog(home, settings, catalog_file)?;
+        Ok(Lineup::new(load_catalog(home, settings, catalog_file)?)?)
+    }
+
+    /// `catalog` and the router over it. Building a router compiles its
+    /// rules (several MB while it runs), so there is one per lineup.
+    pub fn new(catalog: Catalog) -> Result<Lineup, RouterError> {
         let router = Router::new(&catalog)?;
         Ok(Lineup {
             catalog: Arc::new(catalog),

@@ -13,9 +13,9 @@ use crate::credentials::{
     self, ApiKeySource, CredentialProblem, CredentialSource, CredentialsError, SecretStore,
 };
 use crate::discovery;
+use crate::engine::Lineup;
 use crate::health::{Health, ModelHealth, Problem, Status};
 use crate::ledger::{BudgetGuard, Ledger, LedgerError};
-use crate::router::{Router, RouterError};
 use crate::server::{AppState, ServerConfig};
 use crate::settings::{Home, Settings};
 
@@ -25,8 +25,6 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 pub enum StartError {
     #[error(transparent)]
     Credentials(#[from] CredentialsError),
-    #[error(transparent)]
-    Router(#[from] RouterError),
     #[error("cannot open the usage ledger: {0}")]
     Ledger(#[from] LedgerError),
     #[error("keychain task failed: {0}")]
@@ -35,12 +33,12 @@ pub enum StartError {
 
 /// Builds the state a server runs on: client key, AWS credentials (keychain
 /// first, then the standard chain), the Bedrock client, model discovery
-/// (see [`discovery::start`]) and the router, with
+/// (see [`discovery::start`]) and the engine's catalog and router, with
 /// usage recorded into `ledger` (the caller's handle, so reports it reads are
 /// the ones the proxy writes) and changes of model availability told to
 /// `availability_changes`.
 pub async fn assemble(
-    catalog: Catalog,
+    lineup: Lineup,
     settings: &Settings,
     home: &Home,
     ledger: Ledger,
@@ -53,7 +51,7 @@ pub async fn assemble(
             .await??;
     let sdk = aws_sdk_config(settings, store).await?;
     let bedrock = BedrockClient::from_sdk(&sdk);
-    let router = Router::new(&catalog)?;
+    let Lineup { catalog, router } = lineup;
     let budget = BudgetGuard::new(&settings.budgets, ledger.clone());
     let mut config = ServerConfig::new(api_key);
     config.max_body_bytes = settings.max_body_bytes;
@@ -64,7 +62,6 @@ pub async fn assemble(
     config.show_tier_prefix = settings.show_tier_prefix;
     config.auto_cache = settings.auto_cache;
     config.allowed_origins = settings.allowed_origins.clone();
-    let catalog = Arc::new(catalog);
     let availability = ModelAvailability::from_catalog(&catalog).reporting_to(availability_changes);
     // What this account can call here: the cached answer at once, a fresh
     // one in the background; never delays or fails the start.
@@ -77,7 +74,7 @@ pub async fn assemble(
     Ok(AppState {
         availability,
         catalog,
-        router: Arc::new(router),
+        router,
         bedrock,
         health: Arc::new(Health::new()),
         rejections: Arc::default(),

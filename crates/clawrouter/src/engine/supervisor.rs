@@ -15,8 +15,9 @@ use std::sync::{Arc, PoisonError};
 use serde::Serialize;
 use tokio::sync::{Mutex, broadcast, watch};
 
+use super::Lineup;
 use super::setup::{StartError, assemble};
-use crate::catalog::{AvailabilityChange, Catalog, ModelAvailability};
+use crate::catalog::{AvailabilityChange, ModelAvailability};
 use crate::credentials::SecretStore;
 use crate::health::Health;
 use crate::ledger::Ledger;
@@ -121,7 +122,7 @@ impl Supervisor {
     /// [`ProxyStatus::Error`], never a panic or a silent "running".
     pub async fn start(
         &self,
-        catalog: Catalog,
+        lineup: Lineup,
         settings: &Settings,
         home: &Home,
         store: Arc<dyn SecretStore>,
@@ -139,7 +140,7 @@ impl Supervisor {
         let assembled = match ledger {
             Ok(ledger) => {
                 let changes = self.availability_changes.clone();
-                assemble(catalog, settings, home, ledger, store, changes).await
+                assemble(lineup, settings, home, ledger, store, changes).await
             }
             Err(e) => Err(e),
         };
@@ -249,6 +250,10 @@ mod tests {
         Arc::new(MemoryStore::default())
     }
 
+    fn builtin_lineup() -> Lineup {
+        Lineup::new(crate::catalog::Catalog::builtin().unwrap()).unwrap()
+    }
+
     fn home() -> (tempfile::TempDir, Home) {
         let dir = tempfile::tempdir().unwrap();
         let home = Home::at(dir.path());
@@ -265,7 +270,7 @@ mod tests {
 
         let status = sup
             .start(
-                Catalog::builtin().unwrap(),
+                builtin_lineup(),
                 &settings(requested),
                 &home,
                 store(),
@@ -294,10 +299,10 @@ mod tests {
         let (_dir, home) = home();
         let sup = Supervisor::new();
         let first = sup
-            .start(Catalog::builtin().unwrap(), &settings(0), &home, store())
+            .start(builtin_lineup(), &settings(0), &home, store())
             .await;
         let second = sup
-            .start(Catalog::builtin().unwrap(), &settings(0), &home, store())
+            .start(builtin_lineup(), &settings(0), &home, store())
             .await;
         assert!(matches!(first, ProxyStatus::Running { .. }), "{first:?}");
         assert_eq!(first, second);
@@ -316,7 +321,7 @@ mod tests {
         let store = store();
         let first = port(
             sup.start(
-                Catalog::builtin().unwrap(),
+                builtin_lineup(),
                 &settings(0),
                 &home,
                 store.clone(),
@@ -334,7 +339,7 @@ mod tests {
         sup.stop().await;
 
         let second = port(
-            sup.start(Catalog::builtin().unwrap(), &settings(0), &home, store)
+            sup.start(builtin_lineup(), &settings(0), &home, store)
                 .await,
         );
         let rebound = http
@@ -365,7 +370,7 @@ mod tests {
             .set(AWS_KEYS, &SecretString::from("not json"))
             .unwrap();
         let status = sup
-            .start(Catalog::builtin().unwrap(), &settings(0), &home, broken)
+            .start(builtin_lineup(), &settings(0), &home, broken)
             .await;
         let ProxyStatus::Error { message } = &status else {
             panic!("expected an error: {status:?}");
