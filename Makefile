@@ -63,7 +63,7 @@ BENCH_RUN := $(BENCH_PY) bench/run.py --bin-dir $(BENCH_TARGET_DIR)/release \
 .PHONY: bench bench-quick bench-build bench-venv bench-micro bench-profile
 
 bench: bench-build bench-venv bench-micro
-	$(BENCH_RUN) --criterion-dir $(BENCH_TARGET_DIR)/criterion --out bench
+	$(BENCH_RUN) --criterion-dir $(BENCH_TARGET_DIR)/criterion --out bench $(BENCH_RUN_ARGS)
 
 bench-quick: bench-build bench-venv
 	$(BENCH_RUN) --quick --startups 2 --out bench/out

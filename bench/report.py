@@ -10,8 +10,10 @@ GOAL_ADDED_P99_US = 100.0
 GOAL_THROUGHPUT_VS_LITELLM = 20.0
 GOAL_IDLE_RSS_MB = 20.0
 
-PROXIES = ("clawrouter", "litellm")
-LABELS = {"direct": "direct to the double", "clawrouter": "ClawRouter", "litellm": "LiteLLM"}
+# "clawrouter_responses" is the same ClawRouter binary called through /v1/responses.
+PROXIES = ("clawrouter", "clawrouter_responses", "litellm")
+LABELS = {"direct": "direct to the double", "clawrouter": "ClawRouter (chat completions)",
+          "clawrouter_responses": "ClawRouter (/v1/responses)", "litellm": "LiteLLM"}
 
 
 def criterion_medians(criterion_dir: pathlib.Path) -> dict:
@@ -131,7 +133,7 @@ def markdown(r: dict) -> str:
     cr, ll = dv.get("clawrouter", {}), dv.get("litellm", {})
     vs = dv.get("clawrouter_vs_litellm", {})
     goals = dv.get("goals", {})
-    names = [n for n in ("direct", "clawrouter", "litellm") if n in sy]
+    names = [n for n in ("direct", *PROXIES) if n in sy]
     busy = max(r["load_before"][0], r["load_after"][0]) > 1.5
     L = []
     L.append("# Benchmark results: ClawRouter vs LiteLLM vs direct calls\n")
@@ -221,7 +223,7 @@ def markdown(r: dict) -> str:
         lambda n: None if n == "direct" else dv[n]["startup_median_ms"], lambda v: _f(v, " ms", 1),
         ratio(ll.get("startup_median_ms"), cr.get("startup_median_ms")))
     add("start-up, each run", lambda n: None if n == "direct" else sy[n].get("startup_ms"),
-        lambda v: "–" if v is None else ", ".join(f"{x:.0f}" for x in v) + " ms")
+        lambda v: "–" if not v else ", ".join(f"{x:.0f}" for x in v) + " ms")
     errs = {n: sum(s.get("errors", 0) for s in sy[n]["scenarios"].values()) for n in names}
     add("failed requests (all scenarios)", lambda n: errs[n], lambda v: _f(v))
     L.append("")
@@ -239,8 +241,68 @@ def markdown(r: dict) -> str:
         for k, v in crit.items():
             L.append(f"| `{k}` | {v / 1000:,.2f} µs |" if v >= 1000 else f"| `{k}` | {v:,.0f} ns |")
         L.append("")
+    if r.get("baseline"):
+        L += _before_after(r)
     L.append("![latency percentiles](latency.png)\n")
     return "\n".join(L)
+
+
+def baseline(earlier: dict) -> dict:
+    """What a before/after table needs from an earlier run's results.json."""
+    return {
+        "machine": earlier["machine"],
+        "load": [earlier["load_before"][0], earlier["load_after"][0]],
+        "direct": earlier["systems"]["direct"],
+        "clawrouter": earlier["systems"]["clawrouter"],
+        "derived": earlier["derived"]["clawrouter"],
+    }
+
+
+def _before_after(r: dict) -> list[str]:
+    """ClawRouter's chat-completions figures in an earlier run next to this run's,
+    with this run's /v1/responses figures beside them."""
+    b, sy, dv = r["baseline"], r["systems"], r["derived"]
+    columns = [  # (label, system results, derived, direct results)
+        (f"before (`{b['machine']['clawrouter_commit']}`), chat completions", b["clawrouter"], b["derived"],
+         b["direct"]),
+        (f"after (`{r['machine']['clawrouter_commit']}`), chat completions", sy["clawrouter"], dv["clawrouter"],
+         sy["direct"]),
+    ]
+    if "clawrouter_responses" in sy:
+        columns.append(("after, `/v1/responses`", sy["clawrouter_responses"], dv["clawrouter_responses"],
+                        sy["direct"]))
+    rows = [
+        ("**added** latency p50, 1 in flight", lambda s, d, x: d["added_c1_p50_us"], _us),
+        ("**added** latency p99, 1 in flight", lambda s, d, x: d["added_c1_p99_us"], _us),
+        ("throughput, 1 in flight (req/s)", lambda s, d, x: _get(s, "scenarios", "c1", "rps"), _f),
+        ("proxy CPU per request, 1 in flight", lambda s, d, x: _get(s, "scenarios", "c1", "proxy_cpu_us_per_request"), _us),
+        ("**added** latency p50, 64 in flight", lambda s, d, x: d["added_c64_p50_us"], _us),
+        ("**added** latency p99, 64 in flight", lambda s, d, x: d["added_c64_p99_us"], _us),
+        ("**throughput**, 64 in flight (req/s)", lambda s, d, x: d["rps_c64"], _f),
+        ("direct to the double in the same run, 64 in flight (req/s)",
+         lambda s, d, x: _get(x, "scenarios", "c64", "rps"), _f),
+        ("proxy CPU per request, 64 in flight", lambda s, d, x: d["cpu_us_per_request_c64"], _us),
+        ("**added** time to first token p50, stream", lambda s, d, x: d["added_ttft_p50_us"], _us),
+        ("**added** time to first token p99, stream", lambda s, d, x: d["added_ttft_p99_us"], _us),
+        ("**added** per chunk p50, stream", lambda s, d, x: d["added_per_chunk_p50_us"], lambda v: _f(v, " µs", 1)),
+        ("proxy CPU per streamed request",
+         lambda s, d, x: _get(s, "scenarios", "stream", "proxy_cpu_us_per_request"), _us),
+        ("RSS idle", lambda s, d, x: d["rss_idle_mb"], lambda v: _f(v, " MB", 1)),
+        ("RSS peak under load", lambda s, d, x: d["rss_peak_mb"], lambda v: _f(v, " MB", 1)),
+        ("failed requests (all scenarios)",
+         lambda s, d, x: sum(v.get("errors", 0) for v in s["scenarios"].values()), _f),
+    ]
+    L = ["## Before and after\n",
+         f"The earlier run is `{b['machine']['clawrouter_commit']}` measured on {b['machine']['date']} "
+         f"(load average {b['load'][0]:.2f} at its start, {b['load'][1]:.2f} at its end). "
+         "Added = ClawRouter's figure minus the direct call's in the same run, so a slower or faster "
+         "machine state between the runs cancels out of it; throughput and CPU do not cancel.\n",
+         "| | " + " | ".join(c[0] for c in columns) + " |",
+         "|---|" + "---|" * len(columns)]
+    for label, f, fmt in rows:
+        L.append(f"| {label} | " + " | ".join(fmt(f(s, d, x)) for _, s, d, x in columns) + " |")
+    L.append("")
+    return L
 
 
 # ---------------------------------------------------------------- plot
@@ -254,7 +316,8 @@ def plot(r: dict, path: pathlib.Path) -> None:
 
     panels = [("c1", "latency_curve_us", "1 in flight"), ("c64", "latency_curve_us", "64 in flight"),
               ("stream", "ttft_curve_us", "stream, time to first token (1 in flight)")]
-    colors = {"direct": "#7f7f7f", "clawrouter": "#d62728", "litellm": "#1f77b4"}
+    colors = {"direct": "#7f7f7f", "clawrouter": "#d62728", "clawrouter_responses": "#ff9896",
+              "litellm": "#1f77b4"}
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.8))
     for ax, (sc, key, title) in zip(axes, panels):
         for n, s in r["systems"].items():

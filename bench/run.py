@@ -6,7 +6,8 @@ Every system talks to the same bedrock double (release build). For each one:
 latency at 1 and 64 requests in flight, throughput at 64 in flight, a long
 streamed reply (time to first token, time per chunk), memory (idle and under
 load), CPU time per request, and start-up time (spawn -> first 200 on
-/health/liveliness, repeated). Results: results.json, results.md and
+/health/liveliness, repeated). ClawRouter is measured twice: through
+/v1/chat/completions and through /v1/responses (Codex's API). Results: results.json, results.md and
 latency.png in --out. See bench/README.md.
 
 Everything started here is stopped at the end, also on failure or Ctrl-C:
@@ -239,6 +240,8 @@ class ClawRouter(System):
         env = {
             **BASE_ENV,
             "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": self.double_url,
+            # Start-up discovery (ListInferenceProfiles) goes to the double too, never to AWS.
+            "AWS_ENDPOINT_URL_BEDROCK": self.double_url,
             "AWS_ACCESS_KEY_ID": ACCESS_KEY_ID,
             "AWS_SECRET_ACCESS_KEY": SECRET_ACCESS_KEY,
             "AWS_REGION": "us-east-1",
@@ -250,6 +253,11 @@ class ClawRouter(System):
         for var in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
             env.pop(var, None)
         return [str(self.binary), "serve", "--port", str(port)], env
+
+
+class ClawRouterResponses(ClawRouter):
+    """The same proxy, called as Codex calls it: OpenAI Responses (`POST /v1/responses`)."""
+    name, target = "clawrouter_responses", "responses"
 
 
 class LiteLLM(System):
@@ -371,7 +379,7 @@ def sh(args) -> str:
         return "unknown"
 
 
-def machine() -> dict:
+def machine(commit: str | None) -> dict:
     cpu = "unknown"
     for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
         if line.startswith("model name"):
@@ -385,8 +393,9 @@ def machine() -> dict:
         "kernel": platform.release(),
         "rustc": sh(["rustc", "--version"]),
         "python": platform.python_version(),
-        "clawrouter_commit": sh(["git", "-C", str(REPO), "rev-parse", "--short=12", "HEAD"]),
-        "clawrouter_dirty": bool(sh(["git", "-C", str(REPO), "status", "--porcelain", "--", "crates"])),
+        # The binaries' commit: this checkout's, unless --commit names the one they were built from.
+        "clawrouter_commit": commit or sh(["git", "-C", str(REPO), "rev-parse", "--short=12", "HEAD"]),
+        "clawrouter_dirty": not commit and bool(sh(["git", "-C", str(REPO), "status", "--porcelain", "--", "crates"])),
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     }
 
@@ -405,6 +414,11 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true", help="small counts: checks the harness, not for results")
     ap.add_argument("--startups", type=int, default=5)
     ap.add_argument("--skip-litellm", action="store_true")
+    ap.add_argument("--skip-responses", action="store_true",
+                    help="ClawRouter through chat completions only (builds older than /v1/responses)")
+    ap.add_argument("--commit", help="the commit --bin-dir's binaries were built from, when not this checkout")
+    ap.add_argument("--baseline", type=pathlib.Path,
+                    help="results.json of an earlier run (e.g. an older commit): adds a before/after table")
     opts = ap.parse_args()
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
@@ -417,7 +431,7 @@ def main() -> int:
 def run(opts) -> int:
     import report  # bench/report.py: tables and the plot
 
-    results = {"machine": machine(), "quick": opts.quick, "load_before": load_average(),
+    results = {"machine": machine(opts.commit), "quick": opts.quick, "load_before": load_average(),
                "scenarios": scenarios(opts.quick), "systems": {}}
     workdir = pathlib.Path(tempfile.mkdtemp(prefix="clawrouter-bench-"))
     log(f"work dir {workdir}; load average {results['load_before']}")
@@ -437,6 +451,8 @@ def run(opts) -> int:
     results["systems"]["direct"]["rss_idle_kb_double"] = rss_kb(double.pid)
 
     systems: list[System] = [ClawRouter(double_url, workdir, opts.bin_dir / "clawrouter")]
+    if not opts.skip_responses:
+        systems.append(ClawRouterResponses(double_url, workdir, opts.bin_dir / "clawrouter"))
     if opts.skip_litellm or not (opts.venv / "bin" / "litellm").exists():
         log("LiteLLM skipped (no bench/.venv/bin/litellm)" if not opts.skip_litellm else "LiteLLM skipped")
     else:
@@ -453,11 +469,15 @@ def run(opts) -> int:
         finally:
             system.stop()
         results["systems"][system.name]["startup_first_ms"] = first_start
-        results["systems"][system.name]["startup_ms"] = startups(system, opts.startups, limit)
+        # Same binary as "clawrouter": its start-up is measured once, there.
+        repeats = 0 if system.name == ClawRouterResponses.name else opts.startups
+        results["systems"][system.name]["startup_ms"] = startups(system, repeats, limit)
 
     results["load_after"] = load_average()
     results["criterion"] = report.criterion_medians(opts.criterion_dir) if opts.criterion_dir else {}
     results["derived"] = report.derive(results)
+    if opts.baseline:
+        results["baseline"] = report.baseline(json.loads(opts.baseline.read_text()))
     stop(double)
 
     opts.out.mkdir(parents=True, exist_ok=True)

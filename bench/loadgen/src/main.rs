@@ -4,10 +4,11 @@
 //! object of latency percentiles, throughput and (for streams) time to first
 //! token and per-chunk time.
 //!
-//! Two targets, so the client speaks to each system the way a user would:
+//! Three targets, so the client speaks to each system the way a user would:
 //! - `direct`: a SigV4-signed Converse / ConverseStream straight to the
 //!   bedrock double — the upstream cost any proxy pays (signing included).
 //! - `openai`: an OpenAI chat completion (bearer key) to a proxy.
+//! - `responses`: an OpenAI Responses call (bearer key) to a proxy, as Codex makes.
 //!
 //! Both go through the same hyper client code, so the client's own cost
 //! cancels out of "proxy minus direct".
@@ -38,10 +39,10 @@ struct Args {
     /// Base URL, e.g. http://127.0.0.1:4242 (loopback only).
     #[arg(long)]
     url: String,
-    /// Bearer key for `openai`.
+    /// Bearer key for `openai` and `responses`.
     #[arg(long, default_value = "")]
     key: String,
-    /// Model field for `openai`; the Bedrock model id for `direct`.
+    /// Model field for `openai` and `responses`; the Bedrock model id for `direct`.
     #[arg(long)]
     model: String,
     #[arg(long, default_value_t = 1)]

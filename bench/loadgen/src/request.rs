@@ -26,6 +26,8 @@ pub enum Target {
     Direct,
     /// OpenAI chat completion to a proxy.
     Openai,
+    /// OpenAI Responses API call (`POST /v1/responses`, stateless) to a proxy.
+    Responses,
 }
 
 /// Everything about the request that does not change between sends.
@@ -77,6 +79,17 @@ impl Workload {
                 });
                 ("/v1/chat/completions".to_owned(), body)
             }
+            Target::Responses => {
+                // What Codex sends, reduced to the fields that matter here.
+                let body = json!({
+                    "model": model,
+                    "input": prompt,
+                    "max_output_tokens": max_tokens,
+                    "stream": stream,
+                    "store": false,
+                });
+                ("/v1/responses".to_owned(), body)
+            }
         };
         Ok(Workload {
             target,
@@ -102,7 +115,7 @@ impl Workload {
             .header(CONTENT_TYPE, "application/json")
             .body(Full::new(self.body.clone()))?;
         match self.target {
-            Target::Openai => {
+            Target::Openai | Target::Responses => {
                 req.headers_mut().insert(AUTHORIZATION, self.key.clone());
             }
             Target::Direct => self.sign(&mut req)?,
@@ -139,7 +152,8 @@ impl Workload {
         EventCounter {
             framing: match self.target {
                 Target::Direct => Framing::EventStream,
-                Target::Openai => Framing::Sse,
+                Target::Openai => Framing::ChatSse,
+                Target::Responses => Framing::ResponsesSse,
             },
             buf: Vec::new(),
             first_content: None,
@@ -153,8 +167,10 @@ enum Framing {
     /// AWS event stream: binary frames, a 12-byte prelude whose first 4
     /// bytes are the frame's total length.
     EventStream,
-    /// `data: …\n\n` events.
-    Sse,
+    /// `data: …\n\n` events of a chat completion stream.
+    ChatSse,
+    /// `event: …\ndata: …\n\n` events of a Responses stream.
+    ResponsesSse,
 }
 
 /// Finds the events in a response body that carry model text, and when they arrived.
@@ -188,7 +204,7 @@ impl EventCounter {
                 let len = u32::from_be_bytes(prelude) as usize;
                 (len >= 16 && self.buf.len() >= len).then_some(len)
             }
-            Framing::Sse => self
+            Framing::ChatSse | Framing::ResponsesSse => self
                 .buf
                 .windows(2)
                 .position(|w| w == b"\n\n")
@@ -201,11 +217,13 @@ impl EventCounter {
             // The `:event-type` header names it; it sits before the payload.
             Framing::EventStream => contains(event, b"contentBlockDelta"),
             // A non-empty `"content": "…"` (LiteLLM writes a space after the colon).
-            Framing::Sse => find(event, b"\"content\":").is_some_and(|at| {
+            Framing::ChatSse => find(event, b"\"content\":").is_some_and(|at| {
                 let rest = &event[at + 10..];
                 let rest = rest.strip_prefix(b" ").unwrap_or(rest);
                 rest.starts_with(b"\"") && !rest.starts_with(b"\"\"")
             }),
+            // Text arrives only in `response.output_text.delta` events.
+            Framing::ResponsesSse => contains(event, b"response.output_text.delta"),
         }
     }
 }
