@@ -77,19 +77,22 @@ def tree(pid):
 
 
 def sample():
-    """pid -> (name, CPU ticks, context switches summed over its threads)."""
+    """pid -> (name, CPU ticks, {thread id: context switches})."""
     out = {}
     for pid in tree(root):
         try:
             with open(f"/proc/{pid}/stat") as f:
-                # utime and stime are fields 14 and 15, counted after the ")" that ends the name.
+                # utime and stime (fields 14 and 15, counted after the ")" that ends the
+                # name) include the process's threads that have ended.
                 rest = f.read().rsplit(")", 1)[1].split()
             with open(f"/proc/{pid}/comm") as f:
                 name = f.read().strip()
-            switches = 0
+            switches = {}
             for task in os.listdir(f"/proc/{pid}/task"):
                 with open(f"/proc/{pid}/task/{task}/status") as f:
-                    switches += sum(int(line.split()[1]) for line in f if "ctxt_switches" in line)
+                    lines = f.read().splitlines()
+                thread = lines[0].split(maxsplit=1)[1] if lines else "?"
+                switches[(task, thread)] = sum(int(l.split()[1]) for l in lines if "ctxt_switches" in l)
         except OSError:
             continue  # the process ended between listing and reading
         out[pid] = (name, int(rest[11]) + int(rest[12]), switches)
@@ -103,9 +106,18 @@ print(f"idle {secs} s, window hidden, proxy running; {len(after)} processes:")
 print(f"  {'process':<28} {'CPU s':>7} {'of a core':>10} {'wake-ups':>9} {'per s':>7}")
 total_cpu = total_sw = 0
 for pid, (name, ticks, switches) in sorted(after.items()):
-    t0, s0 = before.get(pid, (name, 0, 0))[1:]
-    cpu, sw = (ticks - t0) / hz, switches - s0
+    t0, s0 = before.get(pid, (name, 0, {}))[1:]
+    # Per thread: a thread that ended meanwhile takes its count with it.
+    cpu, sw = (ticks - t0) / hz, sum(n - s0.get(tid, 0) for tid, n in switches.items())
     total_cpu, total_sw = total_cpu + cpu, total_sw + sw
     print(f"  {name + ' (' + str(pid) + ')':<28} {cpu:>7.2f} {100 * cpu / secs:>9.2f}% {sw:>9} {sw / secs:>7.1f}")
 print(f"  {'all':<28} {total_cpu:>7.2f} {100 * total_cpu / secs:>9.2f}% {total_sw:>9} {total_sw / secs:>7.1f}")
+# Which threads wake: names say whose timer it is (tokio-runtime-w, gmain, ...).
+threads = {}
+for pid, (name, _, switches) in after.items():
+    s0 = before.get(pid, (name, 0, {}))[2]
+    for (tid, thread), n in switches.items():
+        threads[f"{name}/{thread}"] = threads.get(f"{name}/{thread}", 0) + n - s0.get((tid, thread), 0)
+busiest = sorted(((n, t) for t, n in threads.items() if n), reverse=True)[:8]
+print("  threads that woke most: " + ", ".join(f"{t} {n}" for n, t in busiest))
 EOF
