@@ -269,12 +269,7 @@ mod tests {
         let mut changes = sup.subscribe();
 
         let status = sup
-            .start(
-                builtin_lineup(),
-                &settings(requested),
-                &home,
-                store(),
-            )
+            .start(builtin_lineup(), &settings(requested), &home, store())
             .await;
         let ProxyStatus::Running {
             port,
@@ -320,13 +315,8 @@ mod tests {
         };
         let store = store();
         let first = port(
-            sup.start(
-                builtin_lineup(),
-                &settings(0),
-                &home,
-                store.clone(),
-            )
-            .await,
+            sup.start(builtin_lineup(), &settings(0), &home, store.clone())
+                .await,
         );
         let wrong_key = http
             .get(format!("http://127.0.0.1:{first}/v1/models"))
