@@ -17,6 +17,7 @@ use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use super::tools::{MAX_JSON_DEPTH, is_valid_tool_name};
 use super::{ChatMessage, ContentPart, MessageContent, TranslateError};
 use crate::bedrock::json_to_document;
+use crate::router::TextOrParts;
 
 /// Bedrock's per-request image limit.
 pub(super) const MAX_IMAGES: usize = 20;
@@ -226,47 +227,48 @@ fn trim_final_assistant_text(turns: &mut [Turn]) {
 
 /// The non-blank text parts of content that may hold only text.
 fn text_only(content: &MessageContent, at: &str) -> Result<Vec<String>, TranslateError> {
-    match content {
-        MessageContent::Text(t) => Ok(non_blank(t).into_iter().collect()),
-        MessageContent::Parts(parts) => {
-            let mut out = Vec::new();
-            for (j, part) in parts.iter().enumerate() {
-                let param = format!("{at}.content[{j}]");
-                match part {
-                    ContentPart::Text { text } => out.extend(non_blank(text)),
-                    ContentPart::ImageUrl { .. } => {
-                        return Err(TranslateError::Unsupported {
-                            param,
-                            message: "Bedrock accepts images only in user messages".into(),
-                        });
-                    }
-                    ContentPart::Unsupported => return Err(unsupported_part(param)),
-                }
-            }
-            Ok(out)
-        }
-    }
+    content_items(
+        content,
+        at,
+        |t| t,
+        |part, param| match part {
+            ContentPart::Text { text } => Ok(non_blank(text)),
+            ContentPart::ImageUrl { .. } => Err(TranslateError::Unsupported {
+                param,
+                message: "Bedrock accepts images only in user messages".into(),
+            }),
+            ContentPart::Unsupported => Err(unsupported_part(param)),
+        },
+    )
 }
 
 fn user_blocks(content: &MessageContent, at: &str) -> Result<Vec<ContentBlock>, TranslateError> {
-    let parts = match content {
-        MessageContent::Text(t) => {
-            return Ok(non_blank(t).map(ContentBlock::Text).into_iter().collect());
+    content_items(content, at, ContentBlock::Text, |part, param| match part {
+        ContentPart::Text { text } => Ok(non_blank(text).map(ContentBlock::Text)),
+        ContentPart::ImageUrl { image_url } => {
+            image(&image_url.url, format!("{param}.image_url.url")).map(Some)
         }
-        MessageContent::Parts(parts) => parts,
-    };
-    let mut blocks = Vec::new();
-    for (j, part) in parts.iter().enumerate() {
-        let param = format!("{at}.content[{j}]");
-        match part {
-            ContentPart::Text { text } => blocks.extend(non_blank(text).map(ContentBlock::Text)),
-            ContentPart::ImageUrl { image_url } => {
-                blocks.push(image(&image_url.url, format!("{param}.image_url.url"))?);
-            }
-            ContentPart::Unsupported => return Err(unsupported_part(param)),
-        }
+        ContentPart::Unsupported => Err(unsupported_part(param)),
+    })
+}
+
+/// Message content of either OpenAI format as items (texts or blocks): a
+/// non-blank string as one, each part through `part` with its parameter
+/// path (`None` leaves it out, as for blank text).
+pub(crate) fn content_items<P, T>(
+    content: &TextOrParts<P>,
+    at: &str,
+    text: impl Fn(String) -> T,
+    mut part: impl FnMut(&P, String) -> Result<Option<T>, TranslateError>,
+) -> Result<Vec<T>, TranslateError> {
+    match content {
+        TextOrParts::Text(t) => Ok(non_blank(t).map(text).into_iter().collect()),
+        TextOrParts::Parts(parts) => parts
+            .iter()
+            .enumerate()
+            .filter_map(|(j, p)| part(p, format!("{at}.content[{j}]")).transpose())
+            .collect(),
     }
-    Ok(blocks)
 }
 
 /// Bedrock rejects blank text blocks, so whitespace-only text is dropped.

@@ -14,7 +14,9 @@ mod stream;
 mod tools;
 mod wire;
 
-pub(crate) use messages::{Conversation, check_tool_call_id, image, non_blank, tool_use};
+pub(crate) use messages::{
+    Conversation, check_tool_call_id, content_items, image, non_blank, tool_use,
+};
 pub use request::{DEFAULT_MAX_TOKENS, to_converse};
 pub(crate) use request::{Generation, assemble};
 pub use response::{from_converse, token_usage};

@@ -13,8 +13,8 @@ use crate::adjust::Adjustments;
 use crate::bedrock::ConverseRequest;
 use crate::catalog::Model;
 use crate::openai::{
-    Conversation, Generation, TranslateError, assemble, check_tool_call_id, image, non_blank,
-    tool_plan, tool_use,
+    Conversation, Generation, TranslateError, assemble, check_tool_call_id, content_items, image,
+    non_blank, tool_plan, tool_use,
 };
 use crate::router::TextPart;
 
@@ -195,34 +195,19 @@ fn format_instruction(format: &TextFormat) -> Result<Option<String>, TranslateEr
 
 /// The non-blank texts of content that may hold only text.
 fn texts(content: &MessageContent, at: &str) -> Result<Vec<String>, TranslateError> {
-    match content {
-        MessageContent::Text(t) => Ok(non_blank(t).into_iter().collect()),
-        MessageContent::Parts(parts) => {
-            let mut out = Vec::new();
-            for (j, part) in parts.iter().enumerate() {
-                match part.text() {
-                    Some(text) => out.extend(non_blank(text)),
-                    None => return Err(not_text(part, format!("{at}.content[{j}]"))),
-                }
-            }
-            Ok(out)
-        }
-    }
+    content_items(
+        content,
+        at,
+        |t| t,
+        |part, param| match part.text() {
+            Some(text) => Ok(non_blank(text)),
+            None => Err(not_text(part, param)),
+        },
+    )
 }
 
 fn user_blocks(content: &MessageContent, at: &str) -> Result<Vec<ContentBlock>, TranslateError> {
-    let parts = match content {
-        MessageContent::Text(t) => {
-            return Ok(non_blank(t).map(ContentBlock::Text).into_iter().collect());
-        }
-        MessageContent::Parts(parts) => parts,
-    };
-    let mut blocks = Vec::new();
-    for (j, part) in parts.iter().enumerate() {
-        let param = format!("{at}.content[{j}]");
-        blocks.extend(part_block(part, param)?);
-    }
-    Ok(blocks)
+    content_items(content, at, ContentBlock::Text, part_block)
 }
 
 /// A user or tool-output part as a block (`None` for blank text).
