@@ -28,14 +28,6 @@ use crate::router::RouteInput;
 /// How long `count_tokens` waits for Bedrock before estimating instead.
 const COUNT_TOKENS_TIMEOUT: Duration = Duration::from_secs(10);
 
-pub async fn messages(
-    State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    pipeline::handle::<Messages>(state, headers, body).await
-}
-
 /// Bedrock's CountTokens for the request on the model it would go to; an
 /// estimate ([`anthropic::estimate_tokens`]) when Bedrock cannot count
 /// (older models, regions without CountTokens, throttling), so clients that

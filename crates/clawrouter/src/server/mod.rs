@@ -42,7 +42,11 @@ use crate::catalog::{Catalog, ModelAvailability};
 use crate::health::Health;
 use crate::ledger::{BudgetGuard, Ledger};
 use crate::router::Router;
+use anthropic_routes::Messages;
 use connections::{Activity, Admitted, ConnectionLimits, Gate, Verdict};
+use openai_routes::ChatCompletions;
+use pipeline::handle;
+use responses_routes::Responses;
 
 pub use errors::{ApiError, Protocol};
 pub use guard::{host_allowed, origin_allowed};
@@ -211,14 +215,12 @@ pub async fn start(state: AppState, port: u16) -> std::io::Result<RunningProxy> 
 fn routes(state: Arc<AppState>, admission: &Arc<guard::Admission>) -> HttpRouter {
     // Routes that call a model: refused before any upstream call once a budget is spent.
     let model_routes = HttpRouter::new()
-        .route(
-            "/v1/chat/completions",
-            post(openai_routes::chat_completions),
-        )
-        .route("/chat/completions", post(openai_routes::chat_completions))
-        .route("/v1/responses", post(responses_routes::responses))
-        .route("/responses", post(responses_routes::responses))
-        .route("/v1/messages", post(anthropic_routes::messages))
+        // Each wire format is one handler: the pipeline, typed by the format.
+        .route("/v1/chat/completions", post(handle::<ChatCompletions>))
+        .route("/chat/completions", post(handle::<ChatCompletions>))
+        .route("/v1/responses", post(handle::<Responses>))
+        .route("/responses", post(handle::<Responses>))
+        .route("/v1/messages", post(handle::<Messages>))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             accounting::budget_gate,

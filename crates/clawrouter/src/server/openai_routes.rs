@@ -2,33 +2,21 @@
 //! translated to Bedrock Converse and back, whole or as `data:` SSE chunks
 //! ending in `data: [DONE]`.
 
-use std::sync::Arc;
-
 use axum::Json;
-use axum::extract::State;
-use axum::extract::rejection::BytesRejection;
 use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use bytes::Bytes;
 
-use super::pipeline::{self, response_id, unix_now};
+use super::pipeline::{response_id, unix_now};
 use super::wire_format::{
     Converse, ReplyContext, StreamAdapter, WholeReply, WireFormat, json_body,
 };
-use super::{ApiError, AppState, Protocol, sse};
+use super::{ApiError, Protocol, sse};
 use crate::adjust::Adjustments;
 use crate::bedrock::{ConverseOutput, ConverseRequest, ConverseStreamEvent};
 use crate::catalog::{Model, TokenUsage};
 use crate::openai::{self, ChatCompletionChunk, ChatCompletionRequest, StreamTranslator};
 use crate::router::RouteInput;
-
-pub async fn chat_completions(
-    State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    pipeline::handle::<ChatCompletions>(state, headers, body).await
-}
 
 /// The Chat Completions wire format.
 pub struct ChatCompletions;

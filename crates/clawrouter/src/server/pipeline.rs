@@ -10,6 +10,7 @@ use std::ops::Deref;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::Response;
@@ -26,7 +27,7 @@ use crate::router::{Availability, RouteInput};
 
 /// Serves one request of format `F`: the whole of a model route's handler.
 pub async fn handle<F: WireFormat>(
-    state: Arc<AppState>,
+    State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {

@@ -2,21 +2,18 @@
 //! translated to Bedrock Converse and back, whole or as named SSE events
 //! (`event: response.output_text.delta` …) ending in `response.completed`.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Json;
-use axum::extract::State;
-use axum::extract::rejection::BytesRejection;
 use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use bytes::Bytes;
 
-use super::pipeline::{self, response_id, unix_now};
+use super::pipeline::{response_id, unix_now};
 use super::wire_format::{
     Converse, ReplyContext, StreamAdapter, WholeReply, WireFormat, json_body,
 };
-use super::{ApiError, AppState, Protocol, sse};
+use super::{ApiError, Protocol, sse};
 use crate::adjust::Adjustments;
 use crate::bedrock::{ConverseOutput, ConverseRequest, ConverseStreamEvent, UpstreamError};
 use crate::catalog::{Model, TokenUsage};
@@ -31,14 +28,6 @@ use crate::router::RouteInput;
 const DROPPED_TOOLS_HEADER: &str = "x-clawrouter-dropped-tools";
 /// The wait suggested to a throttled client when Bedrock gave none.
 const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(2);
-
-pub async fn responses(
-    State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    pipeline::handle::<Responses>(state, headers, body).await
-}
 
 /// The Responses wire format.
 pub struct Responses;
