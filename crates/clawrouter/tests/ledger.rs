@@ -376,6 +376,93 @@ async fn concurrent_writers_lose_nothing() {
     );
 }
 
+fn rows_in(path: &Path) -> i64 {
+    rusqlite::Connection::open(path)
+        .unwrap()
+        .query_row("SELECT count(*) FROM requests", [], |r| r.get(0))
+        .unwrap()
+}
+
+/// `record_committed` commits on the caller's thread when the store is free
+/// and through the writer thread's batch when it is not; under contention
+/// both happen. Every row must be on disk by the time its call resolves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn committed_rows_are_on_disk_when_the_call_resolves() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ledger.db");
+    let ledger = Ledger::open(&path).unwrap();
+    let tasks: Vec<_> = (1..=200u64)
+        .map(|i| {
+            let ledger = ledger.clone();
+            tokio::spawn(async move {
+                let mut r = costing(NOW, 0.001);
+                r.usage.input = i;
+                ledger.record_committed(r).await
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    // Read by another connection, without a flush: committed means committed.
+    assert_eq!(rows_in(&path), 200);
+}
+
+/// Another process holding the write lock (e.g. `clawrouter` migrating) must
+/// not stall the request's thread for SQLite's 5 s lock wait: the row goes
+/// to the writer thread, which waits, and the call resolves once it is in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_locked_file_delays_the_commit_without_blocking_the_caller() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ledger.db");
+    let ledger = Ledger::open(&path).unwrap();
+    let other = rusqlite::Connection::open(&path).unwrap();
+    other.execute_batch("BEGIN IMMEDIATE").unwrap();
+
+    let mut recording = std::pin::pin!(ledger.record_committed(costing(NOW, 0.5)));
+    let started = std::time::Instant::now();
+    assert!(futures_util::poll!(recording.as_mut()).is_pending());
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(4),
+        "the caller waited {:?} for the lock",
+        started.elapsed()
+    );
+
+    other.execute_batch("COMMIT").unwrap();
+    recording.await.unwrap();
+    assert_eq!(rows_in(&path), 1);
+}
+
+/// Automatic checkpoints are off so that no request pays for one; the
+/// writer thread must run them instead, or the WAL grows without bound.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_wal_is_checkpointed_while_requests_commit_their_own_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ledger.db");
+    let ledger = Ledger::open(&path).unwrap();
+    let rows = 1_000;
+    for _ in 0..rows {
+        ledger.record_committed(costing(NOW, 0.001)).await.unwrap();
+    }
+    let flushed = ledger.clone();
+    tokio::task::spawn_blocking(move || flushed.flush().unwrap())
+        .await
+        .unwrap();
+    // A one-row commit appends at least one page to the WAL, so without
+    // checkpoints (which let it start over) it would hold `rows` frames.
+    let (_busy, frames, _copied): (i64, i64, i64) = rusqlite::Connection::open(&path)
+        .unwrap()
+        .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .unwrap();
+    assert!(
+        frames < rows,
+        "{frames} frames in the WAL after {rows} commits"
+    );
+    assert_eq!(rows_in(&path), rows);
+}
+
 const CHILD_DB_ENV: &str = "CLAWROUTER_LEDGER_TEST_CHILD_DB";
 const CHILD_TEST: &str = "child_records_until_killed";
 

@@ -72,6 +72,9 @@ pub(super) const ROW_COLUMNS: &str = "at_ms, client, route, requested_model, tie
      cost_pusd, latency_ms, ttft_ms, status, error_kind, cache_write_1h_tokens, \
      top_tier_cost_pusd, cache_saved_pusd, price_known, reason";
 
+/// How long a write waits for another process's lock before failing.
+pub(super) const BUSY_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Opens (creating if needed) the ledger file and brings its schema up to date.
 pub(super) fn open(path: &Path) -> Result<Connection, LedgerError> {
     let open_error = |source| LedgerError::Open {
@@ -84,8 +87,12 @@ pub(super) fn open(path: &Path) -> Result<Connection, LedgerError> {
     // killed (it is in the OS cache); only a power cut can lose the last
     // commits, which is acceptable for usage accounting and saves an fsync
     // per batch. busy_timeout: another process (the CLI) may hold the lock
-    // for a moment, e.g. while migrating.
-    conn.busy_timeout(std::time::Duration::from_secs(5))
+    // for a moment, e.g. while migrating. wal_autocheckpoint off: a
+    // checkpoint syncs the disk (milliseconds), so the writer thread runs
+    // them (see `writer`) rather than whichever commit crosses the limit,
+    // which may be a request's own.
+    conn.busy_timeout(BUSY_WAIT).map_err(open_error)?;
+    conn.pragma_update(None, "wal_autocheckpoint", 0)
         .map_err(open_error)?;
     conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get::<_, String>(0))
         .map_err(open_error)?;
