@@ -434,13 +434,14 @@ async fn a_locked_file_delays_the_commit_without_blocking_the_caller() {
 }
 
 /// Automatic checkpoints are off so that no request pays for one; the
-/// writer thread must run them instead, or the WAL grows without bound.
+/// writer thread must run them instead, or the WAL grows without bound, and
+/// must keep it bounded under load that never pauses.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_wal_is_checkpointed_while_requests_commit_their_own_rows() {
+async fn the_wal_stays_bounded_while_requests_commit_their_own_rows() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("ledger.db");
     let ledger = Ledger::open(&path).unwrap();
-    let rows = 1_000;
+    let rows = 10_000;
     for _ in 0..rows {
         ledger.record_committed(costing(NOW, 0.001)).await.unwrap();
     }
@@ -449,7 +450,7 @@ async fn the_wal_is_checkpointed_while_requests_commit_their_own_rows() {
         .await
         .unwrap();
     // A one-row commit appends at least one page to the WAL, so without
-    // checkpoints (which let it start over) it would hold `rows` frames.
+    // checkpoints that let it start over it would hold `rows` frames or more.
     let (_busy, frames, _copied): (i64, i64, i64) = rusqlite::Connection::open(&path)
         .unwrap()
         .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
@@ -457,7 +458,7 @@ async fn the_wal_is_checkpointed_while_requests_commit_their_own_rows() {
         })
         .unwrap();
     assert!(
-        frames < rows,
+        frames < rows / 2,
         "{frames} frames in the WAL after {rows} commits"
     );
     assert_eq!(rows_in(&path), rows);

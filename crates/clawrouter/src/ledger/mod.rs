@@ -189,15 +189,17 @@ impl Ledger {
             path: path.to_owned(),
             source,
         })?;
-        Self::start(schema::open(path)?)
+        let conn = schema::open(path)?;
+        let checkpointer = schema::open_checkpointer(path)?;
+        Self::start(conn, Some(checkpointer))
     }
 
     /// A ledger that lives as long as its handles, for tests.
     pub fn open_in_memory() -> Result<Ledger, LedgerError> {
-        Self::start(schema::open_in_memory()?)
+        Self::start(schema::open_in_memory()?, None)
     }
 
-    fn start(conn: Connection) -> Result<Ledger, LedgerError> {
+    fn start(conn: Connection, checkpointer: Option<Connection>) -> Result<Ledger, LedgerError> {
         // Budget totals need this month's days; last month's too, so a ledger
         // opened just after midnight on the 1st still has yesterday.
         let today = utc::day_of(now_ms());
@@ -206,7 +208,7 @@ impl Ledger {
         let (events, _) = broadcast::channel(EVENT_CAPACITY);
         let (commands, queue) = mpsc::channel();
         let store = Arc::new(Mutex::new(writer::Store::new(conn, events.clone())));
-        let writer = writer::spawn(Arc::clone(&store), queue)?;
+        let writer = writer::spawn(Arc::clone(&store), checkpointer, queue)?;
         Ok(Ledger {
             inner: Arc::new(Inner {
                 commands,

@@ -89,8 +89,8 @@ pub(super) fn open(path: &Path) -> Result<Connection, LedgerError> {
     // per batch. busy_timeout: another process (the CLI) may hold the lock
     // for a moment, e.g. while migrating. wal_autocheckpoint off: a
     // checkpoint syncs the disk (milliseconds), so the writer thread runs
-    // them (see `writer`) rather than whichever commit crosses the limit,
-    // which may be a request's own.
+    // them on a connection of their own (see `writer`) rather than in
+    // whichever commit crosses the limit, which may be a request's own.
     conn.busy_timeout(BUSY_WAIT).map_err(open_error)?;
     conn.pragma_update(None, "wal_autocheckpoint", 0)
         .map_err(open_error)?;
@@ -100,6 +100,16 @@ pub(super) fn open(path: &Path) -> Result<Connection, LedgerError> {
         .map_err(open_error)?;
     migrate(&mut conn, MIGRATIONS, path)?;
     Ok(conn)
+}
+
+/// A second connection to an opened ledger file, for checkpoints only: a
+/// checkpoint on it copies the WAL into the database while the main
+/// connection goes on committing.
+pub(super) fn open_checkpointer(path: &Path) -> Result<Connection, LedgerError> {
+    Connection::open(path).map_err(|source| LedgerError::Open {
+        path: path.to_owned(),
+        source,
+    })
 }
 
 pub(super) fn open_in_memory() -> Result<Connection, LedgerError> {

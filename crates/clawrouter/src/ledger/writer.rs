@@ -20,7 +20,11 @@
 //!
 //! Checkpoints (copying the WAL back into the database) sync the disk and take
 //! milliseconds, so only the writer thread runs them, every
-//! [`CHECKPOINT_ROWS`] rows, after the waiting callers have been answered.
+//! [`CHECKPOINT_ROWS`] rows, on a second connection and without holding the
+//! store: requests go on committing meanwhile. The WAL starts over only when
+//! a write begins after a checkpoint copied all of it; under load that never
+//! pauses that does not happen, so past [`WAL_FRAMES_MAX`] frames the
+//! checkpoint is finished with the store held.
 
 use std::sync::mpsc::{Receiver, SyncSender};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
@@ -38,6 +42,10 @@ const MAX_BATCH: usize = 512;
 /// Rows committed between two checkpoints. One-row commits write a few pages
 /// each, so this keeps the WAL near SQLite's default limit of 1,000 pages.
 const CHECKPOINT_ROWS: usize = 256;
+
+/// WAL frames (pages) past which a checkpoint holds the store to finish.
+/// About 8 MB; SQLite's own limit is 1,000.
+const WAL_FRAMES_MAX: i64 = 2_000;
 
 #[expect(
     clippy::large_enum_variant,
@@ -146,18 +154,37 @@ impl Store {
         }
     }
 
-    fn checkpoint_if_due(&mut self) {
-        if self.uncheckpointed < CHECKPOINT_ROWS {
-            return;
+    /// Whether enough rows went in for a checkpoint; if so, counts afresh.
+    fn take_checkpoint_due(&mut self) -> bool {
+        let due = self.uncheckpointed >= CHECKPOINT_ROWS;
+        if due {
+            self.uncheckpointed = 0;
         }
-        // PASSIVE: copies what no reader still needs and never waits; what
-        // is left is copied next time.
-        match self
-            .conn
-            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
-        {
-            Ok(()) => self.uncheckpointed = 0,
-            Err(e) => tracing::warn!("usage ledger checkpoint failed: {e}"),
+        due
+    }
+}
+
+/// Copies the WAL into the database while requests go on committing, and
+/// finishes with the store held if the WAL has grown too long to wait for a
+/// pause.
+fn checkpoint(store: &Mutex<Store>, checkpointer: &Connection) {
+    // Copying all of it is not enough for the WAL to start over: the next
+    // write must also begin after the copy, which load that never pauses
+    // does not allow (a commit is always under way).
+    if passive_checkpoint(checkpointer).is_some_and(|frames| frames > WAL_FRAMES_MAX) {
+        let _store = lock(store);
+        passive_checkpoint(checkpointer);
+    }
+}
+
+/// PASSIVE: copies what no reader still needs and never waits. Returns the
+/// frames in the WAL.
+fn passive_checkpoint(checkpointer: &Connection) -> Option<i64> {
+    match checkpointer.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get(1)) {
+        Ok(frames) => Some(frames),
+        Err(e) => {
+            tracing::warn!("usage ledger checkpoint failed: {e}");
+            None
         }
     }
 }
@@ -177,19 +204,22 @@ pub(super) fn try_lock(store: &Mutex<Store>) -> Option<MutexGuard<'_, Store>> {
     }
 }
 
+/// Starts the writer thread. `checkpointer` is a second connection to the
+/// same file; `None` for an in-memory ledger, which has no WAL.
 pub(super) fn spawn(
     store: Arc<Mutex<Store>>,
+    checkpointer: Option<Connection>,
     commands: Receiver<Command>,
 ) -> Result<JoinHandle<()>, LedgerError> {
     std::thread::Builder::new()
         .name("clawrouter-ledger".into())
-        .spawn(move || run(&store, &commands))
+        .spawn(move || run(&store, checkpointer.as_ref(), &commands))
         .map_err(LedgerError::Spawn)
 }
 
-fn run(store: &Mutex<Store>, commands: &Receiver<Command>) {
+fn run(shared: &Mutex<Store>, checkpointer: Option<&Connection>, commands: &Receiver<Command>) {
     while let Ok(first) = commands.recv() {
-        let mut store = lock(store);
+        let mut store = lock(shared);
         let mut next = Some(first);
         while let Some(command) = next {
             match command {
@@ -219,8 +249,12 @@ fn run(store: &Mutex<Store>, commands: &Receiver<Command>) {
             };
         }
         store.commit_or_log();
-        store.checkpoint_if_due();
+        let due = store.take_checkpoint_due();
+        drop(store);
+        if let Some(checkpointer) = checkpointer.filter(|_| due) {
+            checkpoint(shared, checkpointer);
+        }
     }
     // The queue closed without a Stop; still save what arrived.
-    lock(store).commit_or_log();
+    lock(shared).commit_or_log();
 }
