@@ -12,11 +12,11 @@ use serde_json::json;
 
 use clawrouter::catalog::{Catalog, Tier};
 use clawrouter::credentials;
-use clawrouter::engine::{self, Engine, ProxyStatus, keychain};
+use clawrouter::engine::{self, Engine, Lineup, ProxyStatus, keychain};
 use clawrouter::health;
 use clawrouter::ledger::{Ledger, PeriodTotals, Spend};
 use clawrouter::money::Usd;
-use clawrouter::router::{RouteInput, Router};
+use clawrouter::router::RouteInput;
 use clawrouter::settings::{Home, Settings};
 
 /// mimalloc gives memory back to the system after a burst of large request
@@ -272,8 +272,8 @@ fn route(
     text: &str,
     as_json: bool,
 ) -> anyhow::Result<ExitCode> {
-    let catalog = catalog(home, settings, config)?;
-    let router = Router::new(&catalog)?;
+    // Assembled as the engine assembles it, so the answer is the proxy's.
+    let Lineup { catalog, router } = Lineup::load(home, settings, config)?;
     // What Bedrock last said this account can call counts, as it does when serving.
     let availability =
         engine::availability(&catalog, engine::cached_discovery(home, settings).as_ref());

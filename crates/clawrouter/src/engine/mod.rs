@@ -232,7 +232,8 @@ impl Engine {
 }
 
 impl Lineup {
-    fn load(
+    /// The catalog the settings (or `catalog_file`) name, and its router.
+    pub fn load(
         home: &Home,
         settings: &Settings,
         catalog_file: Option<PathBuf>,
