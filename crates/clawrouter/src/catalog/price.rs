@@ -33,14 +33,43 @@ pub struct Price {
 
 /// The price tier for long prompts: applies to the whole request when its
 /// input (uncached + cache read + cache write) is above `above_input_tokens`.
-/// (serde cannot deny unknown fields beside a flattened one; a misspelt
-/// rate is still refused as a missing one.)
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(from = "LongContextFields")]
 pub struct LongContextPrice {
     pub above_input_tokens: u64,
     /// All five rates, written beside the threshold.
     #[serde(flatten)]
     pub rates: Rates,
+}
+
+/// `long_context` as a file writes it: the threshold beside the five rates.
+/// Spelt out because serde cannot deny unknown fields beside a flattened
+/// struct, and a stray key (say a `regional_premium` meant for the price
+/// above) must be refused, not ignored.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LongContextFields {
+    above_input_tokens: u64,
+    input: Decimal,
+    output: Decimal,
+    cache_read: Decimal,
+    cache_write: Decimal,
+    cache_write_1h: Decimal,
+}
+
+impl From<LongContextFields> for LongContextPrice {
+    fn from(f: LongContextFields) -> Self {
+        LongContextPrice {
+            above_input_tokens: f.above_input_tokens,
+            rates: Rates {
+                input: f.input,
+                output: f.output,
+                cache_read: f.cache_read,
+                cache_write: f.cache_write,
+                cache_write_1h: f.cache_write_1h,
+            },
+        }
+    }
 }
 
 /// The five per-million rates that apply to one request.

@@ -333,6 +333,27 @@ fn duplicate_name_is_rejected_with_line_of_second() {
 }
 
 #[test]
+fn a_stray_key_in_long_context_is_rejected_with_line() {
+    let long = "        price: { input: 3, output: 15, cache_read: 0.3, cache_write: 3.75,\n          long_context: { above_input_tokens: 200000, input: 6, output: 22.5, cache_read: 0.6, cache_write: 7.5, cache_write_1h: 12";
+    let good = unknown_model(&format!("{long} }} }}\n{OK_LIFE}"));
+    let catalog = Catalog::parse(&good, "l.yaml").unwrap();
+    let long_context = catalog
+        .model("bedrock/m")
+        .unwrap()
+        .price
+        .long_context
+        .as_ref();
+    assert_eq!(
+        long_context.unwrap().rates.cache_write_1h,
+        rust_decimal::Decimal::from(12)
+    );
+    let stray = unknown_model(&format!("{long}, regional_premium: 0.1 }} }}\n{OK_LIFE}"));
+    let err = Catalog::parse(&stray, "l.yaml").unwrap_err().to_string();
+    assert!(err.starts_with("l.yaml:"), "{err}");
+    assert!(err.contains("regional_premium"), "{err}");
+}
+
+#[test]
 fn unknown_tier_is_rejected_with_line() {
     let src = format!(
         "{}tier_candidates:\n  ultra:\n    - provider: bedrock\n      model: bedrock/m\n",
