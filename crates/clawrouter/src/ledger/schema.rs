@@ -77,10 +77,7 @@ pub(super) const BUSY_WAIT: std::time::Duration = std::time::Duration::from_secs
 
 /// Opens (creating if needed) the ledger file and brings its schema up to date.
 pub(super) fn open(path: &Path) -> Result<Connection, LedgerError> {
-    let open_error = |source| LedgerError::Open {
-        path: path.to_owned(),
-        source,
-    };
+    let open_error = open_error(path);
     let mut conn = Connection::open(path).map_err(open_error)?;
     // WAL: readers (the CLI, the UI) never block the writer, and a commit is
     // one append. synchronous=NORMAL: a commit survives the process being
@@ -106,18 +103,20 @@ pub(super) fn open(path: &Path) -> Result<Connection, LedgerError> {
 /// checkpoint on it copies the WAL into the database while the main
 /// connection goes on committing.
 pub(super) fn open_checkpointer(path: &Path) -> Result<Connection, LedgerError> {
-    Connection::open(path).map_err(|source| LedgerError::Open {
+    Connection::open(path).map_err(open_error(path))
+}
+
+/// Names the file in a failure to open or set up a connection to it.
+fn open_error(path: &Path) -> impl Fn(rusqlite::Error) -> LedgerError + Copy + '_ {
+    |source| LedgerError::Open {
         path: path.to_owned(),
         source,
-    })
+    }
 }
 
 pub(super) fn open_in_memory() -> Result<Connection, LedgerError> {
     let path = Path::new(":memory:");
-    let mut conn = Connection::open_in_memory().map_err(|source| LedgerError::Open {
-        path: path.to_owned(),
-        source,
-    })?;
+    let mut conn = Connection::open_in_memory().map_err(open_error(path))?;
     migrate(&mut conn, MIGRATIONS, path)?;
     Ok(conn)
 }

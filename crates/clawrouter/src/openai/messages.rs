@@ -230,7 +230,7 @@ fn text_only(content: &MessageContent, at: &str) -> Result<Vec<String>, Translat
     content_items(
         content,
         at,
-        |t| t,
+        std::convert::identity,
         |part, param| match part {
             ContentPart::Text { text } => Ok(non_blank(text)),
             ContentPart::ImageUrl { .. } => Err(TranslateError::Unsupported {

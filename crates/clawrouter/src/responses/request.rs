@@ -198,7 +198,7 @@ fn texts(content: &MessageContent, at: &str) -> Result<Vec<String>, TranslateErr
     content_items(
         content,
         at,
-        |t| t,
+        std::convert::identity,
         |part, param| match part.text() {
             Some(text) => Ok(non_blank(text)),
             None => Err(not_text(part, param)),
