@@ -527,10 +527,11 @@ async fn one_deadline_covers_every_fallback_attempt() {
 // ------------------------------------------------------- the ledger under kill -9
 
 /// Keeps `clients` requests in flight against `url` (both protocols,
-/// streamed and whole, each with its own user agent) until `stop`; returns
-/// the user agents of the answers received whole.
+/// streamed and whole, each with its own user agent, unique across rounds)
+/// until `stop`; returns the user agents of the answers received whole.
 async fn load_until(
     url: String,
+    round: usize,
     clients: usize,
     stop: tokio::sync::watch::Receiver<bool>,
     done: tokio::sync::watch::Sender<usize>,
@@ -548,7 +549,7 @@ async fn load_until(
                 if *stop.borrow() {
                     break;
                 }
-                let agent = format!("kill9-{client}-{n}");
+                let agent = format!("kill9-{round}-{client}-{n}");
                 let stream = n % 2 == 1;
                 let anthropic = (n / 2) % 2 == 1;
                 let mut body = chat_body(SONNET, "[[double:long=20]] count");
@@ -596,7 +597,7 @@ async fn load_until(
 
 /// Rounds of: start the real proxy, load it, kill -9 it after some answers
 /// (a different number each round), then check the ledger holds a row for
-/// every answer a client received whole.
+/// every answer a client received whole, and no request twice.
 async fn kill9_rounds(rounds: usize) {
     use clawrouter::ledger::Ledger;
     let double = bedrock_double::start(bedrock_double::DoubleConfig::default())
@@ -608,7 +609,7 @@ async fn kill9_rounds(rounds: usize) {
         let proxy = ProxyProcess::start_in(home, &double.url(), "{}", &[]).await;
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let (done_tx, mut done_rx) = tokio::sync::watch::channel(0usize);
-        let load = tokio::spawn(load_until(proxy.url.clone(), 12, stop_rx, done_tx));
+        let load = tokio::spawn(load_until(proxy.url.clone(), round, 12, stop_rx, done_tx));
         let kill_after = 3 + (round * 7) % 23;
         tokio::time::timeout(
             Duration::from_secs(30),
@@ -622,12 +623,19 @@ async fn kill9_rounds(rounds: usize) {
         let received = load.await.unwrap();
         expected += received.len();
         let ledger = Ledger::open(&home.path().join("ledger.sqlite3")).unwrap();
-        let recorded: std::collections::HashSet<String> = ledger
+        let clients: Vec<String> = ledger
             .recent(1_000_000)
             .unwrap()
             .into_iter()
             .map(|r| r.client)
             .collect();
+        let recorded: std::collections::HashSet<String> = clients.iter().cloned().collect();
+        // Each user agent made one request: a row recovered twice would show.
+        assert_eq!(
+            recorded.len(),
+            clients.len(),
+            "round {round}: a request was recorded twice"
+        );
         let missing: Vec<&String> = received.iter().filter(|a| !recorded.contains(*a)).collect();
         assert!(
             missing.is_empty(),

@@ -1,13 +1,13 @@
 //! The usage ledger: one SQLite row per request to a model, cost included,
 //! kept across restarts, for the dashboard, `clawrouter usage` and budgets.
 //!
-//! The server calls [`Ledger::record_committed`] after every upstream call,
-//! whatever its outcome, and finishes its answer once the row is committed.
-//! A row is committed on the caller's thread when the connection is free,
-//! and otherwise by one writer thread (see `writer`) that commits promptly in
-//! batches and runs the slow disk work (checkpoints). Reports go through the
-//! writer thread, after the rows queued before them, so they always include
-//! everything already recorded.
+//! The server calls [`Ledger::record_durably`] after every upstream call,
+//! whatever its outcome, and finishes its answer once the row is safe: in
+//! the journal (see `journal`), a file a killed process leaves behind and the
+//! next one replays. One writer thread (see `writer`) commits rows to SQLite
+//! promptly in batches and runs the slow disk work (checkpoints). Reports go
+//! through the writer thread, after the rows queued before them, so they
+//! always include everything already recorded.
 //! Budget totals are kept in memory (see `budget`) so the pre-request check is
 //! cheap. Days and months are UTC throughout.
 //!
@@ -29,6 +29,7 @@ use crate::money::Usd;
 
 mod budget;
 mod clients;
+mod journal;
 mod report;
 mod schema;
 mod utc;
@@ -140,6 +141,11 @@ pub enum LedgerError {
          retried with the next ones"
     )]
     WriteFailed { pending: usize, message: String },
+    #[error("{}: cannot use the usage ledger's journal: {source}", path.display())]
+    Journal {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot start the usage ledger's writer thread: {0}")]
     Spawn(std::io::Error),
     #[error("the usage ledger's writer thread has stopped")]
@@ -163,6 +169,8 @@ struct Inner {
     commands: Sender<writer::Command>,
     /// Shared by the writer thread and callers that commit their own row.
     store: Arc<Mutex<writer::Store>>,
+    /// `None` in memory, or when another process keeps the file's journal.
+    journal: Option<Arc<Mutex<journal::Journal>>>,
     writer: Option<JoinHandle<()>>,
     accounts: Mutex<budget::Accounts>,
     events: broadcast::Sender<LedgerEvent>,
@@ -177,7 +185,8 @@ impl Ledger {
     ///
     /// What was asked and spent is the user's business only: the folder is
     /// made 0700 and the files 0600 on unix (SQLite gives its `-wal` and
-    /// `-shm` files the database file's mode), older files included.
+    /// `-shm` files the database file's mode; the journal, `-rows.jsonl`, is
+    /// made so), older files included.
     pub fn open(path: &Path) -> Result<Ledger, LedgerError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             crate::private_files::create_dir(dir).map_err(|source| LedgerError::CreateDir {
@@ -189,17 +198,22 @@ impl Ledger {
             path: path.to_owned(),
             source,
         })?;
-        let conn = schema::open(path)?;
+        let mut conn = schema::open(path)?;
+        let journal = journal::open(path, &mut conn)?;
         let checkpointer = schema::open_checkpointer(path)?;
-        Self::start(conn, Some(checkpointer))
+        Self::start(conn, Some(checkpointer), journal)
     }
 
     /// A ledger that lives as long as its handles, for tests.
     pub fn open_in_memory() -> Result<Ledger, LedgerError> {
-        Self::start(schema::open_in_memory()?, None)
+        Self::start(schema::open_in_memory()?, None, None)
     }
 
-    fn start(conn: Connection, checkpointer: Option<Connection>) -> Result<Ledger, LedgerError> {
+    fn start(
+        conn: Connection,
+        checkpointer: Option<Connection>,
+        journal: Option<journal::Journal>,
+    ) -> Result<Ledger, LedgerError> {
         // Budget totals need this month's days; last month's too, so a ledger
         // opened just after midnight on the 1st still has yesterday.
         let today = utc::day_of(now_ms());
@@ -208,11 +222,13 @@ impl Ledger {
         let (events, _) = broadcast::channel(EVENT_CAPACITY);
         let (commands, queue) = mpsc::channel();
         let store = Arc::new(Mutex::new(writer::Store::new(conn, events.clone())));
-        let writer = writer::spawn(Arc::clone(&store), checkpointer, queue)?;
+        let journal = journal.map(|j| Arc::new(Mutex::new(j)));
+        let writer = writer::spawn(Arc::clone(&store), checkpointer, journal.clone(), queue)?;
         Ok(Ledger {
             inner: Arc::new(Inner {
                 commands,
                 store,
+                journal,
                 writer: Some(writer),
                 accounts: Mutex::new(accounts),
                 events,
@@ -230,24 +246,47 @@ impl Ledger {
         }
     }
 
-    /// Like [`Ledger::record`], and resolves once the row is committed. A
-    /// committed row survives the process being killed: hold back the last
-    /// byte of an answer until then, and a client that has the whole answer
-    /// always finds it in the ledger.
+    /// Like [`Ledger::record`], and resolves once the row survives the
+    /// process being killed: hold back the last byte of an answer until
+    /// then, and a client that has the whole answer always finds it in the
+    /// ledger.
     ///
-    /// When the store is free the row is committed right here, on the
-    /// caller's thread (tens of µs; a checkpoint never runs here), which is
-    /// cheaper than two thread hand-offs; when it is busy, in the writer
-    /// thread's next batch, shared with the rows queued beside it. See
-    /// `writer`.
-    pub async fn record_committed(&self, row: RequestRow) -> Result<(), LedgerError> {
+    /// The row is appended to the journal (one write) and queued for the
+    /// writer thread. Without a usable journal (in memory, or another process
+    /// keeps it) the row is committed first: right here, on the caller's
+    /// thread, when the store is free (tens of µs; a checkpoint never runs
+    /// here), else in the writer thread's next batch.
+    pub async fn record_durably(&self, row: RequestRow) -> Result<(), LedgerError> {
         let row = self.accounted(row);
+        let Some(row) = self.journaled(row) else {
+            return Ok(());
+        };
         let (committed, mut wait) = tokio::sync::oneshot::channel();
         if !self.commit_or_queue(row, committed) {
             // No thread to retry: the row is in only if it went in here.
             return wait.try_recv().map_err(|_| LedgerError::WriterStopped);
         }
         wait.await.map_err(|_| LedgerError::WriterStopped)
+    }
+
+    /// Appends `row` to the journal and queues it; gives it back if there is
+    /// no usable journal.
+    fn journaled(&self, row: RequestRow) -> Option<RequestRow> {
+        let Some(journal) = &self.inner.journal else {
+            return Some(row);
+        };
+        let mut journal = journal::lock(journal);
+        let Some(mark) = journal.append(&row) else {
+            return Some(row);
+        };
+        // Sent under the lock, so the writer thread gets rows in journal order.
+        if self.send(writer::Command::Journaled(row, mark)).is_err() {
+            // Only if the writer thread panicked; the next start replays the row.
+            tracing::error!(
+                "usage ledger writer thread has stopped; a usage row waits in the journal"
+            );
+        }
+        None
     }
 
     /// Commits `row` here if the store is free, else queues it; `committed`

@@ -7,8 +7,11 @@
 //! (databases already at that version would never see the edit).
 
 use std::path::Path;
+use std::sync::LazyLock;
 
-use rusqlite::{Connection, Transaction, TransactionBehavior, params};
+use rusqlite::ToSql;
+use rusqlite::types::{ToSqlOutput, Value, ValueRef};
+use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 use super::{LedgerError, RequestRow};
 use crate::catalog::{Category, Tier, TokenUsage};
@@ -148,36 +151,76 @@ pub(super) fn migrate(
     Ok(())
 }
 
+/// The number of [`ROW_COLUMNS`].
+pub(super) const ROW_WIDTH: usize = 22;
+
 pub(super) fn insert(tx: &Transaction<'_>, row: &RequestRow) -> rusqlite::Result<()> {
-    let mut insert = tx.prepare_cached(&format!(
-        "INSERT INTO requests ({ROW_COLUMNS}) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)"
-    ))?;
-    insert.execute(params![
-        row.at_ms,
-        row.client,
-        row.route,
-        row.requested_model,
-        row.tier.map(Tier::as_str),
-        row.category.map(Category::as_str),
-        row.model,
-        row.profile_id,
-        saturating_i64(row.usage.input),
-        saturating_i64(row.usage.output),
-        saturating_i64(row.usage.cache_read),
-        saturating_i64(row.usage.cache_write),
-        row.cost_usd.unwrap_or(Usd::ZERO).picodollars(),
-        saturating_i64(row.latency_ms),
-        row.ttft_ms.map(saturating_i64),
-        row.status,
-        row.error_kind,
-        saturating_i64(row.usage.cache_write_1h),
-        row.top_tier_cost_usd.picodollars(),
-        row.cache_saved_usd.picodollars(),
-        row.cost_usd.is_some(),
-        row.reason,
-    ])?;
+    static INSERT_ROW: LazyLock<String> = LazyLock::new(|| insert_sql(ROW_COLUMNS, ROW_WIDTH));
+    execute_insert(tx, &INSERT_ROW, row_values(row).map(ToSqlOutput::Borrowed))
+}
+
+/// Inserts one row given as the values of `columns`: some of
+/// [`ROW_COLUMNS`], as a journal written by this or an older build names
+/// them (columns added since take their defaults).
+pub(super) fn insert_values(
+    tx: &Transaction<'_>,
+    columns: &str,
+    values: &[Value],
+) -> rusqlite::Result<()> {
+    execute_insert(tx, &insert_sql(columns, values.len()), values)
+}
+
+fn execute_insert(
+    tx: &Transaction<'_>,
+    sql: &str,
+    values: impl IntoIterator<Item = impl ToSql>,
+) -> rusqlite::Result<()> {
+    tx.prepare_cached(sql)?
+        .execute(rusqlite::params_from_iter(values))?;
     Ok(())
+}
+
+fn insert_sql(columns: &str, width: usize) -> String {
+    let placeholders = vec!["?"; width].join(", ");
+    format!("INSERT INTO requests ({columns}) VALUES ({placeholders})")
+}
+
+/// `row` as the values of [`ROW_COLUMNS`], in their order: what is stored,
+/// and what the journal (see `journal`) writes.
+pub(super) fn row_values(row: &RequestRow) -> [ValueRef<'_>; ROW_WIDTH] {
+    fn text(s: &str) -> ValueRef<'_> {
+        ValueRef::Text(s.as_bytes())
+    }
+    fn opt_text(s: Option<&str>) -> ValueRef<'_> {
+        s.map_or(ValueRef::Null, text)
+    }
+    fn int(n: u64) -> ValueRef<'static> {
+        ValueRef::Integer(saturating_i64(n))
+    }
+    [
+        ValueRef::Integer(row.at_ms),
+        text(&row.client),
+        text(&row.route),
+        text(&row.requested_model),
+        opt_text(row.tier.map(Tier::as_str)),
+        opt_text(row.category.map(Category::as_str)),
+        text(&row.model),
+        text(&row.profile_id),
+        int(row.usage.input),
+        int(row.usage.output),
+        int(row.usage.cache_read),
+        int(row.usage.cache_write),
+        ValueRef::Integer(row.cost_usd.unwrap_or(Usd::ZERO).picodollars()),
+        int(row.latency_ms),
+        row.ttft_ms.map_or(ValueRef::Null, int),
+        ValueRef::Integer(i64::from(row.status)),
+        opt_text(row.error_kind.as_deref()),
+        int(row.usage.cache_write_1h),
+        ValueRef::Integer(row.top_tier_cost_usd.picodollars()),
+        ValueRef::Integer(row.cache_saved_usd.picodollars()),
+        ValueRef::Integer(i64::from(row.cost_usd.is_some())),
+        opt_text(row.reason.as_deref()),
+    ]
 }
 
 /// Reads a row selected as [`ROW_COLUMNS`]. Unknown tier or category names
@@ -221,7 +264,7 @@ fn saturating_i64(n: u64) -> i64 {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
     fn version(conn: &Connection) -> usize {
@@ -234,7 +277,7 @@ mod tests {
             .unwrap()
     }
 
-    fn row(at_ms: i64) -> RequestRow {
+    pub(in crate::ledger) fn row(at_ms: i64) -> RequestRow {
         RequestRow {
             at_ms,
             client: "test".into(),

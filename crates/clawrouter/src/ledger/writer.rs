@@ -3,20 +3,22 @@
 //!
 //! The connection lives in a [`Store`] behind a mutex. Rows reach it in one
 //! of two ways:
-//! - A request that waits for its row to be committed (see
-//!   [`super::Ledger::record_committed`]) commits it itself when the store is
-//!   free. Waking the writer thread and then being woken by it costs more
-//!   than the commit itself (on the bench machine, about 55 µs against 15 µs
-//!   for a lone row), and a client sending one request at a time would pay
-//!   it on every answer.
-//! - Otherwise the row is queued for the writer thread. Batching needs no
-//!   timer: the thread sleeps on the queue, then takes everything already
-//!   queued (up to [`MAX_BATCH`] rows) and commits it as one transaction, so
-//!   under heavy load commits grow and their cost is shared.
+//! - Queued for the writer thread, already safe in the journal (see
+//!   `journal`) or with nobody waiting. Batching needs no timer: the thread
+//!   sleeps on the queue, then takes everything already queued (up to
+//!   [`MAX_BATCH`] rows) and commits it as one transaction, with the journal
+//!   mark of the last, so under heavy load commits grow and their cost is
+//!   shared.
+//! - A request that must wait for its row to be committed (no usable
+//!   journal, see [`super::Ledger::record_durably`]) commits it itself when
+//!   the store is free. Waking the writer thread and then being woken by it
+//!   costs more than the commit itself (on the bench machine, about 55 µs
+//!   against 15 µs for a lone row). When the store is busy the row is queued.
 //!
 //! Flushes and report queries go through the queue too, in order, so a report
 //! always sees every row recorded before it was asked for. A process killed
-//! mid-way loses only rows still queued or in the open transaction.
+//! mid-way loses only rows nobody waited for that were still queued or in the
+//! open transaction; journaled rows are committed at the next open.
 //!
 //! Checkpoints (copying the WAL back into the database) sync the disk and take
 //! milliseconds, so only the writer thread runs them, every
@@ -34,6 +36,7 @@ use std::time::Duration;
 use rusqlite::Connection;
 use tokio::sync::{broadcast, oneshot};
 
+use super::journal::{self, Journal, Mark};
 use super::{LedgerError, LedgerEvent, RequestRow, schema};
 
 /// Rows per transaction at most, so a long backlog still commits in steps.
@@ -47,13 +50,11 @@ const CHECKPOINT_ROWS: usize = 256;
 /// About 8 MB; SQLite's own limit is 1,000.
 const WAL_FRAMES_MAX: i64 = 2_000;
 
-#[expect(
-    clippy::large_enum_variant,
-    reason = "nearly every command is a Record; boxing it would allocate per row for nothing"
-)]
 pub(super) enum Command {
     /// A row, and who to tell once it is committed (if anyone waits).
     Record(RequestRow, Option<oneshot::Sender<()>>),
+    /// A row already in the journal, up to the mark.
+    Journaled(RequestRow, Mark),
     /// Commit everything queued before this, then answer.
     Flush(SyncSender<Result<(), LedgerError>>),
     /// Commit everything queued before this, then run the query.
@@ -75,6 +76,10 @@ pub(super) struct Store {
     pending: Vec<RequestRow>,
     /// Told when the rows queued with them are committed.
     waiting: Vec<oneshot::Sender<()>>,
+    /// The journal mark of the newest pending journaled row.
+    pending_mark: Option<Mark>,
+    /// The newest mark committed and not yet given to the journal.
+    committed_mark: Option<Mark>,
     /// Rows committed since the last checkpoint.
     uncheckpointed: usize,
     events: broadcast::Sender<LedgerEvent>,
@@ -94,6 +99,8 @@ impl Store {
             conn,
             pending: Vec::new(),
             waiting: Vec::new(),
+            pending_mark: None,
+            committed_mark: None,
             uncheckpointed: 0,
             events,
         }
@@ -127,12 +134,16 @@ impl Store {
             for row in &self.pending {
                 schema::insert(&tx, row)?;
             }
+            if let Some(mark) = self.pending_mark {
+                journal::save_mark(&tx, mark)?;
+            }
             tx.commit()
         })();
         match saved {
             Ok(()) => {
                 self.uncheckpointed += self.pending.len();
                 self.pending.clear();
+                self.committed_mark = self.pending_mark.take().or(self.committed_mark);
                 for waiter in self.waiting.drain(..) {
                     // The waiter may have given up; the row is saved all the same.
                     let _ = waiter.send(());
@@ -209,15 +220,23 @@ pub(super) fn try_lock(store: &Mutex<Store>) -> Option<MutexGuard<'_, Store>> {
 pub(super) fn spawn(
     store: Arc<Mutex<Store>>,
     checkpointer: Option<Connection>,
+    journal: Option<Arc<Mutex<Journal>>>,
     commands: Receiver<Command>,
 ) -> Result<JoinHandle<()>, LedgerError> {
     std::thread::Builder::new()
         .name("clawrouter-ledger".into())
-        .spawn(move || run(&store, checkpointer.as_ref(), &commands))
+        .spawn(move || {
+            run(&store, checkpointer.as_ref(), journal.as_deref(), &commands);
+        })
         .map_err(LedgerError::Spawn)
 }
 
-fn run(shared: &Mutex<Store>, checkpointer: Option<&Connection>, commands: &Receiver<Command>) {
+fn run(
+    shared: &Mutex<Store>,
+    checkpointer: Option<&Connection>,
+    journal: Option<&Mutex<Journal>>,
+    commands: &Receiver<Command>,
+) {
     while let Ok(first) = commands.recv() {
         let mut store = lock(shared);
         let mut next = Some(first);
@@ -226,6 +245,10 @@ fn run(shared: &Mutex<Store>, checkpointer: Option<&Connection>, commands: &Rece
                 Command::Record(row, committed) => {
                     store.pending.push(row);
                     store.waiting.extend(committed);
+                }
+                Command::Journaled(row, mark) => {
+                    store.pending.push(row);
+                    store.pending_mark = Some(mark);
                 }
                 Command::Flush(done) => {
                     // The flusher may have given up waiting; nothing to do then.
@@ -250,7 +273,11 @@ fn run(shared: &Mutex<Store>, checkpointer: Option<&Connection>, commands: &Rece
         }
         store.commit_or_log();
         let due = store.take_checkpoint_due();
+        let committed_mark = store.committed_mark.take();
         drop(store);
+        if let (Some(journal), Some(mark)) = (journal, committed_mark) {
+            journal::lock(journal).restart_if_committed(mark);
+        }
         if let Some(checkpointer) = checkpointer.filter(|_| due) {
             checkpoint(shared, checkpointer);
         }

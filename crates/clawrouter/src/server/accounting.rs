@@ -141,8 +141,9 @@ impl Ticket {
         }
     }
 
-    /// Records the outcome and returns once its row is committed (or after
-    /// [`COMMIT_WAIT`] if the disk is stuck: the row stays queued). Callers
+    /// Records the outcome and returns once its row survives the process
+    /// being killed (see [`crate::ledger::Ledger::record_durably`]), or after
+    /// [`COMMIT_WAIT`] if the disk is stuck (the row stays queued). Callers
     /// release the answer's last byte only then, so an answer the client has
     /// whole is in the ledger even if the process is killed right after.
     pub async fn record(
@@ -180,7 +181,7 @@ impl Ticket {
             Some(top) => row.against_top_tier(top),
             None => row,
         };
-        match tokio::time::timeout(COMMIT_WAIT, state.ledger.record_committed(row)).await {
+        match tokio::time::timeout(COMMIT_WAIT, state.ledger.record_durably(row)).await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => tracing::error!("{e}"),
             Err(_) => tracing::warn!("the ledger is slow to commit; answering without waiting"),

@@ -100,7 +100,7 @@ pub trait StreamAdapter: Send + 'static {
     /// the stream ended before the answer was complete.
     fn finish(&mut self, frames: &mut Vec<Bytes>) -> Result<(), ApiError>;
     /// True once the frames produced so far end the answer (its last
-    /// event), so the pump holds them until the ledger row is committed. A
+    /// event), so the pump holds them until the ledger row is safe. A
     /// format whose end comes only from `finish` keeps the default.
     fn is_complete(&self) -> bool {
         false
