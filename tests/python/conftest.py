@@ -9,7 +9,9 @@ block on reading that line instead of sleeping.
 import json
 import os
 import pathlib
+import sqlite3
 import subprocess
+import time
 import urllib.request
 from dataclasses import dataclass
 
@@ -81,6 +83,21 @@ class Proxy:
     url: str
     key: str
     home: pathlib.Path
+
+
+def ledger_rows(proxy, select, at_least):
+    """What `select` reads from the proxy's ledger, polled until it has `at_least` rows.
+
+    An answer's row is safe when the answer ends (in the ledger's journal) and
+    reaches SQLite a moment later, from a background writer.
+    """
+    deadline = time.monotonic() + 10
+    while True:
+        with sqlite3.connect(proxy.home / "ledger.sqlite3") as db:
+            rows = list(db.execute(select))
+        if len(rows) >= at_least or time.monotonic() > deadline:
+            return rows
+        time.sleep(0.05)
 
 
 @pytest.fixture(scope="session")

@@ -12,13 +12,11 @@ node 20 installs and runs it.
 
 import json
 import os
-import sqlite3
 import subprocess
-import time
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, ledger_rows
 
 CLAUDE = REPO / "tests" / "claude_code" / "node_modules" / ".bin" / "claude"
 OPUS_PROFILE = "us.anthropic.claude-opus-5-5"
@@ -58,18 +56,10 @@ def run_claude(proxy, tmp_path, prompt, *args):
 
 
 def served_rows(proxy, prompt_count):
-    """(requested_model, model) of the /v1/messages rows, polled until some exist."""
-    deadline = time.monotonic() + 10
-    while True:
-        with sqlite3.connect(proxy.home / "ledger.sqlite3") as db:
-            rows = list(
-                db.execute(
-                    "SELECT requested_model, model FROM requests WHERE route = '/v1/messages'"
-                )
-            )
-        if len(rows) >= prompt_count or time.monotonic() > deadline:
-            return rows
-        time.sleep(0.05)
+    """(requested_model, model) of the /v1/messages rows, once `prompt_count` exist."""
+    return ledger_rows(
+        proxy, "SELECT requested_model, model FROM requests WHERE route = '/v1/messages'", prompt_count
+    )
 
 
 def test_claude_code_answers_through_the_proxy(proxy, tmp_path):

@@ -10,13 +10,11 @@ answer; the ledger confirms each was served as a stream (time to first token).
 import json
 import os
 import re
-import sqlite3
 import subprocess
-import time
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, ledger_rows
 
 CODEX = REPO / "tests" / "codex" / "node_modules" / ".bin" / "codex"
 README_PORT = "127.0.0.1:4242"
@@ -30,15 +28,9 @@ def readme_codex_config():
     return match.group(1)
 
 
-def ledger_rows(proxy, at_least):
-    """(route, ttft_ms, status) of every ledger row, polled until `at_least` exist."""
-    deadline = time.monotonic() + 10
-    while True:
-        with sqlite3.connect(proxy.home / "ledger.sqlite3") as db:
-            rows = list(db.execute("SELECT route, ttft_ms, status FROM requests ORDER BY id"))
-        if len(rows) >= at_least or time.monotonic() > deadline:
-            return rows
-        time.sleep(0.05)
+def served(proxy, at_least):
+    """(route, ttft_ms, status) of every ledger row, once `at_least` exist."""
+    return ledger_rows(proxy, "SELECT route, ttft_ms, status FROM requests ORDER BY id", at_least)
 
 
 def run_codex(proxy, tmp_path, prompt):
@@ -96,7 +88,7 @@ def agent_messages(items):
 
 
 def test_codex_one_shot_prompt(proxy, tmp_path):
-    before = len(ledger_rows(proxy, 0))
+    before = len(served(proxy, 0))
     items, ran = run_codex(proxy, tmp_path, "Say hello from Codex")
     messages = agent_messages(items)
     assert len(messages) == 1, items
@@ -104,13 +96,13 @@ def test_codex_one_shot_prompt(proxy, tmp_path):
     # which here begins with Codex's environment context.
     assert re.match(r"Reply from \S*anthropic\.claude\S*: <environment_context>", messages[0]), messages
     assert not ran
-    rows = ledger_rows(proxy, before + 1)[before:]
+    rows = served(proxy, before + 1)[before:]
     assert [(route, status) for route, _, status in rows] == [("/v1/responses", 200)]
     assert rows[0][1] is not None, "served as a stream"
 
 
 def test_codex_tool_loop(proxy, tmp_path):
-    before = len(ledger_rows(proxy, 0))
+    before = len(served(proxy, 0))
     items, ran = run_codex(proxy, tmp_path, "[[double:tool=exec_command]] run the sample")
     assert ran, "Codex ran the command the model asked for"
     commands = [i for i in items if i.get("type") == "command_execution"]
@@ -121,7 +113,7 @@ def test_codex_tool_loop(proxy, tmp_path):
     # (the tool result is the whole last user turn, so the reply has no prompt)
     assert re.fullmatch(r"Reply from \S*anthropic\.claude\S*\.", messages[-1]), messages
     assert items.index(commands[0]) < len(items) - 1
-    rows = ledger_rows(proxy, before + 2)[before:]
+    rows = served(proxy, before + 2)[before:]
     assert [(route, status) for route, _, status in rows] == [("/v1/responses", 200)] * 2
     assert all(ttft is not None for _, ttft, _ in rows)
 

@@ -2,11 +2,11 @@
 against ClawRouter's stateless `POST /v1/responses`, with the bedrock double upstream."""
 
 import json
-import sqlite3
-import time
 
 import openai
 import pytest
+
+from conftest import ledger_rows
 
 SONNET = "bedrock/claude-sonnet-4-5"
 SONNET_PROFILE = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
@@ -30,14 +30,8 @@ def client(proxy):
 
 
 def ledger_routes(proxy, at_least):
-    """The ledger's route column, polled until `at_least` rows are written."""
-    deadline = time.monotonic() + 10
-    while True:
-        with sqlite3.connect(proxy.home / "ledger.sqlite3") as db:
-            rows = [r[0] for r in db.execute("SELECT route FROM requests ORDER BY id")]
-        if len(rows) >= at_least or time.monotonic() > deadline:
-            return rows
-        time.sleep(0.05)
+    """The ledger's route column, once `at_least` rows are written."""
+    return [r[0] for r in ledger_rows(proxy, "SELECT route FROM requests ORDER BY id", at_least)]
 
 
 def test_create_answers_with_text_and_usage(client, proxy):

@@ -10,12 +10,11 @@ reads and what they saved.
 
 import json
 import os
-import sqlite3
 import subprocess
 
 import openai
 
-from conftest import REPO
+from conftest import REPO, ledger_rows
 
 # Haiku 5.5 caches prompts from 512 tokens (models.yaml, min_cache_tokens).
 HAIKU = "bedrock/claude-haiku-5-5"
@@ -26,12 +25,15 @@ SYSTEM = " ".join(
 )
 
 
-def last_row(proxy):
-    with sqlite3.connect(proxy.home / "ledger.sqlite3") as db:
-        return db.execute(
-            "SELECT requested_model, cache_read_tokens, cache_write_tokens, cost_pusd, cache_saved_pusd, client"
-            " FROM requests ORDER BY id DESC LIMIT 1"
-        ).fetchone()
+ROWS = (
+    "SELECT requested_model, cache_read_tokens, cache_write_tokens, cost_pusd, cache_saved_pusd, client"
+    " FROM requests ORDER BY id"
+)
+
+
+def row_after(proxy, before):
+    """The ledger row after the first `before`, once it is written."""
+    return ledger_rows(proxy, ROWS, before + 1)[before]
 
 
 def test_second_turn_reads_the_system_prompt_from_cache(proxy):
@@ -40,10 +42,11 @@ def test_second_turn_reads_the_system_prompt_from_cache(proxy):
         {"role": "system", "content": SYSTEM},
         {"role": "user", "content": "Which file defines the router's tiers?"},
     ]
+    before = len(ledger_rows(proxy, ROWS, 0))
     first = client.chat.completions.create(model=HAIKU, messages=messages)
     # The first turn writes the prefix: nothing is read yet.
     assert (first.usage.prompt_tokens_details.cached_tokens or 0) == 0
-    model, read, written, _, saved, _ = last_row(proxy)
+    model, read, written, _, saved, _ = row_after(proxy, before)
     assert model == HAIKU
     assert read == 0 and written >= 512, (read, written)
 
@@ -57,7 +60,7 @@ def test_second_turn_reads_the_system_prompt_from_cache(proxy):
     assert cached == written, (cached, written)
     assert second.usage.prompt_tokens > cached
 
-    model, read, written_again, cost, saved, agent = last_row(proxy)
+    model, read, written_again, cost, saved, agent = row_after(proxy, before + 1)
     assert model == HAIKU
     assert read == cached
     assert written_again == 0
