@@ -260,19 +260,23 @@ impl Journal {
         Some(self.mark())
     }
 
-    fn mark(&self) -> Mark {
+    /// Where the last row appended ends.
+    pub(super) fn mark(&self) -> Mark {
         Mark {
             generation: self.generation,
             end: self.end,
         }
     }
 
-    /// Starts the file over if it has grown past [`RESTART_BYTES`] and every
-    /// row in it is committed: `committed` is the newest committed mark.
-    pub(super) fn restart_if_committed(&mut self, committed: Mark) {
-        if committed != self.mark() || self.end < RESTART_BYTES {
-            return;
-        }
+    /// Whether the file has grown enough to start over once its rows are
+    /// all committed.
+    pub(super) fn is_full(&self) -> bool {
+        self.end >= RESTART_BYTES
+    }
+
+    /// Starts the file over under the next generation. Only once every row
+    /// in it is committed, up to [`Journal::mark`].
+    pub(super) fn restart(&mut self) {
         if let Err(e) = self.start_over(self.generation + 1) {
             tracing::error!(
                 "{}: cannot start the journal over: {e}; rows are committed before answers \

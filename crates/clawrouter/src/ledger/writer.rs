@@ -4,11 +4,12 @@
 //! The connection lives in a [`Store`] behind a mutex. Rows reach it in one
 //! of two ways:
 //! - Queued for the writer thread, already safe in the journal (see
-//!   `journal`) or with nobody waiting. Batching needs no timer: the thread
-//!   sleeps on the queue, then takes everything already queued (up to
-//!   [`MAX_BATCH`] rows) and commits it as one transaction, with the journal
-//!   mark of the last, so under heavy load commits grow and their cost is
-//!   shared.
+//!   `journal`) or with nobody waiting. The thread sleeps on the queue, then
+//!   takes everything queued (up to [`MAX_BATCH`] rows) and commits it as one
+//!   transaction, with the journal mark of the last, so under load commits
+//!   grow and their cost is shared. A journaled row has nobody waiting for
+//!   it, so the thread first lets [`GROUP_COMMIT_WAIT`] pass for others to
+//!   join it: one request at a time then no longer pays a commit each.
 //! - A request that must wait for its row to be committed (no usable
 //!   journal, see [`super::Ledger::record_durably`]) commits it itself when
 //!   the store is free. Waking the writer thread and then being woken by it
@@ -41,6 +42,10 @@ use super::{LedgerError, LedgerEvent, RequestRow, schema};
 
 /// Rows per transaction at most, so a long backlog still commits in steps.
 const MAX_BATCH: usize = 512;
+
+/// How long the thread lets journaled rows gather before committing them.
+/// Reports and the dashboard's change events lag by at most this.
+const GROUP_COMMIT_WAIT: Duration = Duration::from_millis(10);
 
 /// Rows committed between two checkpoints. One-row commits write a few pages
 /// each, so this keeps the WAL near SQLite's default limit of 1,000 pages.
@@ -78,7 +83,7 @@ pub(super) struct Store {
     waiting: Vec<oneshot::Sender<()>>,
     /// The journal mark of the newest pending journaled row.
     pending_mark: Option<Mark>,
-    /// The newest mark committed and not yet given to the journal.
+    /// The newest journal mark committed, until the journal asks for it.
     committed_mark: Option<Mark>,
     /// Rows committed since the last checkpoint.
     uncheckpointed: usize,
@@ -238,32 +243,17 @@ fn run(
     commands: &Receiver<Command>,
 ) {
     while let Ok(first) = commands.recv() {
+        if matches!(first, Command::Journaled(..)) {
+            // Group commit: the row is already safe, so let the rows that
+            // follow share its transaction (a commit costs tens of µs of CPU,
+            // which at one request in flight competes with the requests).
+            std::thread::sleep(GROUP_COMMIT_WAIT);
+        }
         let mut store = lock(shared);
         let mut next = Some(first);
         while let Some(command) = next {
-            match command {
-                Command::Record(row, committed) => {
-                    store.pending.push(row);
-                    store.waiting.extend(committed);
-                }
-                Command::Journaled(row, mark) => {
-                    store.pending.push(row);
-                    store.pending_mark = Some(mark);
-                }
-                Command::Flush(done) => {
-                    // The flusher may have given up waiting; nothing to do then.
-                    let _ = done.send(store.commit());
-                }
-                Command::Read(query) => {
-                    store.commit_or_log();
-                    query(&store.conn);
-                }
-                // Done below, after the batch.
-                Command::Commit => {}
-                Command::Stop => {
-                    store.commit_or_log();
-                    return;
-                }
+            if apply(&mut store, command) == Flow::Stop {
+                return;
             }
             next = if store.pending.len() < MAX_BATCH {
                 commands.try_recv().ok()
@@ -273,10 +263,11 @@ fn run(
         }
         store.commit_or_log();
         let due = store.take_checkpoint_due();
-        let committed_mark = store.committed_mark.take();
         drop(store);
-        if let (Some(journal), Some(mark)) = (journal, committed_mark) {
-            journal::lock(journal).restart_if_committed(mark);
+        if let Some(journal) = journal
+            && restart_journal(shared, journal, commands) == Flow::Stop
+        {
+            return;
         }
         if let Some(checkpointer) = checkpointer.filter(|_| due) {
             checkpoint(shared, checkpointer);
@@ -284,4 +275,68 @@ fn run(
     }
     // The queue closed without a Stop; still save what arrived.
     lock(shared).commit_or_log();
+}
+
+#[derive(PartialEq)]
+enum Flow {
+    Go,
+    Stop,
+}
+
+/// Takes one command into the store: queues a row, or commits and answers.
+fn apply(store: &mut Store, command: Command) -> Flow {
+    match command {
+        Command::Record(row, committed) => {
+            store.pending.push(row);
+            store.waiting.extend(committed);
+        }
+        Command::Journaled(row, mark) => {
+            store.pending.push(row);
+            store.pending_mark = Some(mark);
+        }
+        Command::Flush(done) => {
+            // The flusher may have given up waiting; nothing to do then.
+            let _ = done.send(store.commit());
+        }
+        Command::Read(query) => {
+            store.commit_or_log();
+            query(&store.conn);
+        }
+        // Done after the batch.
+        Command::Commit => {}
+        Command::Stop => {
+            store.commit_or_log();
+            return Flow::Stop;
+        }
+    }
+    Flow::Go
+}
+
+/// Starts the journal over once it is full and every row in it is
+/// committed. Under load that never pauses, rows are always being appended
+/// while a batch commits, so the journal is held (appends wait, once per
+/// megabyte or so) while the rows queued up to it are committed.
+fn restart_journal(
+    shared: &Mutex<Store>,
+    journal: &Mutex<Journal>,
+    commands: &Receiver<Command>,
+) -> Flow {
+    let mut journal = journal::lock(journal);
+    if !journal.is_full() {
+        return Flow::Go;
+    }
+    let mut store = lock(shared);
+    let mut flow = Flow::Go;
+    // Rows are queued under the journal's lock, so every row appended is
+    // in the queue now.
+    while flow == Flow::Go
+        && let Ok(command) = commands.try_recv()
+    {
+        flow = apply(&mut store, command);
+    }
+    store.commit_or_log();
+    if store.committed_mark.take() == Some(journal.mark()) {
+        journal.restart();
+    }
+    flow
 }
