@@ -448,8 +448,7 @@ async fn the_wal_stays_bounded_under_load_that_never_pauses() {
 }
 
 /// The journal starts over once its rows are committed, also while rows
-/// keep coming from many requests at once, so that there is never a moment
-/// when every row appended is committed.
+/// keep coming from many requests at once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_journal_starts_over_under_load_that_never_pauses() {
     let (_dir, path, ledger) = file_ledger();
