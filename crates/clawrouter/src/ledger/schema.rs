@@ -314,6 +314,11 @@ pub(super) mod tests {
     }
 
     #[test]
+    fn row_width_counts_the_row_columns() {
+        assert_eq!(ROW_COLUMNS.split(',').count(), ROW_WIDTH);
+    }
+
+    #[test]
     fn row_round_trips_through_the_table() {
         let mut conn = open_in_memory().unwrap();
         let mut failed = row(7);
