@@ -404,7 +404,14 @@ async fn a_locked_file_delays_the_commit_without_blocking_the_caller() {
     other.execute_batch("BEGIN IMMEDIATE").unwrap();
 
     let started = std::time::Instant::now();
-    ledger.record_durably(costing(NOW, 0.25)).await.unwrap();
+    // Bounded, so a journal that waits for the lock fails here, not hangs.
+    tokio::time::timeout(
+        std::time::Duration::from_secs(4),
+        ledger.record_durably(costing(NOW, 0.25)),
+    )
+    .await
+    .expect("the ledger keeping the journal waited for the lock")
+    .unwrap();
     let mut recording = std::pin::pin!(second.record_durably(costing(NOW, 0.5)));
     assert!(futures_util::poll!(recording.as_mut()).is_pending());
     assert!(

@@ -238,16 +238,30 @@ impl Serialize for Line<'_> {
     }
 }
 
+/// `row` as one journal line, newline included; made before the journal is
+/// locked, so appends hold it only for their write.
+pub(super) fn line(row: &RequestRow) -> Option<Vec<u8>> {
+    let mut line = serde_json::to_vec(&Line(&schema::row_values(row))).ok()?;
+    line.push(b'\n');
+    Some(line)
+}
+
+impl Mark {
+    /// Whether the journal has grown enough here to start over once its
+    /// rows are all committed.
+    pub(super) fn past_restart_size(self) -> bool {
+        self.end >= RESTART_BYTES
+    }
+}
+
 impl Journal {
-    /// Appends `row` in one write. Returns where it ends, or `None` if the
+    /// Appends one [`line`] in one write. Returns where it ends, or `None` if the
     /// journal cannot take it (the caller then commits the row instead).
-    pub(super) fn append(&mut self, row: &RequestRow) -> Option<Mark> {
+    pub(super) fn append(&mut self, line: &[u8]) -> Option<Mark> {
         if !self.usable {
             return None;
         }
-        let mut line = serde_json::to_vec(&Line(&schema::row_values(row))).ok()?;
-        line.push(b'\n');
-        if let Err(e) = (&self.file).write_all(&line) {
+        if let Err(e) = (&self.file).write_all(line) {
             tracing::error!(
                 "{}: cannot append a usage row: {e}; rows are committed before answers \
                  finish instead",
@@ -266,12 +280,6 @@ impl Journal {
             generation: self.generation,
             end: self.end,
         }
-    }
-
-    /// Whether the file has grown enough to start over once its rows are
-    /// all committed.
-    pub(super) fn is_full(&self) -> bool {
-        self.end >= RESTART_BYTES
     }
 
     /// Starts the file over under the next generation. Only once every row
@@ -375,8 +383,8 @@ mod tests {
         {
             let (_conn, journal) = opened(&db);
             let mut journal = journal.unwrap();
-            journal.append(&row(1)).unwrap();
-            journal.append(&unpriced).unwrap();
+            journal.append(&line(&row(1)).unwrap()).unwrap();
+            journal.append(&line(&unpriced).unwrap()).unwrap();
             // Dropped without a commit, as a killed process leaves it.
         }
         append_raw(&db, br#"[1700000000000,"cut sho"#);
@@ -427,6 +435,6 @@ mod tests {
         let (conn, journal) = opened(&db);
         assert_eq!(rows(&conn).len(), 1);
         // Still usable: it started over past the newest generation seen.
-        assert!(journal.unwrap().append(&row(4)).is_some());
+        assert!(journal.unwrap().append(&line(&row(4)).unwrap()).is_some());
     }
 }

@@ -275,8 +275,11 @@ impl Ledger {
         let Some(journal) = &self.inner.journal else {
             return Some(row);
         };
+        let Some(line) = journal::line(&row) else {
+            return Some(row);
+        };
         let mut journal = journal::lock(journal);
-        let Some(mark) = journal.append(&row) else {
+        let Some(mark) = journal.append(&line) else {
             return Some(row);
         };
         // Sent under the lock, so the writer thread gets rows in journal order.

@@ -80,7 +80,7 @@ pub(super) struct Store {
     waiting: Vec<oneshot::Sender<()>>,
     /// The journal mark of the newest pending journaled row.
     pending_mark: Option<Mark>,
-    /// The newest journal mark committed, until the journal asks for it.
+    /// The newest journal mark committed, until the journal starts over.
     committed_mark: Option<Mark>,
     /// Rows committed since the last checkpoint.
     uncheckpointed: usize,
@@ -254,8 +254,11 @@ fn run(
         }
         store.commit_or_log();
         let due = store.take_checkpoint_due();
+        // Known from the store, so the journal (which requests lock to
+        // append) is locked only when it is time.
+        let journal_full = store.committed_mark.is_some_and(Mark::past_restart_size);
         drop(store);
-        if let Some(journal) = journal
+        if let Some(journal) = journal.filter(|_| journal_full)
             && restart_journal(shared, journal, commands) == Flow::Stop
         {
             return;
@@ -303,19 +306,16 @@ fn apply(store: &mut Store, command: Command) -> Flow {
     Flow::Go
 }
 
-/// Starts the journal over once it is full and every row in it is
-/// committed. Under load that never pauses, rows may always be appended
-/// while a batch commits, so the journal is held (appends wait, once per
-/// megabyte or so) while the rows queued up to it are committed.
+/// Starts the (full) journal over once every row in it is committed. Under
+/// load that never pauses, rows may always be appended while a batch
+/// commits, so the journal is held (appends wait, once per megabyte or so)
+/// while the rows queued up to it are committed.
 fn restart_journal(
     shared: &Mutex<Store>,
     journal: &Mutex<Journal>,
     commands: &Receiver<Command>,
 ) -> Flow {
     let mut journal = journal::lock(journal);
-    if !journal.is_full() {
-        return Flow::Go;
-    }
     let mut store = lock(shared);
     let mut flow = Flow::Go;
     // Rows are queued under the journal's lock, so every row appended is
