@@ -138,6 +138,20 @@ async fn a_spent_budget_refuses_requests_before_any_upstream_call() {
         calls,
         "no upstream call once the budget is spent"
     );
+    // Refused requests reach no ledger row; the dashboard shows their count.
+    let (status, _, _) = s.chat(chat_body(HAIKU, "once more")).await;
+    assert_eq!(status, 429);
+    let counts = s.rejections.counts();
+    assert_eq!(
+        (counts.budget, counts.unauthorized, counts.guard),
+        (2, 0, 0)
+    );
+    s.ledger.flush().unwrap();
+    assert_eq!(
+        s.ledger.recent(10).unwrap().len(),
+        1,
+        "only the answered request"
+    );
 }
 
 #[tokio::test]

@@ -412,6 +412,8 @@ async fn models_health_and_liveliness() {
         .collect();
     assert_eq!(ids[0], "auto");
     assert!(ids.contains(&"bedrock/claude-haiku-4-5"));
+    // Past end of life: Bedrock would refuse it, so model pickers never offer it.
+    assert!(!ids.contains(&"bedrock/claude-sonnet-4"), "{ids:?}");
     let health: Value = s.get("/health").send().await.unwrap().json().await.unwrap();
     // Sonnet 4 is past end of life: Bedrock (the double) answers 404 and
     // /health says so; every living model is healthy.

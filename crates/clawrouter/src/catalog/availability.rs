@@ -176,6 +176,16 @@ impl ModelAvailability {
             .cloned()
     }
 
+    /// Every discovered model, by profile id.
+    pub fn all_discovered(&self) -> Vec<Arc<Model>> {
+        self.discovered
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .cloned()
+            .collect()
+    }
+
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, BTreeMap<String, Unavailable>> {
         // Every update is one map operation: a panicking holder cannot leave
         // it half-done, so a poisoned lock is still consistent.

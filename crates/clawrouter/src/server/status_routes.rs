@@ -16,16 +16,25 @@ use crate::health::Status;
 /// How long `/health` waits for each model's probe.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// `GET /v1/models`, OpenAI's list shape; `auto` first.
+/// `GET /v1/models`, OpenAI's list shape: what a client can call now.
+/// `auto` first, then the catalog's models Bedrock will serve (not past end
+/// of life, not denied to this account), then the Claude profiles discovery
+/// found that the catalog lacks, by their profile id: a client that offers a
+/// model picker from this list offers only models that answer.
 pub async fn models(State(state): State<Arc<AppState>>) -> Json<Value> {
-    let mut data =
-        vec![json!({"id": "auto", "object": "model", "created": 0, "owned_by": "clawrouter"})];
-    data.extend(
-        state.catalog.models().iter().map(
-            |m| json!({"id": m.name, "object": "model", "created": 0, "owned_by": m.provider}),
-        ),
-    );
+    let catalog = state.catalog.models().iter();
+    let available = catalog.filter(|m| state.availability.is_available(&m.name));
+    let discovered = state.availability.all_discovered();
+    let data: Vec<Value> = std::iter::once(listed("auto", "clawrouter"))
+        .chain(available.map(|m| listed(&m.name, &m.provider)))
+        .chain(discovered.iter().map(|m| listed(&m.name, &m.provider)))
+        .collect();
     Json(json!({"object": "list", "data": data}))
+}
+
+/// One entry of the model list.
+fn listed(id: &str, owned_by: &str) -> Value {
+    json!({"id": id, "object": "model", "created": 0, "owned_by": owned_by})
 }
 
 /// `GET /health`: probes every model for free, then answers in LiteLLM's shape.

@@ -12,7 +12,7 @@ use clawrouter::catalog::{Catalog, ModelAvailability};
 use clawrouter::health::Health;
 use clawrouter::ledger::{BudgetGuard, Ledger};
 use clawrouter::router::Router;
-use clawrouter::server::{self, AppState, RunningProxy, ServerConfig};
+use clawrouter::server::{self, AppState, Rejections, RunningProxy, ServerConfig};
 use clawrouter::settings::Budgets;
 use secrecy::SecretString;
 use serde_json::{Value, json};
@@ -25,6 +25,8 @@ pub struct Stack {
     pub url: String,
     pub http: reqwest::Client,
     pub ledger: Ledger,
+    /// The proxy's counts of requests refused at the door.
+    pub rejections: Arc<Rejections>,
 }
 
 pub async fn stack() -> Stack {
@@ -44,6 +46,7 @@ pub async fn stack_full(tune: impl FnOnce(&mut ServerConfig), budgets: &Budgets)
     let mut config = ServerConfig::new(SecretString::from(KEY));
     tune(&mut config);
     let (state, ledger) = app_state(&double.url(), config, budgets).await;
+    let rejections = state.rejections.clone();
     let proxy = server::start(state, 0).await.unwrap();
     let url = format!("http://{}", proxy.addr());
     Stack {
@@ -52,6 +55,7 @@ pub async fn stack_full(tune: impl FnOnce(&mut ServerConfig), budgets: &Budgets)
         url,
         http: reqwest::Client::new(),
         ledger,
+        rejections,
     }
 }
 
