@@ -319,8 +319,14 @@ pub(super) fn lock(journal: &Mutex<Journal>) -> MutexGuard<'_, Journal> {
 
 /// Saves, in the transaction committing rows, the mark of the last of them.
 pub(super) fn save_mark(tx: &Transaction<'_>, mark: Mark) -> rusqlite::Result<()> {
-    tx.prepare_cached("INSERT OR REPLACE INTO ledger_facts (name, value) VALUES (?1, ?2)")?
-        .execute((MARK_FACT, format!("{}:{}", mark.generation, mark.end)))?;
+    // An upsert changes the row in place. `INSERT OR REPLACE` deletes and
+    // re-inserts it, which also rewrites the primary key's index page: one
+    // more WAL page per commit, 4 instead of 3 when one row is committed.
+    tx.prepare_cached(
+        "INSERT INTO ledger_facts (name, value) VALUES (?1, ?2)
+         ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+    )?
+    .execute((MARK_FACT, format!("{}:{}", mark.generation, mark.end)))?;
     Ok(())
 }
 
@@ -436,5 +442,36 @@ mod tests {
         assert_eq!(rows(&conn).len(), 1);
         // Still usable: it started over past the newest generation seen.
         assert!(journal.unwrap().append(&line(&row(4)).unwrap()).is_some());
+    }
+
+    /// Frames (pages) in the WAL, after copying them all back.
+    fn wal_frames(conn: &Connection) -> i64 {
+        conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get(1))
+            .unwrap()
+    }
+
+    #[test]
+    fn saving_a_mark_again_rewrites_one_page() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("ledger.sqlite3");
+        let (mut conn, _journal) = opened(&db);
+        let save = |conn: &mut Connection, end| {
+            let tx = conn.transaction().unwrap();
+            save_mark(&tx, Mark { generation: 1, end }).unwrap();
+            tx.commit().unwrap();
+        };
+        save(&mut conn, 10);
+        // All copied back, so the next commit starts the WAL over.
+        wal_frames(&conn);
+        save(&mut conn, 20);
+        // Every commit at one request in flight pays this, beside its row.
+        assert_eq!(wal_frames(&conn), 1);
+        assert_eq!(
+            saved_mark(&conn).unwrap(),
+            Some(Mark {
+                generation: 1,
+                end: 20
+            })
+        );
     }
 }
