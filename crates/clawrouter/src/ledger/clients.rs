@@ -4,13 +4,16 @@
 
 /// User-Agent prefixes (compared without case) and the name shown, first
 /// match wins. Sources: Claude Code sends `claude-cli/VERSION (external,
-/// cli)`; Codex `codex_cli_rs/VERSION (OS; arch) terminal`, its
-/// `originator` (and `codex_vscode/` from the VS Code extension); the
-/// OpenAI and Anthropic SDKs
+/// cli)`; Codex `ORIGINATOR/VERSION (OS; arch) terminal`, where the
+/// originator is `codex_cli_rs` unless a host sets another, such as
+/// `codex_vscode` (openai/codex `codex-rs/core/src/default_client.rs`,
+/// `get_codex_user_agent`); the OpenAI and Anthropic SDKs
 /// `{ClientClassName}/Python VERSION` or `/JS VERSION` (their
 /// `_base_client.py` `user_agent`); opencode `opencode/VERSION`
 /// (sst/opencode); aider `aider/VERSION` when it sets its own agent, else it
-/// shows as the SDK it runs on. Continue's agent is UNVERIFIED.
+/// shows as the SDK it runs on; Continue `Continue/VERSION` from the
+/// providers that set an agent (continuedev/continue `core/llm/llms/`, e.g.
+/// `RodiumAi.ts`; its other providers were not checked).
 const CLIENT_PREFIXES: &[(&str, &str)] = &[
     ("claude-cli/", "Claude Code"),
     ("claude-code/", "Claude Code"),
@@ -65,6 +68,7 @@ mod tests {
             ("curl/8.5.0", "curl"),
             ("aider/0.86.2", "aider"),
             ("opencode/1.2.0", "opencode"),
+            ("Continue/1.2.8", "Continue"),
         ] {
             assert_eq!(client_name(agent), name, "{agent}");
         }
