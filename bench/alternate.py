@@ -1,6 +1,8 @@
-"""Before and after, alternated: runs bench/run.py on two builds in turn,
-round after round, and writes the medians (and ranges) of ClawRouter's
-chat-completions figures to a markdown table.
+"""Before and after, alternated: runs bench/run.py on two builds in turn
+(and any `--also` builds, such as an experiment), round after round, and
+writes the medians (and ranges) of ClawRouter's chat-completions figures to
+a markdown table. Each bin dir's own bedrock-double is used: to compare the
+proxies alone, put the same double in every bin dir.
 
 Why: on a shared 2-vCPU machine one run's added latency moves by tens of
 microseconds with the machine's state (the direct call to the double moves
@@ -61,44 +63,52 @@ def main():
     ap.add_argument("--after-commit", required=True)
     ap.add_argument("--loadgen", type=pathlib.Path, required=True)
     ap.add_argument("--venv", type=pathlib.Path, default=HERE / ".venv")
+    ap.add_argument("--also", action="append", default=[], metavar="COMMIT=BIN_DIR",
+                    help="another build to run in each round after the two (repeatable), e.g. an experiment")
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--out", type=pathlib.Path, default=HERE / "alternated.md")
     opts = ap.parse_args()
 
-    runs = {"before": [], "after": []}
+    builds = [("before", opts.before, opts.before_commit), ("after", opts.after, opts.after_commit)]
+    for also in opts.also:
+        commit, _, bin_dir = also.partition("=")
+        builds.append((commit, pathlib.Path(bin_dir), commit))
+    runs = {side: [] for side, _, _ in builds}
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     with tempfile.TemporaryDirectory() as work:
         for n in range(opts.rounds):
-            for side, bin_dir, commit in [
-                ("before", opts.before, opts.before_commit),
-                ("after", opts.after, opts.after_commit),
-            ]:
+            for side, bin_dir, commit in builds:
                 figures = run_once(bin_dir, opts.loadgen, opts.venv, commit, pathlib.Path(work) / f"{side}-{n}")
                 runs[side].append(figures)
                 print(f"round {n + 1}/{opts.rounds} {side}: added p50 c1 {figures['added_c1_p50_us']:.0f} µs",
                       file=sys.stderr)
 
+    order = " then ".join(f"`{commit}`" for _, _, commit in builds)
+    extra = [side for side, _, _ in builds[2:]]
     lines = [
         "# Before and after, alternated",
         "",
         f"`bench/alternate.py`: {opts.rounds} rounds of `bench/run.py --skip-litellm --skip-responses` on "
-        f"`{opts.before_commit}` then `{opts.after_commit}` (chat completions), started {started} on "
+        f"{order} (chat completions), started {started} on "
         f"{subprocess.run(['nproc'], capture_output=True, text=True).stdout.strip()} CPUs. "
         "Median of the rounds, with the lowest and highest run in brackets.",
         "",
-        f"| | before (`{opts.before_commit}`) | after (`{opts.after_commit}`) | after − before (medians) |",
-        "|---|---|---|---|",
+        f"| | before (`{opts.before_commit}`) | after (`{opts.after_commit}`) | after − before (medians) |"
+        + "".join(f" `{side}` | `{side}` − before |" for side in extra),
+        "|---|---|---|---|" + "---|---|" * len(extra),
     ]
     for key, label, unit, _ in FIGURES:
         cells = []
-        medians = []
-        for side in ("before", "after"):
+        medians = {}
+        for side, _, _ in builds:
             values = [r[key] for r in runs[side] if r.get(key) is not None]
-            median = statistics.median(values)
-            medians.append(median)
-            cells.append(f"{fmt(median, unit)} ({fmt(min(values), unit)} – {fmt(max(values), unit)})")
-        delta = medians[1] - medians[0]
-        lines.append(f"| {label} | {cells[0]} | {cells[1]} | {delta:+,.1f} {unit} |")
+            medians[side] = statistics.median(values)
+            cells.append(f"{fmt(medians[side], unit)} ({fmt(min(values), unit)} – {fmt(max(values), unit)})")
+        deltas = [f"{medians[side] - medians['before']:+,.1f} {unit}" for side, _, _ in builds[1:]]
+        row = [cells[0], cells[1], deltas[0]]
+        for cell, delta in zip(cells[2:], deltas[1:]):
+            row += [cell, delta]
+        lines.append(f"| {label} | " + " | ".join(row) + " |")
     opts.out.write_text("\n".join(lines) + "\n")
     print(f"wrote {opts.out}", file=sys.stderr)
 
