@@ -79,24 +79,6 @@ async fn an_unreachable_control_plane_is_an_error_not_a_hang() {
 const EXTRA: &str = "anthropic.claude-foo-9-9";
 const EXTRA_PROFILE: &str = "us.anthropic.claude-foo-9-9";
 
-/// The model ids `GET /v1/models` lists.
-async fn listed_ids(s: &common::Stack) -> Vec<String> {
-    let list: Value = s
-        .get("/v1/models")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    list["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["id"].as_str().unwrap().to_owned())
-        .collect()
-}
-
 #[tokio::test]
 async fn a_discovered_profile_is_callable_on_every_route_at_an_unknown_price() {
     let double = bedrock_double::start(DoubleConfig {
@@ -140,10 +122,10 @@ async fn a_discovered_profile_is_callable_on_every_route_at_an_unknown_price() {
     };
     let (status, _, _) = s.chat(common::chat_body(EXTRA_PROFILE, "hi")).await;
     assert_eq!(status, 404);
-    assert!(!listed_ids(&s).await.contains(&EXTRA_PROFILE.to_owned()));
+    assert!(!s.model_ids().await.contains(&EXTRA_PROFILE.to_owned()));
     found.apply(&catalog, &availability);
     // Model pickers offer it once it is callable.
-    assert!(listed_ids(&s).await.contains(&EXTRA_PROFILE.to_owned()));
+    assert!(s.model_ids().await.contains(&EXTRA_PROFILE.to_owned()));
 
     let (status, headers, body) = s.chat(common::chat_body(EXTRA_PROFILE, "hi")).await;
     assert_eq!(status, 200, "{body}");

@@ -112,6 +112,24 @@ impl Stack {
             .bearer_auth(KEY)
     }
 
+    /// The model ids `GET /v1/models` lists, in order.
+    pub async fn model_ids(&self) -> Vec<String> {
+        let list: Value = self
+            .get("/v1/models")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        list["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["id"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
     /// A chat completion request; returns status, headers and JSON body.
     pub async fn chat(&self, body: Value) -> (u16, reqwest::header::HeaderMap, Value) {
         let r = self
