@@ -72,6 +72,8 @@ def main():
     builds = [("before", opts.before, opts.before_commit), ("after", opts.after, opts.after_commit)]
     for also in opts.also:
         commit, _, bin_dir = also.partition("=")
+        if not commit or not bin_dir or commit in ("before", "after"):
+            ap.error(f"--also wants COMMIT=BIN_DIR with a commit other than before/after, not {also!r}")
         builds.append((commit, pathlib.Path(bin_dir), commit))
     runs = {side: [] for side, _, _ in builds}
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
@@ -98,16 +100,17 @@ def main():
         "|---|---|---|---|" + "---|---|" * len(extra),
     ]
     for key, label, unit, _ in FIGURES:
-        cells = []
-        medians = {}
+        # Each build's median (range), then for every build after the first
+        # its difference from `before`, the columns the header names.
+        row = []
         for side, _, _ in builds:
             values = [r[key] for r in runs[side] if r.get(key) is not None]
-            medians[side] = statistics.median(values)
-            cells.append(f"{fmt(medians[side], unit)} ({fmt(min(values), unit)} – {fmt(max(values), unit)})")
-        deltas = [f"{medians[side] - medians['before']:+,.1f} {unit}" for side, _, _ in builds[1:]]
-        row = [cells[0], cells[1], deltas[0]]
-        for cell, delta in zip(cells[2:], deltas[1:]):
-            row += [cell, delta]
+            median = statistics.median(values)
+            row.append(f"{fmt(median, unit)} ({fmt(min(values), unit)} – {fmt(max(values), unit)})")
+            if side == "before":
+                before = median
+            else:
+                row.append(f"{median - before:+,.1f} {unit}")
         lines.append(f"| {label} | " + " | ".join(row) + " |")
     opts.out.write_text("\n".join(lines) + "\n")
     print(f"wrote {opts.out}", file=sys.stderr)
