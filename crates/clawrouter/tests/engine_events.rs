@@ -1,6 +1,7 @@
 //! The engine façade as a host uses it: an engine built from a home folder,
-//! settings and a secret store, its proxy started, one real request through
-//! it to the Bedrock double, and what the engine pushes to the host.
+//! settings and a secret store, its proxy started, real requests through it
+//! to the Bedrock double, what the engine pushes to the host, and that the
+//! proxy routes with the lineup the engine shows.
 //!
 //! The engine reaches Bedrock where the AWS SDK's own variables say
 //! (`AWS_ENDPOINT_URL_BEDROCK_RUNTIME`), which a test cannot set in its own
@@ -12,10 +13,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bedrock_double::{DoubleConfig, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY};
+use clawrouter::catalog::Geography;
 use clawrouter::credentials::{self, AwsKeys, MemoryStore, SecretStore};
 use clawrouter::engine::{Engine, EngineEvent, ProxyStatus};
 use clawrouter::health::Status;
 use clawrouter::ledger::LedgerEvent;
+use clawrouter::router::RouteInput;
 use clawrouter::settings::{Home, Settings};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
@@ -132,5 +135,78 @@ async fn through_the_engine() {
     assert_eq!(recent.len(), 1);
     assert_eq!(recent[0].model, SONNET);
     assert_eq!(recent[0].status, 200);
+
+    the_proxy_routes_with_the_engines_lineup(&engine, key.expose_secret()).await;
     engine.stop_proxy().await;
+}
+
+/// The proxy routes with the engine's own router and catalog, the ones a
+/// host shows and `clawrouter route` explains, and takes new settings on a
+/// restart.
+async fn the_proxy_routes_with_the_engines_lineup(engine: &Engine, key: &str) {
+    let post = |body: serde_json::Value| async move {
+        let reply = reqwest::Client::new()
+            .post(format!("{}/v1/chat/completions", engine.endpoint()))
+            .bearer_auth(key)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(reply.status(), 200);
+        let header = |name| reply.headers()[name].to_str().unwrap().to_owned();
+        let (model, profile) = (header("x-clawrouter-model"), header("x-clawrouter-profile"));
+        (
+            model,
+            profile,
+            reply.json::<serde_json::Value>().await.unwrap(),
+        )
+    };
+
+    // A tool call answered on `auto` is remembered by the engine's router:
+    // the turn carrying its result goes back to the model that made it.
+    let tools = json!([{"type": "function", "function": {"name": "get_weather",
+        "parameters": {"type": "object", "properties": {"location": {"type": "string"}}}}}]);
+    let (model, _, body) = post(json!({"model": "auto", "tools": tools, "messages": [
+        {"role": "user", "content": "[[double:tool=get_weather]] weather in Paris?"}]}))
+    .await;
+    let call_id = body["choices"][0]["message"]["tool_calls"][0]["id"]
+        .as_str()
+        .unwrap();
+    let lineup = engine.lineup();
+    let result_turn = RouteInput {
+        tool_use_ids: vec![call_id],
+        tool_results_in_flight: true,
+        has_tools: true,
+        ..RouteInput::from_text("")
+    };
+    let decision = lineup
+        .router
+        .decide(&lineup.catalog, &result_turn, &engine.availability())
+        .unwrap();
+    assert_eq!(decision.model, model);
+    assert!(
+        decision.why.starts_with("continuing a tool loop"),
+        "{}",
+        decision.why
+    );
+
+    // New settings take effect on the running proxy once it restarts.
+    let profile_of = |engine: &Engine| {
+        let lineup = engine.lineup();
+        lineup.catalog.model(SONNET).unwrap().profile_id.clone()
+    };
+    let before = profile_of(engine);
+    let named = json!({"model": SONNET, "messages": [{"role": "user", "content": "hi"}]});
+    assert_eq!(post(named.clone()).await.1, before);
+    let mut settings = engine.settings();
+    settings.geography = Some(Geography::Global);
+    engine.save_settings(settings).unwrap();
+    assert!(
+        engine.restart_if_running().await.1,
+        "the proxy was not restarted"
+    );
+    let after = profile_of(engine);
+    assert_ne!(after, before);
+    assert!(after.starts_with("global."), "{after}");
+    assert_eq!(post(named).await.1, after);
 }

@@ -270,22 +270,26 @@ async fn bare_and_shortened_ids_are_answered_or_advised_never_a_generic_404() {
 
 #[tokio::test]
 async fn auto_never_routes_to_a_model_bedrock_denied() {
+    const DENIED: &str = "bedrock/claude-haiku-5-5";
     let s = stack().await;
+    assert!(s.model_ids().await.iter().any(|id| id == DENIED));
     // The double denies Haiku 5.5 once; the proxy marks it unavailable.
     let (status, _, body) = s
         .chat(chat_body(
-            "bedrock/claude-haiku-5-5",
+            DENIED,
             "[[double:only=haiku-5-5]] [[double:status=403]] hi",
         ))
         .await;
     assert_eq!(status, 403, "{body}");
+    // Nor is it offered to clients any more.
+    assert!(!s.model_ids().await.iter().any(|id| id == DENIED));
     for _ in 0..3 {
         let (status, headers, body) = s.chat(chat_body("auto", "hi")).await;
         assert_eq!(status, 200, "{body}");
         assert_eq!(headers["x-clawrouter-tier"], "low");
         assert_eq!(headers["x-clawrouter-model"], "bedrock/claude-haiku-4-5");
     }
-    let (status, _, body) = s.chat(chat_body("bedrock/claude-haiku-5-5", "hi")).await;
+    let (status, _, body) = s.chat(chat_body(DENIED, "hi")).await;
     assert_eq!(status, 403, "{body}");
     assert_eq!(body["error"]["code"], "model_access_denied");
     assert!(
