@@ -5,7 +5,7 @@
 use bedrock_double::DoubleConfig;
 use clawrouter::bedrock::sdk_config;
 use clawrouter::discovery::{self, Unavailable};
-use clawrouter::server::{self, ServerConfig};
+use clawrouter::server::ServerConfig;
 use clawrouter::settings::Budgets;
 use secrecy::SecretString;
 use serde_json::{Value, json};
@@ -110,16 +110,7 @@ async fn a_discovered_profile_is_callable_on_every_route_at_an_unknown_price() {
     // Before discovery is applied the proxy does not know the id.
     let catalog = state.catalog.clone();
     let availability = state.availability.clone();
-    let rejections = state.rejections.clone();
-    let proxy = server::start(state, 0).await.unwrap();
-    let s = common::Stack {
-        url: format!("http://{}", proxy.addr()),
-        double,
-        proxy,
-        http: reqwest::Client::new(),
-        ledger: ledger.clone(),
-        rejections,
-    };
+    let s = common::Stack::serving(double, state, ledger.clone()).await;
     let (status, _, _) = s.chat(common::chat_body(EXTRA_PROFILE, "hi")).await;
     assert_eq!(status, 404);
     assert!(!s.model_ids().await.contains(&EXTRA_PROFILE.to_owned()));

@@ -46,17 +46,7 @@ pub async fn stack_full(tune: impl FnOnce(&mut ServerConfig), budgets: &Budgets)
     let mut config = ServerConfig::new(SecretString::from(KEY));
     tune(&mut config);
     let (state, ledger) = app_state(&double.url(), config, budgets).await;
-    let rejections = state.rejections.clone();
-    let proxy = server::start(state, 0).await.unwrap();
-    let url = format!("http://{}", proxy.addr());
-    Stack {
-        double,
-        proxy,
-        url,
-        http: reqwest::Client::new(),
-        ledger,
-        rejections,
-    }
+    Stack::serving(double, state, ledger).await
 }
 
 /// AWS client options aimed at a double, with its default keys.
@@ -100,6 +90,20 @@ pub async fn app_state(
 }
 
 impl Stack {
+    /// A proxy serving `state` (whose ledger is `ledger`) in front of `double`.
+    pub async fn serving(double: RunningDouble, state: AppState, ledger: Ledger) -> Stack {
+        let rejections = state.rejections.clone();
+        let proxy = server::start(state, 0).await.unwrap();
+        Stack {
+            url: format!("http://{}", proxy.addr()),
+            double,
+            proxy,
+            http: reqwest::Client::new(),
+            ledger,
+            rejections,
+        }
+    }
+
     pub fn post(&self, path: &str) -> reqwest::RequestBuilder {
         self.http
             .post(format!("{}{path}", self.url))
