@@ -228,10 +228,35 @@ pub(super) fn spawn(
     std::thread::Builder::new()
         .name("clawrouter-ledger".into())
         .spawn(move || {
+            schedule_as_batch_work();
             run(&store, checkpointer.as_ref(), journal.as_deref(), &commands);
         })
         .map_err(LedgerError::Spawn)
 }
+
+/// Has Linux schedule this thread as batch work (`SCHED_BATCH`): it keeps
+/// its fair share of the CPU, but waking it does not preempt a running
+/// thread. Its commits are background work (a journaled row is already
+/// safe, and a request that waits for its commit makes it on its own thread
+/// when it can), so on busy cores the requests' threads go first, and the
+/// commits gather more rows each (bench/README.md).
+#[cfg(target_os = "linux")]
+fn schedule_as_batch_work() {
+    use thread_priority::{
+        NormalThreadSchedulePolicy, ThreadPriority, ThreadPriorityOsValue, ThreadSchedulePolicy,
+    };
+    if let Err(e) = thread_priority::set_thread_priority_and_policy(
+        thread_priority::thread_native_id(),
+        // Niceness 0, as threads start with.
+        ThreadPriority::Os(ThreadPriorityOsValue::default()),
+        ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Batch),
+    ) {
+        tracing::debug!("the usage ledger's writer is not scheduled as batch work: {e}");
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn schedule_as_batch_work() {}
 
 fn run(
     shared: &Mutex<Store>,
@@ -330,4 +355,24 @@ fn restart_journal(
         journal.restart();
     }
     flow
+}
+
+#[cfg(test)]
+mod tests {
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn the_writer_thread_is_scheduled_as_batch_work() {
+        let ledger = super::super::Ledger::open_in_memory().unwrap();
+        // Read on the writer thread, about itself.
+        let stat = ledger
+            .read(|_| Ok(std::fs::read_to_string("/proc/thread-self/stat").ok()))
+            .unwrap()
+            .unwrap();
+        // proc(5): field 41 is the scheduling policy, 3 is SCHED_BATCH.
+        // Fields are counted from the pid; the name (field 2) is in
+        // parentheses and may hold spaces, so count on from after it.
+        let (_, after_name) = stat.rsplit_once(')').unwrap();
+        let fields: Vec<&str> = after_name.split_whitespace().collect();
+        assert_eq!(fields[41 - 3], "3", "{stat}");
+    }
 }
