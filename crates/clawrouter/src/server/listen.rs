@@ -3,26 +3,47 @@
 //! port actually bound is what everything reports.
 
 use std::io;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpSocket};
 
 /// How many ports after the configured one are tried before any free port.
 const FALLBACK_SPAN: u16 = 20;
 
+/// Connections the kernel completes and holds until the proxy accepts them.
+/// A burst (many clients starting at once, or a flood) waits here while the
+/// proxy is busy. `TcpListener::bind`'s 128 was too few: past it the kernel
+/// drops handshakes, or completes them with SYN cookies and then loses them
+/// while their clients believe they are connected and wait for an answer
+/// that never comes. Linux caps it at `net.core.somaxconn` (4096 by default).
+const BACKLOG: u32 = 1024;
+
 /// Binds 127.0.0.1 only (never a wildcard address: the proxy spends money).
 pub async fn bind_loopback(port: u16) -> io::Result<TcpListener> {
     if port == 0 {
-        return TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await;
+        return listen_on(0);
     }
     for candidate in port..=port.saturating_add(FALLBACK_SPAN) {
-        match TcpListener::bind((Ipv4Addr::LOCALHOST, candidate)).await {
+        match listen_on(candidate) {
             Ok(listener) => return Ok(listener),
             Err(e) if e.kind() == io::ErrorKind::AddrInUse => continue,
             Err(e) => return Err(e),
         }
     }
-    TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await
+    listen_on(0)
+}
+
+/// A listener on 127.0.0.1:`port` with [`BACKLOG`], otherwise set up as
+/// `TcpListener::bind` does.
+fn listen_on(port: u16) -> io::Result<TcpListener> {
+    let socket = TcpSocket::new_v4()?;
+    // As `bind` does on unix, so a restarted proxy gets its port back while
+    // the last one's connections are in TIME_WAIT. (On Windows the option
+    // would let another program take a port in use.)
+    #[cfg(unix)]
+    socket.set_reuseaddr(true)?;
+    socket.bind(SocketAddrV4::new(Ipv4Addr::LOCALHOST, port).into())?;
+    socket.listen(BACKLOG)
 }
 
 /// Raises the soft `RLIMIT_NOFILE` to the hard limit (the default soft limit
@@ -65,5 +86,29 @@ mod tests {
         let got = loopback_addr(&second).unwrap();
         assert_ne!(got.port(), taken);
         assert!(got.ip().is_loopback());
+    }
+
+    #[tokio::test]
+    async fn a_burst_of_connections_waits_to_be_accepted() {
+        let listener = bind_loopback(0).await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        // Twice the old backlog, and none accepted yet. A handshake the
+        // kernel drops is retried after a second; it must not come to that.
+        let connects = (0..256).map(|_| {
+            tokio::time::timeout(
+                std::time::Duration::from_millis(500),
+                tokio::net::TcpStream::connect(addr),
+            )
+        });
+        let connected: Vec<_> = futures_util::future::join_all(connects)
+            .await
+            .into_iter()
+            .filter_map(|c| c.ok()?.ok())
+            .collect();
+        assert_eq!(connected.len(), 256);
+        // Each one is there to be accepted.
+        for _ in 0..256 {
+            listener.accept().await.unwrap();
+        }
     }
 }
