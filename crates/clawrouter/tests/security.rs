@@ -121,7 +121,7 @@ async fn row01_binds_loopback_only() {
     let addr = s.proxy.addr();
     assert!(addr.ip().is_loopback(), "{addr}");
     // The bind API takes a port, never an address: a wildcard bind cannot be configured.
-    let listener = server::bind_loopback(0).await.unwrap();
+    let listener = server::bind_loopback(0).unwrap();
     assert!(listener.local_addr().unwrap().ip().is_loopback());
     match lan_ip() {
         Some(ip) => assert!(

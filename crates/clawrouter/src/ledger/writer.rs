@@ -362,7 +362,7 @@ mod tests {
     #[cfg(target_os = "linux")]
     #[test]
     fn the_writer_thread_is_scheduled_as_batch_work() {
-        let ledger = super::super::Ledger::open_in_memory().unwrap();
+        let ledger = crate::ledger::Ledger::open_in_memory().unwrap();
         // Read on the writer thread, about itself.
         let stat = ledger
             .read(|_| Ok(std::fs::read_to_string("/proc/thread-self/stat").ok()))

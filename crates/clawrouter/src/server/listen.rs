@@ -19,7 +19,8 @@ const FALLBACK_SPAN: u16 = 20;
 const BACKLOG: u32 = 1024;
 
 /// Binds 127.0.0.1 only (never a wildcard address: the proxy spends money).
-pub async fn bind_loopback(port: u16) -> io::Result<TcpListener> {
+/// Call it within a tokio runtime, which the listener registers with.
+pub fn bind_loopback(port: u16) -> io::Result<TcpListener> {
     if port == 0 {
         return listen_on(0);
     }
@@ -80,9 +81,9 @@ mod tests {
 
     #[tokio::test]
     async fn taken_port_falls_back_to_the_next_free_one() {
-        let first = bind_loopback(0).await.unwrap();
+        let first = bind_loopback(0).unwrap();
         let taken = first.local_addr().unwrap().port();
-        let second = bind_loopback(taken).await.unwrap();
+        let second = bind_loopback(taken).unwrap();
         let got = loopback_addr(&second).unwrap();
         assert_ne!(got.port(), taken);
         assert!(got.ip().is_loopback());
@@ -90,7 +91,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_burst_of_connections_waits_to_be_accepted() {
-        let listener = bind_loopback(0).await.unwrap();
+        let listener = bind_loopback(0).unwrap();
         let addr = listener.local_addr().unwrap();
         // Twice the old backlog, and none accepted yet. A handshake the
         // kernel drops is retried after a second; it must not come to that

@@ -189,7 +189,7 @@ impl RunningProxy {
 /// Binds 127.0.0.1 at `port` (falling back to a free port when taken) and
 /// serves until [`RunningProxy::stop`].
 pub async fn start(state: AppState, port: u16) -> std::io::Result<RunningProxy> {
-    let listener = bind_loopback(port).await?;
+    let listener = bind_loopback(port)?;
     let addr = listen::loopback_addr(&listener)?;
     let config = state.config.clone();
     // The Host check needs the port actually bound, known only now.
