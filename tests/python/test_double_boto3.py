@@ -201,6 +201,31 @@ def test_5x_rules_are_enforced_on_converse_and_invoke(double):
     assert answer["model"] == "claude-opus-5-5"
 
 
+def test_sonnet_5_5_turns_thinking_off_with_between_tools(double):
+    """whats-new-sonnet-5-5: `disabled` is a 400 pointing to `between_tools`,
+    which works at low to high effort and is a 400 at xhigh and max."""
+    client = bedrock(double)
+    body = {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 50,
+            "messages": [{"role": "user", "content": "hi"}], "thinking": {"type": "disabled"}}
+    message = validation_message(lambda: client.invoke_model(modelId=SONNET_55, body=json.dumps(body)))
+    assert 'Use "thinking.type.between_tools"' in message
+    body["thinking"] = {"type": "between_tools"}
+    body["output_config"] = {"effort": "max"}
+    message = validation_message(lambda: client.invoke_model(modelId=SONNET_55, body=json.dumps(body)))
+    assert '"output_config.effort": "max"' in message
+    body["output_config"] = {"effort": "high"}
+    answer = json.loads(client.invoke_model(modelId=SONNET_55, body=json.dumps(body))["body"].read())
+    assert answer["model"] == "claude-sonnet-5-5"
+    # Through Converse the same fields travel as additional model fields.
+    answer = client.converse(modelId=SONNET_55, messages=user("hi"), additionalModelRequestFields={
+        "thinking": {"type": "between_tools"}, "output_config": {"effort": "low"}})
+    assert answer["stopReason"] == "end_turn"
+    message = validation_message(lambda: client.converse(
+        modelId=OPUS_55, messages=user("hi"),
+        additionalModelRequestFields={"thinking": {"type": "between_tools"}}))
+    assert message.endswith('"thinking.type.between_tools" is not supported for this model.')
+
+
 def test_end_of_life_model_is_resource_not_found(double):
     with pytest.raises(ClientError) as raised:
         bedrock(double).converse(modelId="us.anthropic.claude-sonnet-4-20250514-v1:0", messages=user("hi"))

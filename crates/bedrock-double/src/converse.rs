@@ -155,6 +155,10 @@ fn asks(request: &ConverseRequest) -> Asks<'_> {
         .and_then(|c| c.tool_choice.as_ref());
     Asks {
         thinking: thinking_type(request),
+        effort: request
+            .additional_model_request_fields
+            .as_ref()
+            .and_then(|a| a["output_config"]["effort"].as_str()),
         temperature: inference.temperature,
         top_p: inference.top_p,
         top_k: request

@@ -42,6 +42,8 @@ struct AnthropicRequest {
     top_p: Option<f64>,
     top_k: Option<f64>,
     thinking: Option<Value>,
+    /// `{"effort": "low"|…}`.
+    output_config: Option<Value>,
     #[serde(default)]
     anthropic_beta: Vec<String>,
 }
@@ -188,6 +190,10 @@ fn asks(request: &AnthropicRequest) -> Asks<'_> {
         .and_then(|c| c["type"].as_str());
     Asks {
         thinking: thinking_type(request),
+        effort: request
+            .output_config
+            .as_ref()
+            .and_then(|c| c["effort"].as_str()),
         temperature: request.temperature,
         top_p: request.top_p,
         top_k: request.top_k,

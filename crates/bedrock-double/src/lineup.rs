@@ -50,11 +50,24 @@ pub struct Model {
     pub lifecycle: Lifecycle,
     pub max_output_tokens: u64,
     pub thinking: ThinkingStyle,
+    /// A `thinking.type` besides `disabled` that turns up-front thinking off
+    /// on this model (`between_tools`), and the most effort it allows.
+    #[serde(default)]
+    pub thinking_off: Option<ThinkingOff>,
     #[serde(default)]
     pub sampling: SamplingRule,
     pub forced_tool_choice: bool,
     /// Fewest tokens a cache point must add to be cached.
     pub min_cache_tokens: u64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ThinkingOff {
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// `output_config.effort` levels it is refused at.
+    pub refused_efforts: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -225,6 +238,7 @@ impl Lineup {
             },
             max_output_tokens: 128_000,
             thinking: ThinkingStyle::AdaptiveOrBudget,
+            thinking_off: None,
             sampling: SamplingRule::default(),
             forced_tool_choice: true,
             min_cache_tokens: 1_024,

@@ -19,8 +19,10 @@ pub const BOTH_SAMPLING_PARAMS: &str = "The model returned the following errors:
 /// What a request asks of the model, whichever API it came through.
 #[derive(Debug, Default)]
 pub struct Asks<'a> {
-    /// `thinking.type`: `enabled`, `adaptive` or `disabled`.
+    /// `thinking.type`: `enabled`, `adaptive`, `disabled`, `between_tools`.
     pub thinking: Option<&'a str>,
+    /// `output_config.effort`.
+    pub effort: Option<&'a str>,
     pub temperature: Option<f64>,
     pub top_p: Option<f64>,
     pub top_k: Option<f64>,
@@ -50,6 +52,11 @@ pub fn check(model: &Model, asks: &Asks<'_>) -> Result<(), ApiError> {
             model.max_output_tokens,
             response_model_name(&model.id)
         )));
+    }
+    if let Some(thinking) = asks.thinking
+        && let Some(refused) = refused_thinking_off(model, thinking, asks.effort)
+    {
+        return Err(model_errors(refused));
     }
     if let Some(thinking) = asks.thinking {
         let refused = match model.thinking {
@@ -87,6 +94,37 @@ pub fn check(model: &Model, asks: &Asks<'_>) -> Result<(), ApiError> {
         ));
     }
     Ok(())
+}
+
+/// Why a request's way of turning thinking off is refused: the model has
+/// its own form (Sonnet 5.5's `between_tools`, where `disabled` is a 400 that
+/// points to it), a model is sent a form it does not know, or the form comes
+/// with an effort it does not allow. The behaviour is Anthropic's
+/// (whats-new-sonnet-5-5); the wording is the double's.
+fn refused_thinking_off(model: &Model, thinking: &str, effort: Option<&str>) -> Option<String> {
+    let off = model.thinking_off.as_ref();
+    match off {
+        Some(off) if thinking == "disabled" => Some(format!(
+            "\"thinking.type.disabled\" is not supported for this model. Use \"thinking.type.{}\" to turn off up-front thinking.",
+            off.kind
+        )),
+        Some(off) if thinking == off.kind => effort
+            .filter(|e| off.refused_efforts.iter().any(|r| r == e))
+            .map(|e| {
+                format!(
+                    "\"thinking.type.{thinking}\" is not supported with \"output_config.effort\": \"{e}\". Use \"thinking.type.adaptive\" for this effort."
+                )
+            }),
+        // A type every Claude model knows is judged by the model's style below.
+        _ if !["enabled", "adaptive", "disabled"].contains(&thinking)
+            && off.is_none_or(|o| o.kind != thinking) =>
+        {
+            Some(format!(
+                "\"thinking.type.{thinking}\" is not supported for this model."
+            ))
+        }
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -142,6 +180,38 @@ mod tests {
             );
         }
         assert_eq!(check_on(HAIKU_55, thinking("disabled")), Ok(()));
+    }
+
+    #[test]
+    fn sonnet_5_5_turns_thinking_off_with_between_tools_up_to_high_effort() {
+        let off = |effort| Asks {
+            thinking: Some("between_tools"),
+            effort,
+            ..Asks::default()
+        };
+        assert!(
+            check_on(SONNET_55, thinking("disabled"))
+                .unwrap_err()
+                .contains("Use \"thinking.type.between_tools\""),
+        );
+        for effort in [None, Some("low"), Some("medium"), Some("high")] {
+            assert_eq!(check_on(SONNET_55, off(effort)), Ok(()), "{effort:?}");
+        }
+        for effort in ["xhigh", "max"] {
+            assert!(
+                check_on(SONNET_55, off(Some(effort)))
+                    .unwrap_err()
+                    .contains(&format!("\"output_config.effort\": \"{effort}\"")),
+            );
+        }
+        // Other models do not know the form.
+        for model in [HAIKU_55, OPUS_55, OPUS_46] {
+            assert_eq!(
+                check_on(model, off(None)).unwrap_err(),
+                "The model returned the following errors: \"thinking.type.between_tools\" is not supported for this model.",
+                "{model}"
+            );
+        }
     }
 
     #[test]
