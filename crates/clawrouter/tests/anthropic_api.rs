@@ -523,19 +523,37 @@ async fn an_end_of_life_model_is_refused_naming_its_replacement() {
 
 #[tokio::test]
 async fn budget_thinking_and_forced_tools_are_fitted_to_sonnet_5_5() {
-    let s = stack().await;
     let body = json!({"model": "claude-sonnet-5-5", "max_tokens": 4096, "temperature": 0.5,
         "thinking": {"type": "enabled", "budget_tokens": 2048},
         "tools": weather_tool(), "tool_choice": {"type": "any"},
         "messages": [{"role": "user", "content": "weather in Oslo?"}]});
+    answered_as_adjusted(
+        body,
+        "temperature=dropped;tool_choice=auto;thinking=adaptive;effort=low",
+    )
+    .await;
+}
+
+/// Sonnet 5.5 refuses `thinking: disabled` (Bedrock's 400, played by the
+/// double) and turns up-front thinking off with `between_tools`, at most at
+/// high effort: a client's "no thinking" is sent that way.
+#[tokio::test]
+async fn disabled_thinking_becomes_between_tools_on_sonnet_5_5() {
+    let body = json!({"model": "claude-sonnet-5-5", "max_tokens": 1024,
+        "thinking": {"type": "disabled"}, "output_config": {"effort": "max"},
+        "messages": [{"role": "user", "content": "hi"}]});
+    answered_as_adjusted(body, "thinking=between_tools;effort=high").await;
+}
+
+/// `body` is answered, whole and streamed, by the double (which refuses what
+/// the model would), and the proxy says it changed `adjusted`.
+async fn answered_as_adjusted(body: Value, adjusted: &str) {
+    let s = stack().await;
     for stream in [false, true] {
         let mut body = body.clone();
         body["stream"] = json!(stream);
         let (status, headers, text) = post(&s, "/v1/messages", &body, None).await;
         assert_eq!(status, 200, "{text}");
-        assert_eq!(
-            headers["x-clawrouter-adjusted"],
-            "temperature=dropped;tool_choice=auto;thinking=adaptive;effort=low"
-        );
+        assert_eq!(headers["x-clawrouter-adjusted"], adjusted);
     }
 }

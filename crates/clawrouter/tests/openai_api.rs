@@ -513,6 +513,15 @@ async fn requests_are_fitted_to_each_models_rules() {
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(headers["x-clawrouter-adjusted"], "thinking=adaptive");
+    // No reasoning, on a model that refuses `disabled`: its own way.
+    let (status, headers, body) = s
+        .chat(
+            json!({"model": "claude-sonnet-5-5", "reasoning_effort": "none",
+            "messages": [user("just answer")]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(headers["x-clawrouter-adjusted"], "thinking=between_tools");
     // Nothing to fit: no header.
     let (status, headers, body) = s
         .chat(

@@ -15,7 +15,7 @@ use serde_json::{Map, Value, json};
 use super::accepts::{Feature, accepted};
 use super::{AnthropicError, Content, Message, MessagesRequest, Role};
 use crate::adjust::{self, Adjustments};
-use crate::catalog::{Capability, Effort, Model, SamplingRule, ThinkingStyle};
+use crate::catalog::{Capability, Effort, Model, SamplingRule, ThinkingOff, ThinkingOffKind};
 
 /// The Messages-API version Bedrock's Anthropic body requires.
 const BEDROCK_ANTHROPIC_VERSION: &str = "bedrock-2023-05-31";
@@ -149,6 +149,19 @@ fn build(
                 adjusted.note(model, "effort", effort.as_str());
             }
         }
+        Thinking::Off(off) => {
+            out.insert("thinking".into(), json!({"type": off.kind.as_str()}));
+            let effort = out.get_mut("output_config").map(|c| &mut c["effort"]);
+            if let (Some(effort), Some(most)) = (effort, off.max_effort)
+                && effort
+                    .as_str()
+                    .and_then(Effort::parse)
+                    .is_some_and(|asked| asked > most)
+            {
+                *effort = most.as_str().into();
+                adjusted.note(model, "effort", most.as_str());
+            }
+        }
         Thinking::Omit => {}
     }
     if let Some(system) = &req.system {
@@ -196,6 +209,8 @@ enum Thinking {
     Send(Value),
     /// `{"type": "adaptive"}`, with this effort unless the client set one.
     Adaptive(Option<Effort>),
+    /// The model's way of not thinking, its effort capped to fit.
+    Off(ThinkingOff),
     Omit,
 }
 
@@ -203,7 +218,9 @@ enum Thinking {
 /// dropped for models that cannot think; `adaptive` becomes `enabled` with
 /// the largest budget on budget-only models (as Claude Code itself asks
 /// older models); a budget becomes adaptive with the nearest effort on
-/// adaptive-only models; `disabled` is left out where thinking is always on;
+/// adaptive-only models; `disabled` (or `between_tools`) becomes the model's
+/// own way of not thinking, its effort capped to what that allows, or is left
+/// out where thinking is always on;
 /// an `enabled` budget is lowered below `max_tokens` (Anthropic requires
 /// `budget_tokens < max_tokens`), or thinking dropped when none fits.
 fn thinking_for(
@@ -225,9 +242,19 @@ fn thinking_for(
         thinking["type"].as_str(),
         thinking["budget_tokens"].as_u64(),
     ) {
-        (Some("disabled"), _) if style == ThinkingStyle::AlwaysOn => {
-            adjusted.note(model, "thinking", "adaptive");
-            return Thinking::Omit;
+        (Some(asked), _) if ThinkingOffKind::parse(asked).is_some() => {
+            return match model.thinking.turned_off() {
+                Some(off) => {
+                    if off.kind.as_str() != asked {
+                        adjusted.note(model, "thinking", off.kind.as_str());
+                    }
+                    Thinking::Off(off)
+                }
+                None => {
+                    adjusted.note(model, "thinking", "adaptive");
+                    Thinking::Omit
+                }
+            };
         }
         (Some("enabled"), budget) if !style.takes_budget() => {
             adjusted.note(model, "thinking", "adaptive");
@@ -817,6 +844,53 @@ mod tests {
             adjusted.header_value().as_deref(),
             Some("temperature=dropped;tool_choice=auto;top_k=dropped;thinking=adaptive")
         );
+    }
+
+    #[test]
+    fn thinking_turned_off_is_sent_as_each_model_turns_it_off() {
+        // Sonnet 5.5 refuses `disabled` and takes `between_tools`, at most
+        // at high effort.
+        let (out, adjusted) = fitted(
+            "claude-sonnet-5-5",
+            json!({"thinking": {"type": "disabled"}, "output_config": {"effort": "max"}}),
+        );
+        assert_eq!(out["thinking"], json!({"type": "between_tools"}));
+        assert_eq!(out["output_config"], json!({"effort": "high"}));
+        assert_eq!(
+            adjusted.header_value().as_deref(),
+            Some("thinking=between_tools;effort=high")
+        );
+        // Haiku 5.5 turns it off plainly, also at most at high effort.
+        let (out, adjusted) = fitted(
+            "claude-haiku-5-5",
+            json!({"thinking": {"type": "disabled"}, "output_config": {"effort": "xhigh"}}),
+        );
+        assert_eq!(out["thinking"], json!({"type": "disabled"}));
+        assert_eq!(out["output_config"], json!({"effort": "high"}));
+        assert_eq!(adjusted.header_value().as_deref(), Some("effort=high"));
+        // A client's `between_tools` routed to a model without it becomes
+        // that model's way, or is left out where thinking is always on.
+        let (out, adjusted) = fitted(
+            "claude-opus-4-8",
+            json!({"thinking": {"type": "between_tools"}, "output_config": {"effort": "max"}}),
+        );
+        assert_eq!(out["thinking"], json!({"type": "disabled"}));
+        assert_eq!(out["output_config"], json!({"effort": "max"}));
+        assert_eq!(adjusted.get("thinking"), Some("disabled"));
+        let (out, adjusted) = fitted(
+            "claude-opus-5-5",
+            json!({"thinking": {"type": "between_tools"}}),
+        );
+        assert!(out.get("thinking").is_none(), "{out}");
+        assert_eq!(adjusted.get("thinking"), Some("adaptive"));
+        // Within the cap, nothing changes.
+        let (out, adjusted) = fitted(
+            "claude-sonnet-5-5",
+            json!({"thinking": {"type": "between_tools"}, "output_config": {"effort": "low"}}),
+        );
+        assert_eq!(out["thinking"], json!({"type": "between_tools"}));
+        assert_eq!(out["output_config"], json!({"effort": "low"}));
+        assert!(adjusted.is_empty(), "{adjusted:?}");
     }
 
     #[test]

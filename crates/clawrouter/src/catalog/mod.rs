@@ -30,7 +30,9 @@ pub use availability::{AvailabilityChange, ModelAvailability, Unavailable, Unava
 pub use ids::{Geography, KnownId, split_profile_id};
 pub use names::{NameError, Resolved};
 pub use price::{LongContextPrice, Price, Rates, TokenUsage};
-pub use rules::{Accepts, Effort, SamplingRule, Thinking, ThinkingStyle};
+pub use rules::{
+    Accepts, Effort, SamplingRule, Thinking, ThinkingOff, ThinkingOffKind, ThinkingStyle,
+};
 
 /// The catalog shipped with ClawRouter, used when no other file is configured.
 pub const BUILTIN_YAML: &str = include_str!("../../../../models.yaml");
@@ -346,6 +348,7 @@ impl Model {
             thinking: Thinking {
                 style: ThinkingStyle::AdaptiveOrBudget,
                 efforts: Effort::ALL.to_vec(),
+                off: None,
             },
             sampling: SamplingRule::Any,
             forced_tool_choice: true,

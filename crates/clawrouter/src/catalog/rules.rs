@@ -124,6 +124,49 @@ pub struct Thinking {
     /// no effort parameter.
     #[serde(default)]
     pub efforts: Vec<Effort>,
+    /// How the model is asked to think as little as it can, when that is not
+    /// the plain `{"type": "disabled"}` its style implies (see
+    /// [`Thinking::turned_off`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub off: Option<ThinkingOff>,
+}
+
+/// The `thinking` a model takes for "no thinking", and the most effort it
+/// allows with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ThinkingOff {
+    #[serde(rename = "type")]
+    pub kind: ThinkingOffKind,
+    /// Above it the request is a 400 (or is capped by Bedrock).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_effort: Option<Effort>,
+}
+
+/// The `thinking.type` values that turn up-front thinking off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ThinkingOffKind {
+    /// No thinking at all.
+    Disabled,
+    /// No thinking before the answer; short notes between tool calls only
+    /// (Claude Sonnet 5.5, where `disabled` is a 400).
+    BetweenTools,
+}
+
+impl ThinkingOffKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ThinkingOffKind::Disabled => "disabled",
+            ThinkingOffKind::BetweenTools => "between_tools",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ThinkingOffKind> {
+        [ThinkingOffKind::Disabled, ThinkingOffKind::BetweenTools]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+    }
 }
 
 impl Default for Thinking {
@@ -131,11 +174,25 @@ impl Default for Thinking {
         Thinking {
             style: ThinkingStyle::Budget,
             efforts: Vec::new(),
+            off: None,
         }
     }
 }
 
 impl Thinking {
+    /// What to send when a client turns thinking off: the model's own form
+    /// if `models.yaml` names one, else `disabled`, or `None` when the model
+    /// always thinks.
+    pub fn turned_off(&self) -> Option<ThinkingOff> {
+        self.off.or(match self.style {
+            ThinkingStyle::AlwaysOn => None,
+            _ => Some(ThinkingOff {
+                kind: ThinkingOffKind::Disabled,
+                max_effort: None,
+            }),
+        })
+    }
+
     /// The accepted effort nearest to `wanted` (ties go to the higher one:
     /// a client asking for more thought than exists gets the most there is).
     pub fn nearest_effort(&self, wanted: Effort) -> Option<Effort> {
@@ -155,12 +212,14 @@ mod tests {
         let t = Thinking {
             style: ThinkingStyle::Adaptive,
             efforts: vec![Effort::Low, Effort::Medium, Effort::High],
+            off: None,
         };
         assert_eq!(t.nearest_effort(Effort::Medium), Some(Effort::Medium));
         assert_eq!(t.nearest_effort(Effort::Max), Some(Effort::High));
         let sparse = Thinking {
             style: ThinkingStyle::Adaptive,
             efforts: vec![Effort::Low, Effort::High],
+            off: None,
         };
         assert_eq!(sparse.nearest_effort(Effort::Medium), Some(Effort::High));
         assert_eq!(Thinking::default().nearest_effort(Effort::High), None);

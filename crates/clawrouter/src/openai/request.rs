@@ -4,12 +4,12 @@
 use aws_sdk_bedrockruntime::types::{
     ContentBlock, ConversationRole, InferenceConfiguration, Message, SystemContentBlock,
 };
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::{ChatCompletionRequest, StopSequences, TranslateError, messages, tools};
 use crate::adjust::{self, Adjustments};
 use crate::bedrock::{ConverseRequest, json_to_document};
-use crate::catalog::{Capability, Effort, Model, SamplingRule, ThinkingStyle};
+use crate::catalog::{Capability, Effort, Model, SamplingRule, ThinkingOffKind, ThinkingStyle};
 
 /// Output cap when the client sets none. Bedrock's own default is the
 /// model's maximum (up to 128k tokens on Opus), which would let one runaway
@@ -131,9 +131,13 @@ pub(crate) fn assemble(
             }
             Some(fields)
         }
-        // `none` / `minimal` on a model that thinks unless told not to.
-        (None, None, Some(None)) if style == ThinkingStyle::Adaptive => {
-            Some(json!({"thinking": {"type": "disabled"}}))
+        // `none` / `minimal` on a model that thinks unless told not to: its
+        // way of not thinking (Sonnet 5.5's `between_tools`, at its least
+        // effort), or plain `disabled`.
+        (None, None, Some(None))
+            if style == ThinkingStyle::Adaptive || model.thinking.off.is_some() =>
+        {
+            thinking_off(model, &mut adjusted)
         }
         // ... and on one that always thinks: as little as it can.
         (None, None, Some(None)) if style == ThinkingStyle::AlwaysOn => {
@@ -162,6 +166,21 @@ pub(crate) fn assemble(
         response_field_paths: Vec::new(),
     };
     Ok((converse, adjusted))
+}
+
+/// The model's way of not thinking (`models.yaml`) for `none` / `minimal`:
+/// plain `disabled`, or another form (Sonnet 5.5's `between_tools`) at the
+/// model's least effort, which every such form allows.
+fn thinking_off(model: &Model, adjusted: &mut Adjustments) -> Option<Value> {
+    let off = model.thinking.turned_off()?;
+    let mut fields = json!({"thinking": {"type": off.kind.as_str()}});
+    if off.kind != ThinkingOffKind::Disabled {
+        adjusted.note(model, "thinking", off.kind.as_str());
+        if let Some(least) = model.thinking.efforts.first() {
+            fields["output_config"] = json!({"effort": least.as_str()});
+        }
+    }
+    Some(fields)
 }
 
 fn check_n(n: Option<u32>) -> Result<(), TranslateError> {
@@ -704,5 +723,21 @@ mod tests {
         );
         assert_eq!(fields, json!({"output_config": {"effort": "low"}}));
         assert_eq!(adjusted.get("thinking"), Some("adaptive"));
+        // Sonnet 5.5 turns up-front thinking off its own way.
+        let (fields, _, adjusted) = on(
+            "bedrock/claude-sonnet-5-5",
+            hello(json!({"reasoning_effort": "none"})),
+        );
+        assert_eq!(
+            fields,
+            json!({"thinking": {"type": "between_tools"}, "output_config": {"effort": "low"}})
+        );
+        assert_eq!(adjusted.get("thinking"), Some("between_tools"));
+        // Models that think only when asked get nothing.
+        let (fields, _, _) = on(
+            "bedrock/claude-sonnet-4-6",
+            hello(json!({"reasoning_effort": "none"})),
+        );
+        assert_eq!(fields, Value::Null);
     }
 }
