@@ -420,8 +420,8 @@ mod tests {
                 profile("us.anthropic.claude-opus-5-5"),
                 profile("global.anthropic.claude-opus-5-5"),
                 profile("us.anthropic.claude-sonnet-5-5"),
-                profile("us.anthropic.claude-fable-5-1"),
-                profile("global.anthropic.claude-fable-5-1"),
+                profile("us.anthropic.claude-fable-5"),
+                profile("global.anthropic.claude-fable-5"),
             ],
             models: vec![
                 model("anthropic.claude-opus-5-5", Lifecycle::Active, Some(true)),
@@ -435,7 +435,7 @@ mod tests {
                     Lifecycle::Legacy,
                     Some(true),
                 ),
-                model("anthropic.claude-fable-5-1", Lifecycle::Active, None),
+                model("anthropic.claude-fable-5", Lifecycle::Active, None),
             ],
         }
     }
@@ -484,8 +484,8 @@ mod tests {
         let availability = ModelAvailability::from_catalog(&catalog);
         discovery().apply(&catalog, &availability);
         for id in [
-            "us.anthropic.claude-fable-5-1",
-            "global.anthropic.claude-fable-5-1",
+            "us.anthropic.claude-fable-5",
+            "global.anthropic.claude-fable-5",
         ] {
             let model = availability.discovered(id).unwrap();
             assert!(model.discovered, "{id}");
@@ -504,7 +504,7 @@ mod tests {
         later.apply(&catalog, &availability);
         assert!(
             availability
-                .discovered("us.anthropic.claude-fable-5-1")
+                .discovered("us.anthropic.claude-fable-5")
                 .is_none()
         );
     }
@@ -531,10 +531,10 @@ mod tests {
         let found = discovery().discovered(&catalog);
         let fable: Vec<_> = found
             .iter()
-            .filter(|f| f.model_id == "anthropic.claude-fable-5-1")
+            .filter(|f| f.model_id == "anthropic.claude-fable-5")
             .collect();
         assert_eq!(fable.len(), 1);
-        assert_eq!(fable[0].profile_id, "global.anthropic.claude-fable-5-1");
+        assert_eq!(fable[0].profile_id, "global.anthropic.claude-fable-5");
         assert!(found.iter().all(|f| {
             catalog
                 .models()

@@ -142,7 +142,7 @@ fn models_json_lists_the_catalog_with_lifecycle_availability_and_exact_prices() 
     let text = String::from_utf8(out.stdout).unwrap();
     let m: serde_json::Value = serde_json::from_str(&text).unwrap();
     let models = m["models"].as_array().unwrap();
-    assert_eq!(models.len(), 9);
+    assert_eq!(models.len(), 11);
     let by_name = |name: &str| models.iter().find(|x| x["name"] == name).unwrap();
     let opus = by_name("bedrock/claude-opus-5-5");
     assert_eq!(opus["profile_id"], "us.anthropic.claude-opus-5-5");
@@ -165,6 +165,14 @@ fn models_json_lists_the_catalog_with_lifecycle_availability_and_exact_prices() 
     );
     let opus46 = by_name("bedrock/claude-opus-4-6");
     assert_eq!(opus46["price_per_million"]["output"].to_string(), "27.5");
+    // Fable is named, never routed to.
+    let fable = by_name("bedrock/claude-fable-5-2");
+    assert_eq!(fable["tiers"], serde_json::json!([]));
+    assert_eq!(
+        fable["price_per_million"],
+        serde_json::json!({"input": 8.8, "output": 44, "cache_read": 0.22,
+            "cache_write": 11, "cache_write_1h": 17.6})
+    );
     let sonnet4 = by_name("bedrock/claude-sonnet-4");
     assert_eq!(sonnet4["lifecycle"], "eol");
     assert_eq!(sonnet4["available"], false);
@@ -216,7 +224,7 @@ async fn check_reports_the_credential_source_and_health_without_secrets() {
     assert_eq!(report["credentials_source"], "environment");
     assert_eq!(report["api_key_source"], "env");
     let models = report["models"].as_array().unwrap();
-    assert_eq!(models.len(), 9);
+    assert_eq!(models.len(), 11);
     // Sonnet 4 is past end of life: reported, not probed, not failing the check.
     const RETIRED: &str = "bedrock/claude-sonnet-4";
     let (retired, living): (Vec<&Value>, Vec<&Value>) =
@@ -252,7 +260,7 @@ async fn check_reports_the_credential_source_and_health_without_secrets() {
     );
     assert_eq!(
         double.stats().by_operation["Converse"],
-        8,
+        10,
         "one paid request per living model"
     );
 

@@ -407,9 +407,9 @@ async fn models_health_and_liveliness() {
     let health: Value = s.get("/health").send().await.unwrap().json().await.unwrap();
     // Sonnet 4 is past end of life: Bedrock (the double) answers 404 and
     // /health says so; every living model is healthy.
-    assert_eq!(health["healthy_count"], 8, "{health}");
+    assert_eq!(health["healthy_count"], 10, "{health}");
     assert_eq!(health["unhealthy_count"], 1);
-    assert_eq!(health["healthy_endpoints"].as_array().unwrap().len(), 8);
+    assert_eq!(health["healthy_endpoints"].as_array().unwrap().len(), 10);
     let retired = &health["unhealthy_endpoints"][0];
     assert_eq!(retired["model_name"], "bedrock/claude-sonnet-4");
     assert!(

@@ -162,11 +162,12 @@ fn strip_suffix_ignore_case<'a>(s: &'a str, suffix: &str) -> &'a str {
 }
 
 /// `("sonnet", [4, 5])` for `claude-sonnet-4-5` or `claude-sonnet-4-5-20250929`.
+/// Any word is a family (`fable` too): the catalog's models say which exist.
 fn claude_family_version(name: &str) -> Option<(&str, Vec<u32>)> {
     let mut parts = name.strip_prefix("claude-")?.split('-');
     let family = parts
         .next()
-        .filter(|f| ["opus", "sonnet", "haiku"].contains(f))?;
+        .filter(|f| !f.is_empty() && f.chars().all(|c| c.is_ascii_alphabetic()))?;
     let version = parts
         .map_while(|p| p.parse::<u32>().ok().filter(|_| p.len() < 8))
         .collect();
@@ -323,6 +324,20 @@ mod tests {
         assert_eq!(
             name(&c, "claude-haiku-9-20300101"),
             Some("bedrock/claude-haiku-5-5".into())
+        );
+        // Claude Code's Fable names: its own model, or the newest Fable for
+        // Fable 5, which the catalog leaves to discovery.
+        assert_eq!(
+            served(&c, "claude-fable-5-1[1m]"),
+            Some((
+                "bedrock/claude-fable-5-1".into(),
+                "us.anthropic.claude-fable-5-1".into(),
+                false
+            ))
+        );
+        assert_eq!(
+            name(&c, "claude-fable-5"),
+            Some("bedrock/claude-fable-5-2".into())
         );
     }
 }
