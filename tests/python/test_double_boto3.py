@@ -175,6 +175,22 @@ def validation_message(call):
     return error["Message"]
 
 
+def hi_body(**fields):
+    """A minimal InvokeModel body saying "hi", with `fields` added."""
+    return {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 50,
+            "messages": [{"role": "user", "content": "hi"}], **fields}
+
+
+def invoke(client, model_id, body):
+    """InvokeModel with `body`; the model's answer, parsed."""
+    return json.loads(client.invoke_model(modelId=model_id, body=json.dumps(body))["body"].read())
+
+
+def invoke_refused(client, model_id, body):
+    """InvokeModel with `body`, which must be refused; Bedrock's message."""
+    return validation_message(lambda: invoke(client, model_id, body))
+
+
 def test_5x_rules_are_enforced_on_converse_and_invoke(double):
     client = bedrock(double)
     message = validation_message(lambda: client.converse(
@@ -190,14 +206,13 @@ def test_5x_rules_are_enforced_on_converse_and_invoke(double):
     message = validation_message(lambda: client.converse(
         modelId=SONNET_55, messages=user("hi"), toolConfig={"tools": [tool], "toolChoice": {"any": {}}}))
     assert 'tool_choice: type "tool" and "any" are not supported' in message
-    body = {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 50,
-            "messages": [{"role": "user", "content": "hi"}], "thinking": {"type": "disabled"}}
-    message = validation_message(lambda: client.invoke_model(modelId=OPUS_55, body=json.dumps(body)))
+    body = hi_body(thinking={"type": "disabled"})
+    message = invoke_refused(client, OPUS_55, body)
     assert '"thinking.type.disabled" is not supported' in message
     # What a valid client sends is accepted.
     body["thinking"] = {"type": "adaptive"}
     body["output_config"] = {"effort": "high"}
-    answer = json.loads(client.invoke_model(modelId=OPUS_55, body=json.dumps(body))["body"].read())
+    answer = invoke(client, OPUS_55, body)
     assert answer["model"] == "claude-opus-5-5"
 
 
@@ -205,16 +220,15 @@ def test_sonnet_5_5_turns_thinking_off_with_between_tools(double):
     """whats-new-sonnet-5-5: `disabled` is a 400 pointing to `between_tools`,
     which works at low to high effort and is a 400 at xhigh and max."""
     client = bedrock(double)
-    body = {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 50,
-            "messages": [{"role": "user", "content": "hi"}], "thinking": {"type": "disabled"}}
-    message = validation_message(lambda: client.invoke_model(modelId=SONNET_55, body=json.dumps(body)))
+    body = hi_body(thinking={"type": "disabled"})
+    message = invoke_refused(client, SONNET_55, body)
     assert 'Use "thinking.type.between_tools"' in message
     body["thinking"] = {"type": "between_tools"}
     body["output_config"] = {"effort": "max"}
-    message = validation_message(lambda: client.invoke_model(modelId=SONNET_55, body=json.dumps(body)))
+    message = invoke_refused(client, SONNET_55, body)
     assert '"output_config.effort": "max"' in message
     body["output_config"] = {"effort": "high"}
-    answer = json.loads(client.invoke_model(modelId=SONNET_55, body=json.dumps(body))["body"].read())
+    answer = invoke(client, SONNET_55, body)
     assert answer["model"] == "claude-sonnet-5-5"
     # Through Converse the same fields travel as additional model fields.
     answer = client.converse(modelId=SONNET_55, messages=user("hi"), additionalModelRequestFields={
