@@ -151,7 +151,11 @@ fn build(
         }
         Thinking::Off(off) => {
             out.insert("thinking".into(), json!({"type": off.kind.as_str()}));
-            let effort = out.get_mut("output_config").map(|c| &mut c["effort"]);
+            // `get_mut`, not indexing: the client's `output_config` may lack
+            // an effort, or not be an object at all.
+            let effort = out
+                .get_mut("output_config")
+                .and_then(|c| c.get_mut("effort"));
             if let (Some(effort), Some(most)) = (effort, off.max_effort)
                 && effort
                     .as_str()
@@ -883,6 +887,15 @@ mod tests {
         );
         assert!(out.get("thinking").is_none(), "{out}");
         assert_eq!(adjusted.get("thinking"), Some("adaptive"));
+        // An `output_config` without an effort, or not an object, is sent
+        // as it came.
+        for config in [json!({"format": {"type": "json_schema"}}), json!("fast")] {
+            let (out, _) = fitted(
+                "claude-sonnet-5-5",
+                json!({"thinking": {"type": "disabled"}, "output_config": config}),
+            );
+            assert_eq!(out["output_config"], config);
+        }
         // Within the cap, nothing changes.
         let (out, adjusted) = fitted(
             "claude-sonnet-5-5",
