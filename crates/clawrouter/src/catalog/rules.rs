@@ -32,6 +32,12 @@ impl ThinkingStyle {
         !matches!(self, ThinkingStyle::Budget)
     }
 
+    /// Whether the model thinks when a request says nothing of thinking, so
+    /// that "no thinking" must be asked for (the adaptive-only styles).
+    pub fn thinks_unasked(self) -> bool {
+        matches!(self, ThinkingStyle::Adaptive | ThinkingStyle::AlwaysOn)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             ThinkingStyle::Budget => "budget",

@@ -131,23 +131,8 @@ pub(crate) fn assemble(
             }
             Some(fields)
         }
-        // `none` / `minimal` on a model that thinks unless told not to: its
-        // way of not thinking (Sonnet 5.5's `between_tools`, at its least
-        // effort), or plain `disabled`.
-        (None, None, Some(None))
-            if style == ThinkingStyle::Adaptive || model.thinking.off.is_some() =>
-        {
-            thinking_off(model, &mut adjusted)
-        }
-        // ... and on one that always thinks: as little as it can.
-        (None, None, Some(None)) if style == ThinkingStyle::AlwaysOn => {
-            adjusted.note(model, "thinking", "adaptive");
-            model
-                .thinking
-                .efforts
-                .first()
-                .map(|low| json!({"output_config": {"effort": low.as_str()}}))
-        }
+        // `none` / `minimal` on a model that thinks unless told not to.
+        (None, None, Some(None)) if style.thinks_unasked() => least_thinking(model, &mut adjusted),
         _ => None,
     };
     let converse = ConverseRequest {
@@ -168,15 +153,20 @@ pub(crate) fn assemble(
     Ok((converse, adjusted))
 }
 
-/// The model's way of not thinking (`models.yaml`) for `none` / `minimal`:
-/// plain `disabled`, or another form (Sonnet 5.5's `between_tools`) at the
-/// model's least effort, which every such form allows.
-fn thinking_off(model: &Model, adjusted: &mut Adjustments) -> Option<Value> {
-    let off = model.thinking.turned_off()?;
+/// As little thinking as the model can do, for `none` / `minimal`: its way
+/// of not thinking (`models.yaml`), plain `disabled` or another form (Sonnet
+/// 5.5's `between_tools`) at its least effort, which every such form allows;
+/// or, on a model that always thinks, adaptive thinking at its least effort.
+fn least_thinking(model: &Model, adjusted: &mut Adjustments) -> Option<Value> {
+    let least = model.thinking.efforts.first();
+    let Some(off) = model.thinking.turned_off() else {
+        adjusted.note(model, "thinking", "adaptive");
+        return least.map(|least| json!({"output_config": {"effort": least.as_str()}}));
+    };
     let mut fields = json!({"thinking": {"type": off.kind.as_str()}});
     if off.kind != ThinkingOffKind::Disabled {
         adjusted.note(model, "thinking", off.kind.as_str());
-        if let Some(least) = model.thinking.efforts.first() {
+        if let Some(least) = least {
             fields["output_config"] = json!({"effort": least.as_str()});
         }
     }
