@@ -240,6 +240,31 @@ def test_sonnet_5_5_turns_thinking_off_with_between_tools(double):
     assert message.endswith('"thinking.type.between_tools" is not supported for this model.')
 
 
+def test_opus_5_5_hides_its_thinking_unless_asked(double):
+    """whats-new-opus-5-5: thinking blocks come back with an empty thinking
+    field under the default `display: omitted`; `summarized` returns the
+    text; other values are a 400. The signature and the bill are the same."""
+    client = bedrock(double)
+    thinking = {"type": "adaptive"}
+
+    def reasoning(display=None):
+        fields = {"thinking": {**thinking, "display": display} if display else thinking}
+        answer = client.converse(modelId=OPUS_55, messages=user("hi"),
+                                 additionalModelRequestFields=fields)
+        block = answer["output"]["message"]["content"][0]["reasoningContent"]["reasoningText"]
+        return block, answer["usage"]["outputTokens"]
+
+    (hidden, billed), (shown, billed_shown) = reasoning(), reasoning("summarized")
+    assert hidden["text"] == "" and shown["text"].startswith("Thinking about:")
+    assert hidden["signature"] == shown["signature"] and billed == billed_shown
+    assert reasoning("omitted")[0]["text"] == ""
+    message = invoke_refused(client, OPUS_55, hi_body(thinking={**thinking, "display": "updates"}))
+    assert message.endswith("thinking.adaptive.display: Input should be 'summarized', 'omitted'")
+    # Older models show it unless told otherwise.
+    body = hi_body(thinking={"type": "enabled", "budget_tokens": 1024}, max_tokens=2048)
+    assert invoke(client, MODEL, body)["content"][0]["thinking"].startswith("Thinking about:")
+
+
 def test_end_of_life_model_is_resource_not_found(double):
     with pytest.raises(ClientError) as raised:
         bedrock(double).converse(modelId="us.anthropic.claude-sonnet-4-20250514-v1:0", messages=user("hi"))

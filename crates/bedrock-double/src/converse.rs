@@ -87,7 +87,9 @@ pub fn parse(
     let request: ConverseRequest = parse_body(body)?;
     validate_conversation(&request.messages, request.tool_config.is_some())?;
     check_images(&request.messages)?;
-    rules::check(model, &asks(&request))?;
+    let asks = asks(&request);
+    rules::check(model, &asks)?;
+    let shows_thinking = asks.shows_thinking(model);
     let inference = &request.inference_config;
     let additional = request.additional_model_request_fields.as_ref();
     if let Some(betas) = additional
@@ -125,6 +127,7 @@ pub fn parse(
         tools: tool_defs(&request),
         forced_tool: forced_tool(&request),
         thinking,
+        shows_thinking,
         input,
     };
     Ok(ConverseCall {
@@ -155,6 +158,10 @@ fn asks(request: &ConverseRequest) -> Asks<'_> {
         .and_then(|c| c.tool_choice.as_ref());
     Asks {
         thinking: thinking_type(request),
+        display: request
+            .additional_model_request_fields
+            .as_ref()
+            .and_then(|a| a["thinking"]["display"].as_str()),
         effort: request
             .additional_model_request_fields
             .as_ref()
@@ -292,7 +299,9 @@ pub fn response(call: &ConverseCall, reply: &Reply, latency_ms: u64) -> Value {
 
 fn content_block(block: &Block) -> Value {
     match block {
-        Block::Reasoning { text, signature } => {
+        Block::Reasoning {
+            text, signature, ..
+        } => {
             json!({"reasoningContent": {"reasoningText": {"text": text, "signature": signature}}})
         }
         Block::Text(text) => json!({ "text": text }),
@@ -337,7 +346,9 @@ pub fn stream(call: &ConverseCall, reply: &Reply, latency_ms: u64) -> StreamPlan
             )
         };
         match block {
-            Block::Reasoning { text, signature } => {
+            Block::Reasoning {
+                text, signature, ..
+            } => {
                 events.extend(
                     text_pieces(text)
                         .into_iter()

@@ -122,7 +122,9 @@ pub fn parse(
         return Err(ApiError::validation(TOOLS_REQUIRED));
     }
     check_images(&request)?;
-    rules::check(model, &asks(&request))?;
+    let asks = asks(&request);
+    rules::check(model, &asks)?;
+    let shows_thinking = asks.shows_thinking(model);
     limits::check_betas(request.anthropic_beta.iter().map(String::as_str))?;
 
     let last_user_text = request
@@ -166,6 +168,7 @@ pub fn parse(
         tools,
         forced_tool,
         thinking,
+        shows_thinking,
         input,
     };
     Ok(InvokeCall { turn, message_id })
@@ -190,6 +193,10 @@ fn asks(request: &AnthropicRequest) -> Asks<'_> {
         .and_then(|c| c["type"].as_str());
     Asks {
         thinking: thinking_type(request),
+        display: request
+            .thinking
+            .as_ref()
+            .and_then(|t| t["display"].as_str()),
         effort: request
             .output_config
             .as_ref()
@@ -280,7 +287,9 @@ fn prompt_layout(request: &AnthropicRequest) -> PromptLayout {
 
 fn content_block(block: &Block) -> Value {
     match block {
-        Block::Reasoning { text, signature } => {
+        Block::Reasoning {
+            text, signature, ..
+        } => {
             json!({"type": "thinking", "thinking": text, "signature": signature})
         }
         Block::Text(text) => json!({"type": "text", "text": text}),
@@ -362,7 +371,9 @@ pub fn stream(call: &InvokeCall, reply: &Reply, latency_ms: u64) -> StreamPlan {
         };
         events.push(json!({"type": "content_block_start", "index": index, "content_block": start}));
         match block {
-            Block::Reasoning { text, signature } => {
+            Block::Reasoning {
+                text, signature, ..
+            } => {
                 events.extend(
                     text_pieces(text)
                         .into_iter()

@@ -50,7 +50,9 @@
 //! - A tool choice that forces a tool (`tool` by name, or `any`: the first
 //!   tool) makes the reply call it, as `tool=NAME` below does.
 //! - With thinking enabled, a reasoning block `Thinking about: {first 60
-//!   chars}` with a signature comes first.
+//!   chars}` with a signature comes first. Its text is empty (the signature
+//!   and the output tokens unchanged) where `thinking.display` is `omitted`,
+//!   the default of the models marked `thinking_display: omitted`.
 //! - Tokens: `ceil(chars / 4)`, minimum 1. Input counts every string in
 //!   system, messages and tools except binary payloads (`bytes`, `data`),
 //!   tags, ids and signatures; output counts the reply's text, reasoning and

@@ -54,6 +54,9 @@ pub struct Model {
     /// on this model (`between_tools`), and the most effort it allows.
     #[serde(default)]
     pub thinking_off: Option<ThinkingOff>,
+    /// How thinking comes back when a request names no `thinking.display`.
+    #[serde(default)]
+    pub thinking_display: ThinkingDisplay,
     #[serde(default)]
     pub sampling: SamplingRule,
     pub forced_tool_choice: bool,
@@ -106,6 +109,27 @@ pub enum ThinkingStyle {
     AdaptiveOrBudget,
     Adaptive,
     AlwaysOn,
+}
+
+/// `thinking.display`: whether thinking blocks carry their text.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ThinkingDisplay {
+    #[default]
+    Summarized,
+    /// Empty text; the signature still carries the thinking.
+    Omitted,
+}
+
+impl ThinkingDisplay {
+    /// The value a request names, if the API knows it.
+    pub fn parse(value: &str) -> Option<ThinkingDisplay> {
+        match value {
+            "summarized" => Some(ThinkingDisplay::Summarized),
+            "omitted" => Some(ThinkingDisplay::Omitted),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
@@ -239,6 +263,7 @@ impl Lineup {
             max_output_tokens: 128_000,
             thinking: ThinkingStyle::AdaptiveOrBudget,
             thinking_off: None,
+            thinking_display: ThinkingDisplay::Summarized,
             sampling: SamplingRule::default(),
             forced_tool_choice: true,
             min_cache_tokens: 1_024,

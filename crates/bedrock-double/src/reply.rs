@@ -25,6 +25,9 @@ pub struct Turn {
     /// tool for `any`); a `tool=NAME` directive takes precedence.
     pub forced_tool: Option<String>,
     pub thinking: bool,
+    /// Thinking blocks carry their text (`thinking.display`); without it
+    /// they carry only the signature, and the thinking is still billed.
+    pub shows_thinking: bool,
     pub input: InputUsage,
 }
 
@@ -38,8 +41,11 @@ pub struct ToolDef {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Block {
     Reasoning {
+        /// Empty where the request's display omits it.
         text: String,
         signature: String,
+        /// The thinking's output tokens, shown or not.
+        tokens: u64,
     },
     Text(String),
     ToolUse {
@@ -90,9 +96,19 @@ pub fn plan(turn: &Turn) -> Result<Reply, ApiError> {
     let mut budget = turn.max_tokens;
     if turn.thinking {
         let text = format!("Thinking about: {}", clip(&turn.prompt, 60));
-        budget = budget.saturating_sub(tokens(&text));
+        let thought = tokens(&text);
+        budget = budget.saturating_sub(thought);
         let signature = BASE64.encode(Sha256::digest(format!("{}|{text}", turn.model_id)));
-        blocks.push(Block::Reasoning { text, signature });
+        let text = if turn.shows_thinking {
+            text
+        } else {
+            String::new()
+        };
+        blocks.push(Block::Reasoning {
+            text,
+            signature,
+            tokens: thought,
+        });
     }
 
     let base = match turn.directives.long {
@@ -147,7 +163,8 @@ pub fn plan(turn: &Turn) -> Result<Reply, ApiError> {
 
 fn block_tokens(block: &Block) -> u64 {
     match block {
-        Block::Reasoning { text, .. } | Block::Text(text) => tokens(text),
+        Block::Reasoning { tokens, .. } => *tokens,
+        Block::Text(text) => tokens(text),
         Block::ToolUse { input, .. } => tokens(&input.to_string()),
     }
 }
@@ -340,13 +357,42 @@ mod tests {
     fn thinking_comes_first_with_a_signature() {
         let mut t = turn("why");
         t.thinking = true;
+        t.shows_thinking = true;
         let reply = plan(&t).unwrap();
-        let Block::Reasoning { text, signature } = &reply.blocks[0] else {
+        let Block::Reasoning {
+            text, signature, ..
+        } = &reply.blocks[0]
+        else {
             panic!()
         };
         assert_eq!(text, "Thinking about: why");
         assert!(!signature.is_empty());
         assert!(matches!(reply.blocks[1], Block::Text(_)));
+    }
+
+    #[test]
+    fn omitted_thinking_keeps_its_signature_and_its_bill() {
+        let mut t = turn("why");
+        t.thinking = true;
+        t.shows_thinking = true;
+        let shown = plan(&t).unwrap();
+        t.shows_thinking = false;
+        let omitted = plan(&t).unwrap();
+        let (
+            Block::Reasoning {
+                signature: shown_sig,
+                ..
+            },
+            Block::Reasoning {
+                text, signature, ..
+            },
+        ) = (&shown.blocks[0], &omitted.blocks[0])
+        else {
+            panic!()
+        };
+        assert_eq!(text, "");
+        assert_eq!(signature, shown_sig);
+        assert_eq!(omitted.output_tokens, shown.output_tokens);
     }
 
     #[test]

@@ -9,7 +9,7 @@
 //! /work/notes/model-facts.md §2).
 
 use crate::errors::ApiError;
-use crate::lineup::{Model, SamplingParam, ThinkingStyle};
+use crate::lineup::{Model, SamplingParam, ThinkingDisplay, ThinkingStyle};
 use crate::model_id::response_model_name;
 
 const MODEL_ERRORS: &str = "The model returned the following errors: ";
@@ -23,6 +23,8 @@ pub struct Asks<'a> {
     pub thinking: Option<&'a str>,
     /// `output_config.effort`.
     pub effort: Option<&'a str>,
+    /// `thinking.display`.
+    pub display: Option<&'a str>,
     pub temperature: Option<f64>,
     pub top_p: Option<f64>,
     pub top_k: Option<f64>,
@@ -32,6 +34,13 @@ pub struct Asks<'a> {
 }
 
 impl Asks<'_> {
+    /// Whether thinking blocks carry their text: the request's `display`,
+    /// else the model's default.
+    pub fn shows_thinking(&self, model: &Model) -> bool {
+        let display = self.display.and_then(ThinkingDisplay::parse);
+        display.unwrap_or(model.thinking_display) == ThinkingDisplay::Summarized
+    }
+
     fn sampling(&self, param: SamplingParam) -> Option<f64> {
         match param {
             SamplingParam::Temperature => self.temperature,
@@ -57,6 +66,14 @@ pub fn check(model: &Model, asks: &Asks<'_>) -> Result<(), ApiError> {
         && let Some(refused) = refused_thinking_off(model, thinking, asks.effort)
     {
         return Err(model_errors(refused));
+    }
+    if let Some(display) = asks.display
+        && ThinkingDisplay::parse(display).is_none()
+    {
+        return Err(model_errors(format!(
+            "thinking.{}.display: Input should be 'summarized', 'omitted'",
+            asks.thinking.unwrap_or("adaptive")
+        )));
     }
     if let Some(thinking) = asks.thinking {
         let refused = match model.thinking {
@@ -167,6 +184,33 @@ mod tests {
             );
             assert_eq!(check_on(model, thinking("adaptive")), Ok(()), "{model}");
         }
+    }
+
+    #[test]
+    fn thinking_display_is_summarized_or_omitted_and_defaults_per_model() {
+        let lineup = Lineup::builtin().unwrap();
+        let shown = |model: &str, display| {
+            let asks = Asks {
+                thinking: Some("adaptive"),
+                display,
+                ..Asks::default()
+            };
+            asks.shows_thinking(lineup.model(model).unwrap())
+        };
+        // Opus and Sonnet 5.5 hide thinking text unless asked; 4.6 shows it.
+        assert!(!shown(OPUS_55, None) && !shown(SONNET_55, None));
+        assert!(shown(OPUS_46, None));
+        assert!(shown(OPUS_55, Some("summarized")));
+        assert!(!shown(OPUS_46, Some("omitted")));
+        let updates = Asks {
+            thinking: Some("adaptive"),
+            display: Some("updates"),
+            ..Asks::default()
+        };
+        assert_eq!(
+            check_on(SONNET_55, updates).unwrap_err(),
+            "The model returned the following errors: thinking.adaptive.display: Input should be 'summarized', 'omitted'"
+        );
     }
 
     #[test]
