@@ -135,6 +135,24 @@ def test_reasoning_is_carried_into_the_next_turn(client):
     assert [item.type for item in dropped.output] == ["message"]
 
 
+def test_summaries_show_the_thinking_of_models_that_hide_it(client):
+    """Opus 5.5 returns its thinking blocks empty unless a request asks for
+    them (Bedrock's `display: omitted` default, which the double plays).
+    Codex asks for summaries and no effort; the summary carries the thinking,
+    streamed and whole. Without `summary` the reasoning item is empty."""
+    opus = "bedrock/claude-opus-5-5"
+    codex_reasoning = {"summary": "auto"}
+    with client.responses.stream(model=opus, input="why is the sky blue?", reasoning=codex_reasoning) as stream:
+        summary = "".join(e.delta for e in stream if e.type == "response.reasoning_summary_text.delta")
+        streamed = stream.get_final_response()
+    assert summary == "Thinking about: why is the sky blue?"
+    assert streamed.output[0].summary[0].text == summary
+    whole = client.responses.create(model=opus, input="why is the sky blue?", reasoning=codex_reasoning)
+    assert whole.output[0].summary[0].text == summary
+    unasked = client.responses.create(model=opus, input="why is the sky blue?", reasoning={"effort": "low"})
+    assert unasked.output[0].type == "reasoning" and unasked.output[0].summary == []
+
+
 def test_hosted_tools_are_dropped_and_said_so(client):
     raw = client.responses.with_raw_response.create(
         model=SONNET, input="find news", tools=[{"type": "web_search"}, *WEATHER]

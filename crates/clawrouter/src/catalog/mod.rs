@@ -31,7 +31,8 @@ pub use ids::{Geography, KnownId, split_profile_id};
 pub use names::{NameError, Resolved};
 pub use price::{LongContextPrice, Price, Rates, TokenUsage};
 pub use rules::{
-    Accepts, Effort, SamplingRule, Thinking, ThinkingOff, ThinkingOffKind, ThinkingStyle,
+    Accepts, Effort, SamplingRule, Thinking, ThinkingDisplay, ThinkingOff, ThinkingOffKind,
+    ThinkingStyle,
 };
 
 /// The catalog shipped with ClawRouter, used when no other file is configured.
@@ -349,6 +350,10 @@ impl Model {
                 style: ThinkingStyle::AdaptiveOrBudget,
                 efforts: Effort::ALL.to_vec(),
                 off: None,
+                // A model the catalog does not know yet is a new one, and
+                // every Claude model since Opus 4.7 hides its thinking
+                // unless asked: asking costs nothing where it does not.
+                display: ThinkingDisplay::Omitted,
             },
             sampling: SamplingRule::Any,
             forced_tool_choice: true,

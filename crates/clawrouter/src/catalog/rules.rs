@@ -135,6 +135,28 @@ pub struct Thinking {
     /// [`Thinking::turned_off`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub off: Option<ThinkingOff>,
+    /// How the model returns its thinking when a request names no
+    /// `thinking.display`.
+    #[serde(default, skip_serializing_if = "ThinkingDisplay::is_summarized")]
+    pub display: ThinkingDisplay,
+}
+
+/// `thinking.display`: whether thinking blocks carry the thinking's text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ThinkingDisplay {
+    /// A summary of the thinking (every model before Opus 4.7).
+    #[default]
+    Summarized,
+    /// Empty text; the signature still carries the thinking, and it is
+    /// billed all the same.
+    Omitted,
+}
+
+impl ThinkingDisplay {
+    fn is_summarized(&self) -> bool {
+        *self == ThinkingDisplay::Summarized
+    }
 }
 
 /// The `thinking` a model takes for "no thinking", and the most effort it
@@ -181,6 +203,7 @@ impl Default for Thinking {
             style: ThinkingStyle::Budget,
             efforts: Vec::new(),
             off: None,
+            display: ThinkingDisplay::Summarized,
         }
     }
 }
@@ -218,14 +241,14 @@ mod tests {
         let t = Thinking {
             style: ThinkingStyle::Adaptive,
             efforts: vec![Effort::Low, Effort::Medium, Effort::High],
-            off: None,
+            ..Thinking::default()
         };
         assert_eq!(t.nearest_effort(Effort::Medium), Some(Effort::Medium));
         assert_eq!(t.nearest_effort(Effort::Max), Some(Effort::High));
         let sparse = Thinking {
             style: ThinkingStyle::Adaptive,
             efforts: vec![Effort::Low, Effort::High],
-            off: None,
+            ..Thinking::default()
         };
         assert_eq!(sparse.nearest_effort(Effort::Medium), Some(Effort::High));
         assert_eq!(Thinking::default().nearest_effort(Effort::High), None);

@@ -9,7 +9,9 @@ use serde_json::{Value, json};
 use super::{ChatCompletionRequest, StopSequences, TranslateError, messages, tools};
 use crate::adjust::{self, Adjustments};
 use crate::bedrock::{ConverseRequest, json_to_document};
-use crate::catalog::{Capability, Effort, Model, SamplingRule, ThinkingOffKind, ThinkingStyle};
+use crate::catalog::{
+    Capability, Effort, Model, SamplingRule, ThinkingDisplay, ThinkingOffKind, ThinkingStyle,
+};
 
 /// Output cap when the client sets none. Bedrock's own default is the
 /// model's maximum (up to 128k tokens on Opus), which would let one runaway
@@ -61,6 +63,8 @@ pub fn to_converse(
             .reasoning_effort
             .as_deref()
             .map(|e| ("reasoning_effort", e)),
+        // Chat Completions has no place for reasoning text.
+        show_reasoning: false,
         stream: req.wants_stream(),
     };
     assemble(&generation, model, profile_id, system, messages, tool_plan)
@@ -75,6 +79,8 @@ pub(crate) struct Generation<'a> {
     pub top_p: Option<f32>,
     pub stop: Option<&'a StopSequences>,
     pub reasoning_effort: Option<(&'static str, &'a str)>,
+    /// The client shows the model's reasoning (Responses summaries).
+    pub show_reasoning: bool,
     pub stream: bool,
 }
 
@@ -135,6 +141,11 @@ pub(crate) fn assemble(
         (None, None, Some(None)) if style.thinks_unasked() => least_thinking(model, &mut adjusted),
         _ => None,
     };
+    let additional_fields = if generation.show_reasoning && can_think {
+        shown_thinking(additional_fields, model)
+    } else {
+        additional_fields
+    };
     let converse = ConverseRequest {
         model_id: profile_id.to_owned(),
         messages,
@@ -151,6 +162,25 @@ pub(crate) fn assemble(
         response_field_paths: Vec::new(),
     };
     Ok((converse, adjusted))
+}
+
+/// The thinking fields with the thinking's text asked for, on a model that
+/// hides it by default (`display: omitted` in models.yaml), for a client
+/// that shows reasoning. Only where thinking is on: asked for, or a model
+/// that thinks unasked; thinking a client turned off stays off.
+fn shown_thinking(fields: Option<Value>, model: &Model) -> Option<Value> {
+    if model.thinking.display != ThinkingDisplay::Omitted {
+        return fields;
+    }
+    let mut fields = fields.unwrap_or_else(|| json!({}));
+    match fields.get("thinking").map(|t| t["type"].as_str()) {
+        Some(Some("adaptive" | "enabled")) => fields["thinking"]["display"] = json!("summarized"),
+        None if model.thinking.style.thinks_unasked() => {
+            fields["thinking"] = json!({"type": "adaptive", "display": "summarized"});
+        }
+        _ => {}
+    }
+    (fields != json!({})).then_some(fields)
 }
 
 /// As little thinking as the model can do, for `none` / `minimal`: its way

@@ -87,6 +87,7 @@ pub fn to_converse(
             .as_ref()
             .and_then(|r| r.effort.as_deref())
             .map(|e| ("reasoning.effort", e)),
+        show_reasoning: req.wants_summaries(),
         stream: req.wants_stream(),
     };
     // `parallel_tool_calls: false` has no Converse equivalent; Claude decides.
@@ -416,6 +417,58 @@ mod tests {
         let err = convert(json!({"model": "m", "input": "hi", "reasoning": {"effort": "extreme"}}))
             .unwrap_err();
         assert_eq!(err.param(), Some("reasoning.effort"));
+    }
+
+    /// The thinking fields sent to a catalog model for a Responses body.
+    fn thinking_on(model: &str, body: Value) -> Value {
+        let catalog = crate::catalog::Catalog::builtin().unwrap();
+        let model = catalog.model(model).unwrap();
+        let prepared = Prepared::new(serde_json::from_value(body).unwrap()).unwrap();
+        let (r, _) = to_converse(&prepared, model, &model.profile_id).unwrap();
+        r.additional_fields
+            .as_ref()
+            .map_or(Value::Null, document_to_json)
+    }
+
+    #[test]
+    fn summaries_ask_models_that_hide_their_thinking_to_show_it() {
+        // Codex's request: summaries, no effort. Opus 5.5 thinks unasked
+        // and hides the text unless asked (models.yaml `display: omitted`).
+        let codex = json!({"model": "m", "input": "hi", "reasoning": {"summary": "auto"}});
+        assert_eq!(
+            thinking_on("bedrock/claude-opus-5-5", codex.clone()),
+            json!({"thinking": {"type": "adaptive", "display": "summarized"}})
+        );
+        let mut with_effort = codex.clone();
+        with_effort["reasoning"]["effort"] = json!("low");
+        assert_eq!(
+            thinking_on("bedrock/claude-sonnet-5-5", with_effort.clone()),
+            json!({"thinking": {"type": "adaptive", "display": "summarized"},
+                   "output_config": {"effort": "low"}})
+        );
+        // Least effort on a model that always thinks still thinks.
+        with_effort["reasoning"]["effort"] = json!("minimal");
+        assert_eq!(
+            thinking_on("bedrock/claude-opus-5-5", with_effort.clone()),
+            json!({"thinking": {"type": "adaptive", "display": "summarized"},
+                   "output_config": {"effort": "low"}})
+        );
+        // Thinking turned off stays off.
+        with_effort["reasoning"]["effort"] = json!("none");
+        assert_eq!(
+            thinking_on("bedrock/claude-sonnet-5-5", with_effort)["thinking"],
+            json!({"type": "between_tools"})
+        );
+        // Sonnet 4.6 shows its thinking anyway, and thinks only when asked.
+        assert_eq!(thinking_on("bedrock/claude-sonnet-4-6", codex), Value::Null);
+        // Without summaries nothing changes.
+        assert_eq!(
+            thinking_on(
+                "bedrock/claude-opus-5-5",
+                json!({"model": "m", "input": "hi"})
+            ),
+            Value::Null
+        );
     }
 
     #[test]

@@ -43,11 +43,7 @@ impl ResponseContext {
             created_at,
             model: model.to_owned(),
             tools,
-            summaries: req
-                .reasoning
-                .as_ref()
-                .and_then(|r| r.summary.as_deref())
-                .is_some_and(|s| s != "none"),
+            summaries: req.wants_summaries(),
             parallel_tool_calls: req.parallel_tool_calls.unwrap_or(true),
             tool_choice: req
                 .tool_choice

@@ -512,6 +512,14 @@ impl ResponsesRequest {
     pub fn wants_stream(&self) -> bool {
         self.stream == Some(true)
     }
+
+    /// Whether the client asked to see the reasoning (`reasoning.summary`).
+    pub fn wants_summaries(&self) -> bool {
+        self.reasoning
+            .as_ref()
+            .and_then(|r| r.summary.as_deref())
+            .is_some_and(|s| s != "none")
+    }
 }
 
 /// The router reads the last user message, or the whole input when it is
