@@ -141,7 +141,10 @@ def test_current_lineup_by_every_name(client, name, profile):
     assert r.headers["x-clawrouter-profile"] == profile
     message = r.parse()
     assert message.model == name
-    assert profile in message.content[0].text
+    # The 5.5 models think unasked (Bedrock's default for them), so the
+    # answer is the text block after the thinking.
+    assert [block.type for block in message.content] == ["thinking", "text"]
+    assert profile in message.content[1].text
 
 
 def test_auto_low_tier_is_haiku_5_5(client):

@@ -265,6 +265,21 @@ def test_opus_5_5_hides_its_thinking_unless_asked(double):
     assert invoke(client, MODEL, body)["content"][0]["thinking"].startswith("Thinking about:")
 
 
+def test_the_5_x_models_think_unasked_and_opus_4_8_does_not(double):
+    """whats-new-opus-5: "on Claude Opus 4.8, requests run without thinking
+    unless you set thinking: adaptive. On Claude Opus 5, the same request
+    runs with thinking on"; Opus 5.5 always thinks."""
+    client = bedrock(double)
+
+    def kinds(model_id):
+        content = client.converse(modelId=model_id, messages=user("hi"))["output"]["message"]["content"]
+        return [next(iter(block)) for block in content]
+
+    assert kinds(OPUS_55) == ["reasoningContent", "text"]
+    assert kinds("us.anthropic.claude-opus-5") == ["reasoningContent", "text"]
+    assert kinds("us.anthropic.claude-opus-4-8") == ["text"]
+
+
 def test_end_of_life_model_is_resource_not_found(double):
     with pytest.raises(ClientError) as raised:
         bedrock(double).converse(modelId="us.anthropic.claude-sonnet-4-20250514-v1:0", messages=user("hi"))

@@ -113,7 +113,7 @@ pub fn parse(
         ));
     }
 
-    let thinking = thinking_type(&request).is_some_and(|t| t == "enabled" || t == "adaptive");
+    let thinking = asks.thinks(model);
     let layout = prompt_layout(&request);
     layout.check()?;
     let input = cache.input_usage(&layout, model.min_cache_tokens);

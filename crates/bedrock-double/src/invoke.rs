@@ -135,7 +135,7 @@ pub fn parse(
         .map(|m| m.content.text())
         .unwrap_or_default();
     let (prompt, directives) = faults::extract(&last_user_text, model_id)?;
-    let thinking = thinking_type(&request).is_some_and(|t| t == "enabled" || t == "adaptive");
+    let thinking = asks.thinks(model);
     let layout = prompt_layout(&request);
     layout.check()?;
     let input = cache.input_usage(&layout, model.min_cache_tokens);

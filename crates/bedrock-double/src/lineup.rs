@@ -54,6 +54,10 @@ pub struct Model {
     /// on this model (`between_tools`), and the most effort it allows.
     #[serde(default)]
     pub thinking_off: Option<ThinkingOff>,
+    /// Thinks when a request says nothing of thinking (besides `always_on`
+    /// models, which always do).
+    #[serde(default)]
+    thinks_unasked: bool,
     /// How thinking comes back when a request names no `thinking.display`.
     #[serde(default)]
     pub thinking_display: ThinkingDisplay,
@@ -263,6 +267,7 @@ impl Lineup {
             max_output_tokens: 128_000,
             thinking: ThinkingStyle::AdaptiveOrBudget,
             thinking_off: None,
+            thinks_unasked: false,
             thinking_display: ThinkingDisplay::Summarized,
             sampling: SamplingRule::default(),
             forced_tool_choice: true,
@@ -295,6 +300,11 @@ impl Model {
     /// The profile id for a geography, e.g. `us.anthropic.claude-sonnet-5-5`.
     pub fn profile_id(&self, geography: &str) -> String {
         format!("{geography}.{}", self.id)
+    }
+
+    /// Whether a request that says nothing of thinking gets some.
+    pub fn thinks_unasked(&self) -> bool {
+        self.thinking == ThinkingStyle::AlwaysOn || self.thinks_unasked
     }
 
     /// End of life on or before `today` (`YYYY-MM-DD`).

@@ -34,6 +34,15 @@ pub struct Asks<'a> {
 }
 
 impl Asks<'_> {
+    /// Whether the answer thinks: asked to, or, when the request says
+    /// nothing of thinking, by the model's default.
+    pub fn thinks(&self, model: &Model) -> bool {
+        match self.thinking {
+            Some(thinking) => thinking == "enabled" || thinking == "adaptive",
+            None => model.thinks_unasked(),
+        }
+    }
+
     /// Whether thinking blocks carry their text: the request's `display`,
     /// else the model's default.
     pub fn shows_thinking(&self, model: &Model) -> bool {

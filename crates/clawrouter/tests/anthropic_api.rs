@@ -309,7 +309,11 @@ async fn auto_routes_and_the_override_tag_never_reaches_the_model() {
     assert_eq!(headers["x-clawrouter-tier"], "low");
     let body: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(body["model"], "claude-haiku-5-5");
-    let reply = body["content"][0]["text"].as_str().unwrap();
+    // Haiku 5.5 thinks unasked: the answer is the text block after it.
+    let blocks = body["content"].as_array().unwrap();
+    assert_eq!(blocks[0]["type"], "thinking");
+    let text = blocks.iter().find(|b| b["type"] == "text").unwrap();
+    let reply = text["text"].as_str().unwrap();
     assert!(reply.contains("claude-haiku-5-5"), "{reply}");
     assert!(reply.contains("what is the capital of France?"), "{reply}");
     assert!(!reply.contains("[low]"), "the model saw the tag: {reply}");
