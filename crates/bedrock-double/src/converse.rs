@@ -11,7 +11,7 @@ use crate::faults;
 use crate::limits::{self, ImageRef};
 use crate::lineup::Model;
 use crate::reply::{Block, Reply, ToolDef, Turn, json_pieces, text_pieces};
-use crate::rules::{self, Asks};
+use crate::rules::{self, Asks, DISPLAY_UPDATES_BETA};
 use crate::usage::{PromptCache, PromptLayout, text_chars, tokens_for_chars};
 
 /// A validated Converse request.
@@ -162,6 +162,11 @@ fn asks(request: &ConverseRequest) -> Asks<'_> {
             .additional_model_request_fields
             .as_ref()
             .and_then(|a| a["thinking"]["display"].as_str()),
+        display_updates_beta: request
+            .additional_model_request_fields
+            .as_ref()
+            .and_then(|a| a["anthropic_beta"].as_array())
+            .is_some_and(|betas| betas.iter().any(|b| b == DISPLAY_UPDATES_BETA)),
         effort: request
             .additional_model_request_fields
             .as_ref()

@@ -15,7 +15,7 @@ use crate::limits::{self, ImageRef};
 use crate::lineup::Model;
 use crate::model_id;
 use crate::reply::{Block, Reply, ToolDef, Turn, alnum_id, json_pieces, text_pieces};
-use crate::rules::{self, Asks};
+use crate::rules::{self, Asks, DISPLAY_UPDATES_BETA};
 use crate::usage::{PromptCache, PromptLayout, text_chars, tokens_for_chars};
 
 /// A validated invoke request.
@@ -197,6 +197,10 @@ fn asks(request: &AnthropicRequest) -> Asks<'_> {
             .thinking
             .as_ref()
             .and_then(|t| t["display"].as_str()),
+        display_updates_beta: request
+            .anthropic_beta
+            .iter()
+            .any(|b| b == DISPLAY_UPDATES_BETA),
         effort: request
             .output_config
             .as_ref()

@@ -8,7 +8,10 @@ pub const MAX_IMAGE_BYTES: usize = 3_932_160;
 pub const MAX_IMAGES: usize = 20;
 
 /// Beta flags Bedrock's Claude models accept; any other is rejected.
-const KNOWN_BETAS: [&str; 13] = [
+/// `thinking-display-updates-2026-08-18`: Claude Code 2.1.332 sends it in
+/// its own Bedrock requests' `anthropic_beta`.
+const KNOWN_BETAS: [&str; 14] = [
+    crate::rules::DISPLAY_UPDATES_BETA,
     "computer-use-2024-10-22",
     "computer-use-2025-01-24",
     "token-efficient-tools-2025-02-19",

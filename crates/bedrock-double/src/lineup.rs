@@ -61,6 +61,9 @@ pub struct Model {
     /// How thinking comes back when a request names no `thinking.display`.
     #[serde(default)]
     pub thinking_display: ThinkingDisplay,
+    /// Takes `thinking.display: updates` under its beta.
+    #[serde(default)]
+    pub display_updates: bool,
     #[serde(default)]
     pub sampling: SamplingRule,
     pub forced_tool_choice: bool,
@@ -269,6 +272,7 @@ impl Lineup {
             thinking_off: None,
             thinks_unasked: false,
             thinking_display: ThinkingDisplay::Summarized,
+            display_updates: false,
             sampling: SamplingRule::default(),
             forced_tool_choice: true,
             min_cache_tokens: 1_024,

@@ -12,6 +12,9 @@ use crate::errors::ApiError;
 use crate::lineup::{Model, SamplingParam, ThinkingDisplay, ThinkingStyle};
 use crate::model_id::response_model_name;
 
+/// The beta under which `thinking.display` may be `updates`.
+pub const DISPLAY_UPDATES_BETA: &str = "thinking-display-updates-2026-08-18";
+
 const MODEL_ERRORS: &str = "The model returned the following errors: ";
 
 pub const BOTH_SAMPLING_PARAMS: &str = "The model returned the following errors: `temperature` and `top_p` cannot both be specified for this model. Please use only one.";
@@ -25,6 +28,8 @@ pub struct Asks<'a> {
     pub effort: Option<&'a str>,
     /// `thinking.display`.
     pub display: Option<&'a str>,
+    /// The `anthropic_beta` list has [`DISPLAY_UPDATES_BETA`].
+    pub display_updates_beta: bool,
     pub temperature: Option<f64>,
     pub top_p: Option<f64>,
     pub top_k: Option<f64>,
@@ -46,8 +51,15 @@ impl Asks<'_> {
     /// Whether thinking blocks carry their text: the request's `display`,
     /// else the model's default.
     pub fn shows_thinking(&self, model: &Model) -> bool {
-        let display = self.display.and_then(ThinkingDisplay::parse);
-        display.unwrap_or(model.thinking_display) == ThinkingDisplay::Summarized
+        match self.display {
+            // Only the notes between tool calls carry text, and the double
+            // writes none.
+            Some("updates") => false,
+            display => {
+                let display = display.and_then(ThinkingDisplay::parse);
+                display.unwrap_or(model.thinking_display) == ThinkingDisplay::Summarized
+            }
+        }
     }
 
     fn sampling(&self, param: SamplingParam) -> Option<f64> {
@@ -76,8 +88,10 @@ pub fn check(model: &Model, asks: &Asks<'_>) -> Result<(), ApiError> {
     {
         return Err(model_errors(refused));
     }
+    let updates_allowed = asks.display_updates_beta && model.display_updates;
     if let Some(display) = asks.display
         && ThinkingDisplay::parse(display).is_none()
+        && !(display == "updates" && updates_allowed)
     {
         return Err(model_errors(format!(
             "thinking.{}.display: Input should be 'summarized', 'omitted'",
@@ -220,6 +234,16 @@ mod tests {
             check_on(SONNET_55, updates).unwrap_err(),
             "The model returned the following errors: thinking.adaptive.display: Input should be 'summarized', 'omitted'"
         );
+        // With its beta, on the models that take it.
+        let with_beta = || Asks {
+            thinking: Some("adaptive"),
+            display: Some("updates"),
+            display_updates_beta: true,
+            ..Asks::default()
+        };
+        assert_eq!(check_on(SONNET_55, with_beta()), Ok(()));
+        assert!(!with_beta().shows_thinking(lineup.model(SONNET_55).unwrap()));
+        assert!(check_on(HAIKU_55, with_beta()).is_err());
     }
 
     #[test]
