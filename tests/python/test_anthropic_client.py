@@ -170,6 +170,25 @@ def test_budget_thinking_on_sonnet_5_5_becomes_adaptive(client):
     )
 
 
+def test_display_updates_goes_with_its_beta_where_the_model_takes_it(client):
+    """Interactive Claude Code asks for `display: updates` under its beta.
+    Sonnet 5.5 takes both; on Haiku 5.5, which does not take the beta, the
+    double (as Anthropic's API) would refuse `updates`, so the proxy leaves
+    the display to the model and says so."""
+    ask = dict(
+        max_tokens=1024,
+        thinking={"type": "adaptive", "display": "updates"},
+        messages=[{"role": "user", "content": "hi"}],
+        betas=["claude-code-20250219", "thinking-display-updates-2026-08-18"],
+    )
+    sonnet = client.beta.messages.with_raw_response.create(model="claude-sonnet-5-5", **ask)
+    assert "x-clawrouter-adjusted" not in sonnet.headers
+    assert [b.type for b in sonnet.parse().content] == ["thinking", "text"]
+    haiku = client.beta.messages.with_raw_response.create(model="claude-haiku-5-5", **ask)
+    assert haiku.headers["x-clawrouter-adjusted"] == "thinking.display=dropped"
+    assert haiku.parse().content[-1].type == "text"
+
+
 def test_end_of_life_model_is_refused_naming_the_replacement(client):
     with pytest.raises(anthropic.NotFoundError) as e:
         client.messages.create(

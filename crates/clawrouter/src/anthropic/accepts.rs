@@ -41,6 +41,14 @@ const EVERY_MODEL_FIELDS: [&str; 5] = [
     "stop_sequences",
 ];
 
+/// The beta under which `thinking.display` may be `updates` (only the short
+/// notes a model writes between tool calls come back as text). Without it
+/// the field takes only `summarized` or `omitted`, and `updates` is a 400
+/// ("thinking.adaptive.display: Input should be 'summarized', 'omitted'",
+/// as quoted in zeroclaw-labs/zeroclaw#10617). Interactive Claude Code sends
+/// both (2.1.332).
+pub const DISPLAY_UPDATES_BETA: &str = "thinking-display-updates-2026-08-18";
+
 /// Whether Bedrock takes `feature` on `model`.
 pub fn accepted(feature: Feature<'_>, model: &Model) -> bool {
     match feature {

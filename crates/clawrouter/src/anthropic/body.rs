@@ -12,7 +12,7 @@
 use bytes::Bytes;
 use serde_json::{Map, Value, json};
 
-use super::accepts::{Feature, accepted};
+use super::accepts::{DISPLAY_UPDATES_BETA, Feature, accepted};
 use super::{AnthropicError, Content, Message, MessagesRequest, Role};
 use crate::adjust::{self, Adjustments};
 use crate::catalog::{Capability, Effort, Model, SamplingRule, ThinkingOff, ThinkingOffKind};
@@ -136,7 +136,16 @@ fn build(
     }
 
     match thinking_for(req.thinking.as_ref(), model, max_tokens, adjusted) {
-        Thinking::Send(thinking) => {
+        Thinking::Send(mut thinking) => {
+            // `updates` exists only under its beta; where the model does not
+            // take the beta, the model's default display stands in.
+            if thinking["display"] == "updates"
+                && !kept_betas.contains(&DISPLAY_UPDATES_BETA)
+                && let Some(thinking) = thinking.as_object_mut()
+            {
+                thinking.remove("display");
+                adjusted.note(model, "thinking.display", "dropped");
+            }
             out.insert("thinking".into(), thinking);
         }
         Thinking::Adaptive(effort) => {
@@ -807,6 +816,36 @@ mod tests {
         let model = catalog.model(model).unwrap();
         let (body, adjusted) = bedrock_body(&simple(extra), None, model).unwrap();
         (serde_json::from_slice(&body).unwrap(), adjusted)
+    }
+
+    #[test]
+    fn display_updates_travels_with_its_beta_or_not_at_all() {
+        // Interactive Claude Code 2.1.332: the beta in the header, `updates`
+        // in the body.
+        let req = simple(json!({"thinking": {"type": "adaptive", "display": "updates"}}));
+        let betas = Some("claude-code-20250219,thinking-display-updates-2026-08-18");
+        let catalog = Catalog::builtin().unwrap();
+        let on = |name: &str| {
+            let model = catalog.model(name).unwrap();
+            let (body, adjusted) = bedrock_body(&req, betas, model).unwrap();
+            let body: Value = serde_json::from_slice(&body).unwrap();
+            (body, adjusted.header_value())
+        };
+        let (body, adjusted) = on("bedrock/claude-sonnet-5-5");
+        assert_eq!(
+            body["anthropic_beta"],
+            json!(["thinking-display-updates-2026-08-18"])
+        );
+        assert_eq!(
+            body["thinking"],
+            json!({"type": "adaptive", "display": "updates"})
+        );
+        assert_eq!(adjusted, None);
+        // Haiku 5.5 does not take the beta: the model's own display stands.
+        let (body, adjusted) = on("bedrock/claude-haiku-5-5");
+        assert_eq!(body.get("anthropic_beta"), None);
+        assert_eq!(body["thinking"], json!({"type": "adaptive"}));
+        assert_eq!(adjusted.as_deref(), Some("thinking.display=dropped"));
     }
 
     #[test]
