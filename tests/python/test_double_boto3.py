@@ -280,6 +280,30 @@ def test_the_5_x_models_think_unasked_and_opus_4_8_does_not(double):
     assert kinds("us.anthropic.claude-opus-4-8") == ["text"]
 
 
+def test_thinking_in_a_tool_loop_needs_the_last_turns_thinking(double):
+    """Anthropic's 400, passed on by Bedrock (langchain-aws#844): with
+    thinking on, the assistant turn the tool results answer must start
+    with its thinking block."""
+    client = bedrock(double)
+    tools = {"tools": [{"toolSpec": {"name": "f", "inputSchema": {"json": {"type": "object"}}}}]}
+    call = {"toolUse": {"toolUseId": "t1", "name": "f", "input": {}}}
+    result = {"toolResult": {"toolUseId": "t1", "content": [{"text": "42"}]}}
+    thinking = {"thinking": {"type": "enabled", "budget_tokens": 1024}}
+
+    def loop(assistant, fields):
+        messages = [*user("use f"), {"role": "assistant", "content": assistant},
+                    {"role": "user", "content": [result]}]
+        return client.converse(modelId=MODEL, messages=messages, toolConfig=tools,
+                               inferenceConfig={"maxTokens": 2048},
+                               additionalModelRequestFields=fields)
+
+    message = validation_message(lambda: loop([call], thinking))
+    assert "messages.1.content.0.type: Expected `thinking` or `redacted_thinking`, but found `tool_use`" in message
+    signed = {"reasoningContent": {"reasoningText": {"text": "hm", "signature": "sig"}}}
+    assert loop([signed, call], thinking)["stopReason"] == "end_turn"
+    assert loop([call], {})["stopReason"] == "end_turn"
+
+
 def test_end_of_life_model_is_resource_not_found(double):
     with pytest.raises(ClientError) as raised:
         bedrock(double).converse(modelId="us.anthropic.claude-sonnet-4-20250514-v1:0", messages=user("hi"))

@@ -11,7 +11,7 @@ use crate::faults;
 use crate::limits::{self, ImageRef};
 use crate::lineup::Model;
 use crate::reply::{Block, Reply, ToolDef, Turn, json_pieces, text_pieces};
-use crate::rules::{self, Asks, DISPLAY_UPDATES_BETA};
+use crate::rules::{self, Asks, DISPLAY_UPDATES_BETA, ToolLoopTurn};
 use crate::usage::{PromptCache, PromptLayout, text_chars, tokens_for_chars};
 
 /// A validated Converse request.
@@ -89,6 +89,7 @@ pub fn parse(
     check_images(&request.messages)?;
     let asks = asks(&request);
     rules::check(model, &asks)?;
+    rules::check_tool_loop(&asks, tool_loop_turn(&request.messages))?;
     let shows_thinking = asks.shows_thinking(model);
     let inference = &request.inference_config;
     let additional = request.additional_model_request_fields.as_ref();
@@ -140,7 +141,9 @@ pub fn parse(
 /// request rules apply as they would to the Converse call itself.
 pub fn count_input_tokens(model: &Model, input: &Value) -> Result<u64, ApiError> {
     let request: ConverseRequest = parse_body(input.to_string().as_bytes())?;
-    rules::check(model, &asks(&request))?;
+    let asks = asks(&request);
+    rules::check(model, &asks)?;
+    rules::check_tool_loop(&asks, tool_loop_turn(&request.messages))?;
     Ok(tokens_for_chars(input_chars(&request)))
 }
 
@@ -187,6 +190,27 @@ fn parse_body(body: &[u8]) -> Result<ConverseRequest, ApiError> {
         ApiError::validation(format!(
             "Malformed input request: {e}, please reformat your input and try again."
         ))
+    })
+}
+
+/// The assistant turn the closing tool results answer, if the request
+/// ends with some.
+fn tool_loop_turn(messages: &[Message]) -> Option<ToolLoopTurn<'static>> {
+    let [.., assistant, last] = messages else {
+        return None;
+    };
+    let answers_tools = last.role == Role::User
+        && assistant.role == Role::Assistant
+        && last.content.iter().any(|b| b.get("toolResult").is_some());
+    let first = assistant.content.first()?;
+    let first_block = ["reasoningContent", "toolUse", "text"]
+        .into_iter()
+        .zip(["thinking", "tool_use", "text"])
+        .find(|(key, _)| first.get(key).is_some())
+        .map_or("unknown", |(_, kind)| kind);
+    answers_tools.then_some(ToolLoopTurn {
+        index: messages.len() - 2,
+        first_block,
     })
 }
 

@@ -15,7 +15,7 @@ use crate::limits::{self, ImageRef};
 use crate::lineup::Model;
 use crate::model_id;
 use crate::reply::{Block, Reply, ToolDef, Turn, alnum_id, json_pieces, text_pieces};
-use crate::rules::{self, Asks, DISPLAY_UPDATES_BETA};
+use crate::rules::{self, Asks, DISPLAY_UPDATES_BETA, ToolLoopTurn};
 use crate::usage::{PromptCache, PromptLayout, text_chars, tokens_for_chars};
 
 /// A validated invoke request.
@@ -124,6 +124,7 @@ pub fn parse(
     check_images(&request)?;
     let asks = asks(&request);
     rules::check(model, &asks)?;
+    rules::check_tool_loop(&asks, tool_loop_turn(&request.messages))?;
     let shows_thinking = asks.shows_thinking(model);
     limits::check_betas(request.anthropic_beta.iter().map(String::as_str))?;
 
@@ -174,11 +175,36 @@ pub fn parse(
     Ok(InvokeCall { turn, message_id })
 }
 
+/// The assistant turn the closing tool results answer, if the request
+/// ends with some.
+fn tool_loop_turn(messages: &[Message]) -> Option<ToolLoopTurn<'_>> {
+    let [.., assistant, last] = messages else {
+        return None;
+    };
+    let answers_tools = last.role == Role::User
+        && assistant.role == Role::Assistant
+        && last
+            .content
+            .blocks()
+            .iter()
+            .any(|b| b["type"] == "tool_result");
+    let first_block = match &assistant.content {
+        Content::Text(_) => "text",
+        Content::Blocks(blocks) => blocks.first()?["type"].as_str()?,
+    };
+    answers_tools.then_some(ToolLoopTurn {
+        index: messages.len() - 2,
+        first_block,
+    })
+}
+
 /// CountTokens for a base64-decoded invoke body: the model's request rules
 /// apply as they would to the invocation itself.
 pub fn count_input_tokens(model: &Model, body: &[u8]) -> Result<u64, ApiError> {
     let request = parse_body(body)?;
-    rules::check(model, &asks(&request))?;
+    let asks = asks(&request);
+    rules::check(model, &asks)?;
+    rules::check_tool_loop(&asks, tool_loop_turn(&request.messages))?;
     Ok(tokens_for_chars(input_chars(&request)))
 }
 

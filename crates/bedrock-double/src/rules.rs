@@ -136,6 +136,32 @@ pub fn check(model: &Model, asks: &Asks<'_>) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// The assistant turn a request's closing tool results answer: its index
+/// in `messages` and the Anthropic type of its first block (`text`,
+/// `tool_use`, `thinking`, ...).
+pub struct ToolLoopTurn<'a> {
+    pub index: usize,
+    pub first_block: &'a str,
+}
+
+/// With thinking asked for, the assistant turn a tool loop continues must
+/// start with its thinking: Anthropic's 400, which Bedrock passes on
+/// (ValidationException quoted in langchain-ai/langchain-aws#844). Whether
+/// a model that thinks unasked enforces it when no `thinking` is sent is
+/// not documented; the double does not.
+pub fn check_tool_loop(asks: &Asks<'_>, turn: Option<ToolLoopTurn<'_>>) -> Result<(), ApiError> {
+    let thinking = matches!(asks.thinking, Some("enabled" | "adaptive"));
+    match turn {
+        Some(turn) if thinking && !matches!(turn.first_block, "thinking" | "redacted_thinking") => {
+            Err(ApiError::validation(format!(
+                "{MODEL_ERRORS}messages.{}.content.0.type: Expected `thinking` or `redacted_thinking`, but found `{}`. When `thinking` is enabled, a final `assistant` message must start with a thinking block (preceeding the lastmost set of `tool_use` and `tool_result` blocks). We recommend you include thinking blocks from previous turns. To avoid this requirement, disable `thinking`. Please consult our documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking",
+                turn.index, turn.first_block
+            )))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Why a request's way of turning thinking off is refused: the model has
 /// its own form (Sonnet 5.5's `between_tools`, where `disabled` is a 400 that
 /// points to it), a model is sent a form it does not know, or the form comes
