@@ -352,7 +352,7 @@ impl Model {
                 off: None,
                 // A model the catalog does not know yet is a new one, and
                 // every Claude model since Opus 4.7 hides its thinking
-                // unless asked: asking costs nothing where it does not.
+                // unless asked; asking one that shows it changes nothing.
                 display: ThinkingDisplay::Omitted,
             },
             sampling: SamplingRule::Any,
