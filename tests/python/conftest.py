@@ -6,6 +6,7 @@ stdout line, ``listening on http://127.0.0.1:PORT``, says where it went; we
 block on reading that line instead of sleeping.
 """
 
+import contextlib
 import json
 import os
 import pathlib
@@ -15,6 +16,7 @@ import time
 import urllib.request
 from dataclasses import dataclass
 
+import boto3
 import pytest
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
@@ -66,6 +68,24 @@ def run_double(*args):
 @pytest.fixture(scope="session")
 def double():
     yield from run_double()
+
+
+@contextlib.contextmanager
+def account_data_retention(double, mode):
+    """The double's account set to data retention `mode` (through boto3's
+    PutAccountDataRetention), and back to a fresh account's `inherit` after."""
+    client = boto3.client(
+        "bedrock",
+        region_name=double.region,
+        endpoint_url=double.url,
+        aws_access_key_id=double.access_key_id,
+        aws_secret_access_key=double.secret_access_key,
+    )
+    client.put_account_data_retention(mode=mode)
+    try:
+        yield client
+    finally:
+        client.put_account_data_retention(mode="inherit")
 
 
 # The model the `denying_double` account has no access to.

@@ -10,6 +10,8 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError, EventStreamError
 
+from conftest import account_data_retention
+
 MODEL = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
 
 
@@ -323,6 +325,27 @@ def control_plane(double):
         aws_secret_access_key=double.secret_access_key,
         config=Config(retries={"max_attempts": 1}),
     )
+
+
+def test_fable_serves_only_under_the_data_retention_modes_it_allows(double):
+    """A fresh account resolves to `default`, which Claude Fable refuses on
+    every call (pydantic-ai#8170); PutAccountDataRetention opts in, and
+    Fable 5 takes only provider_data_share (PostHog#70781)."""
+    runtime = bedrock(double)
+    fable = "us.anthropic.claude-fable-5-2"
+    assert control_plane(double).get_account_data_retention()["mode"] == "inherit"
+    message = validation_message(lambda: runtime.converse(modelId=fable, messages=user("hi")))
+    assert message == "data retention mode 'default' is not available for this model"
+    with account_data_retention(double, "aws_review") as client:
+        assert client.get_account_data_retention()["mode"] == "aws_review"
+        assert runtime.converse(modelId=fable, messages=user("hi"))["stopReason"] == "end_turn"
+        message = invoke_refused(runtime, "us.anthropic.claude-fable-5", hi_body())
+        assert message == "data retention mode 'aws_review' is not available for this model"
+        # Models without the gate serve under any mode.
+        assert invoke(runtime, MODEL, hi_body())["stop_reason"] == "end_turn"
+    with pytest.raises(ClientError) as raised:
+        control_plane(double).put_account_data_retention(mode="everything")
+    assert raised.value.response["Error"]["Code"] == "ValidationException"
 
 
 def test_list_inference_profiles_pages_through_this_regions_profiles(double):

@@ -1,15 +1,18 @@
 //! The few Bedrock control-plane operations (service `bedrock`, the one the
 //! AWS SDKs reach through `AWS_ENDPOINT_URL_BEDROCK`) a client uses to learn
-//! what it can call: ListInferenceProfiles, ListFoundationModels and
-//! GetFoundationModelAvailability. Shapes follow botocore's
+//! what it can call: ListInferenceProfiles, ListFoundationModels,
+//! GetFoundationModelAvailability, and Get/PutAccountDataRetention (the mode
+//! some models require before they serve an account). Shapes follow botocore's
 //! `data/bedrock/2023-04-20/service-2.json` (rest-json; timestamps iso8601),
 //! answered from the same model table the runtime plays, for the region the
 //! request was signed for.
 
 use std::collections::BTreeSet;
+use std::sync::Mutex;
 
 use serde_json::{Value, json};
 
+use crate::dates;
 use crate::errors::{ApiError, ErrorKind};
 use crate::lineup::{Lineup, Model};
 
@@ -25,6 +28,10 @@ pub enum Operation {
     ListFoundationModels,
     /// `GET /foundation-model-availability/{modelId}`
     GetFoundationModelAvailability(String),
+    /// `GET /data-retention`
+    GetAccountDataRetention,
+    /// `PUT /data-retention`
+    PutAccountDataRetention,
 }
 
 impl Operation {
@@ -33,6 +40,7 @@ impl Operation {
         match path {
             "/inference-profiles" => Some(Operation::ListInferenceProfiles),
             "/foundation-models" => Some(Operation::ListFoundationModels),
+            "/data-retention" => Some(Operation::GetAccountDataRetention),
             _ => path
                 .strip_prefix("/foundation-model-availability/")
                 .filter(|id| !id.is_empty() && !id.contains('/'))
@@ -45,6 +53,8 @@ impl Operation {
             Operation::ListInferenceProfiles => "ListInferenceProfiles",
             Operation::ListFoundationModels => "ListFoundationModels",
             Operation::GetFoundationModelAvailability(_) => "GetFoundationModelAvailability",
+            Operation::GetAccountDataRetention => "GetAccountDataRetention",
+            Operation::PutAccountDataRetention => "PutAccountDataRetention",
         }
     }
 }
@@ -58,6 +68,73 @@ pub struct Caller<'a> {
     pub region: &'a str,
     /// `YYYY-MM-DD`.
     pub today: &'a str,
+    /// The account's data retention mode.
+    pub retention: &'a DataRetention,
+}
+
+/// The account's data retention mode (botocore `DataRetentionMode`:
+/// default, none, aws_review, provider_data_share, inherit), which
+/// PutAccountDataRetention sets. A fresh account is `inherit`, which falls
+/// through to each model's own mode, `default`
+/// (binbashar/le-tf-infra-aws#1114: "first non-inherit value of (project →
+/// account → model default)").
+#[derive(Debug)]
+pub struct DataRetention(Mutex<(String, String)>);
+
+const RETENTION_MODES: [&str; 5] = [
+    "default",
+    "none",
+    "aws_review",
+    "provider_data_share",
+    "inherit",
+];
+
+impl DataRetention {
+    /// The account in `mode`, one of botocore's `DataRetentionMode` values.
+    pub fn new(mode: &str) -> Result<DataRetention, String> {
+        if !RETENTION_MODES.contains(&mode) {
+            return Err(format!(
+                "data retention mode `{mode}` is not one of {}",
+                RETENTION_MODES.join(", ")
+            ));
+        }
+        Ok(DataRetention(Mutex::new((
+            mode.to_owned(),
+            iso_time(&dates::today()),
+        ))))
+    }
+
+    /// The mode a model invocation runs under.
+    pub fn effective(&self) -> String {
+        let (mode, _) = &*self.lock();
+        if mode == "inherit" { "default" } else { mode }.to_owned()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, (String, String)> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn answer(&self) -> Value {
+        let (mode, updated) = &*self.lock();
+        json!({"mode": mode, "updatedAt": updated})
+    }
+
+    fn put(&self, body: &[u8]) -> Result<Value, ApiError> {
+        let mode = serde_json::from_slice::<Value>(body)
+            .ok()
+            .and_then(|v| v["mode"].as_str().map(str::to_owned))
+            .filter(|m| RETENTION_MODES.contains(&m.as_str()))
+            .ok_or_else(|| {
+                ApiError::validation(format!(
+                    "1 validation error detected: Value at 'mode' failed to satisfy constraint: Member must satisfy enum value set: [{}]",
+                    RETENTION_MODES.join(", ")
+                ))
+            })?;
+        *self.lock() = (mode, iso_time(&dates::today()));
+        Ok(self.answer())
+    }
 }
 
 /// Answers one operation; `query` holds the decoded query parameters.
@@ -65,6 +142,7 @@ pub fn answer(
     operation: &Operation,
     caller: &Caller<'_>,
     query: &[(String, String)],
+    body: &[u8],
 ) -> Result<Value, ApiError> {
     let param = |name: &str| {
         query
@@ -81,6 +159,8 @@ pub fn answer(
         ),
         Operation::ListFoundationModels => Ok(list_foundation_models(caller, &param)),
         Operation::GetFoundationModelAvailability(id) => availability(caller, id),
+        Operation::GetAccountDataRetention => Ok(caller.retention.answer()),
+        Operation::PutAccountDataRetention => caller.retention.put(body),
     }
 }
 
@@ -271,6 +351,7 @@ mod tests {
             denied: &denied,
             region,
             today: "2026-11-30",
+            retention: &DataRetention::new("inherit").unwrap(),
         })
     }
 
@@ -286,7 +367,7 @@ mod tests {
     #[test]
     fn profiles_depend_on_the_region_and_skip_end_of_life_models() {
         let us = with_caller("us-east-1", &[], |c| {
-            answer(&Operation::ListInferenceProfiles, c, &[]).unwrap()
+            answer(&Operation::ListInferenceProfiles, c, &[], &[]).unwrap()
         });
         let ids = profile_ids(&us);
         assert!(ids.contains(&"us.anthropic.claude-opus-5-5".to_owned()));
@@ -294,7 +375,7 @@ mod tests {
         assert!(!ids.iter().any(|id| id.starts_with("jp.")));
         assert!(!ids.iter().any(|id| id.contains("claude-sonnet-4-2025")));
         let jp = with_caller("ap-northeast-1", &[], |c| {
-            answer(&Operation::ListInferenceProfiles, c, &[]).unwrap()
+            answer(&Operation::ListInferenceProfiles, c, &[], &[]).unwrap()
         });
         assert!(profile_ids(&jp).contains(&"jp.anthropic.claude-opus-5-5".to_owned()));
         let first = &us["inferenceProfileSummaries"][0];
@@ -317,7 +398,7 @@ mod tests {
                 .collect()
         };
         with_caller("us-east-1", &[], |c| {
-            let all = profile_ids(&answer(&Operation::ListInferenceProfiles, c, &[]).unwrap());
+            let all = profile_ids(&answer(&Operation::ListInferenceProfiles, c, &[], &[]).unwrap());
             let mut paged = Vec::new();
             let mut token: Option<String> = None;
             loop {
@@ -325,7 +406,7 @@ mod tests {
                 if let Some(t) = &token {
                     q.push(("nextToken", t));
                 }
-                let page = answer(&Operation::ListInferenceProfiles, c, &query(&q)).unwrap();
+                let page = answer(&Operation::ListInferenceProfiles, c, &query(&q), &[]).unwrap();
                 paged.extend(profile_ids(&page));
                 match page["nextToken"].as_str() {
                     Some(next) => token = Some(next.to_owned()),
@@ -334,10 +415,10 @@ mod tests {
             }
             assert_eq!(paged, all);
             let app = query(&[("type", "APPLICATION")]);
-            let none = answer(&Operation::ListInferenceProfiles, c, &app).unwrap();
+            let none = answer(&Operation::ListInferenceProfiles, c, &app, &[]).unwrap();
             assert!(profile_ids(&none).is_empty());
             let bad = query(&[("maxResults", "0")]);
-            assert!(answer(&Operation::ListInferenceProfiles, c, &bad).is_err());
+            assert!(answer(&Operation::ListInferenceProfiles, c, &bad, &[]).is_err());
         });
     }
 
@@ -345,7 +426,7 @@ mod tests {
     fn foundation_models_carry_their_lifecycle() {
         let body = with_caller("us-east-1", &[], |c| {
             let q = vec![("byProvider".to_owned(), "anthropic".to_owned())];
-            answer(&Operation::ListFoundationModels, c, &q).unwrap()
+            answer(&Operation::ListFoundationModels, c, &q, &[]).unwrap()
         });
         let summaries = body["modelSummaries"].as_array().unwrap();
         let find = |id: &str| summaries.iter().find(|s| s["modelId"] == id).unwrap();
@@ -363,7 +444,7 @@ mod tests {
         );
         let none = with_caller("us-east-1", &[], |c| {
             let q = vec![("byProvider".to_owned(), "Amazon".to_owned())];
-            answer(&Operation::ListFoundationModels, c, &q).unwrap()
+            answer(&Operation::ListFoundationModels, c, &q, &[]).unwrap()
         });
         assert_eq!(none["modelSummaries"], json!([]));
     }
@@ -372,13 +453,15 @@ mod tests {
     fn availability_shows_a_denied_model() {
         let id = "anthropic.claude-sonnet-5-5";
         let op = Operation::GetFoundationModelAvailability(id.to_owned());
-        let denied = with_caller("us-east-1", &[id], |c| answer(&op, c, &[]).unwrap());
+        let denied = with_caller("us-east-1", &[id], |c| answer(&op, c, &[], &[]).unwrap());
         assert_eq!(denied["authorizationStatus"], "NOT_AUTHORIZED");
-        let allowed = with_caller("us-east-1", &[], |c| answer(&op, c, &[]).unwrap());
+        let allowed = with_caller("us-east-1", &[], |c| answer(&op, c, &[], &[]).unwrap());
         assert_eq!(allowed["authorizationStatus"], "AUTHORIZED");
         assert_eq!(allowed["regionAvailability"], "AVAILABLE");
         let unknown = Operation::GetFoundationModelAvailability("anthropic.claude-x".to_owned());
-        let err = with_caller("us-east-1", &[], |c| answer(&unknown, c, &[]).unwrap_err());
+        let err = with_caller("us-east-1", &[], |c| {
+            answer(&unknown, c, &[], &[]).unwrap_err()
+        });
         assert_eq!(err.kind, ErrorKind::ResourceNotFound);
     }
 

@@ -147,6 +147,9 @@ pub struct DoubleConfig {
     /// besides its table: a model Bedrock launched after a client's catalog
     /// was written (see [`lineup::Lineup::with_extra`]).
     pub extra_models: Vec<String>,
+    /// The account's data retention mode at start (`inherit`, as a fresh
+    /// account; PutAccountDataRetention changes it).
+    pub data_retention: String,
 }
 
 impl Default for DoubleConfig {
@@ -159,6 +162,7 @@ impl Default for DoubleConfig {
             )],
             denied_models: Vec::new(),
             extra_models: Vec::new(),
+            data_retention: "inherit".to_owned(),
         }
     }
 }
@@ -172,6 +176,7 @@ impl std::fmt::Debug for DoubleConfig {
             .field("access_key_ids", &ids)
             .field("denied_models", &self.denied_models)
             .field("extra_models", &self.extra_models)
+            .field("data_retention", &self.data_retention)
             .finish()
     }
 }
@@ -252,9 +257,16 @@ pub async fn start(config: DoubleConfig) -> std::io::Result<RunningDouble> {
             })
         })
         .collect::<std::io::Result<_>>()?;
+    let retention = control_plane::DataRetention::new(&config.data_retention)
+        .map_err(|e| Error::new(ErrorKind::InvalidInput, format!("--data-retention: {e}")))?;
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", config.port)).await?;
     let addr = listener.local_addr()?;
-    let state = Arc::new(server::State::new(config.credentials, lineup, denied));
+    let state = Arc::new(server::State::new(
+        config.credentials,
+        lineup,
+        denied,
+        retention,
+    ));
     let stats = state.stats.clone();
     let (stop, stopped) = oneshot::channel();
     let task = tokio::spawn(server::serve(listener, state, stopped));

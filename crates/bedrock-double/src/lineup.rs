@@ -64,6 +64,9 @@ pub struct Model {
     /// Takes `thinking.display: updates` under its beta.
     #[serde(default)]
     pub display_updates: bool,
+    /// The account data retention modes the model serves under; empty: any.
+    #[serde(default)]
+    pub data_retention: Vec<String>,
     #[serde(default)]
     pub sampling: SamplingRule,
     pub forced_tool_choice: bool,
@@ -273,6 +276,7 @@ impl Lineup {
             thinks_unasked: false,
             thinking_display: ThinkingDisplay::Summarized,
             display_updates: false,
+            data_retention: Vec::new(),
             sampling: SamplingRule::default(),
             forced_tool_choice: true,
             min_cache_tokens: 1_024,

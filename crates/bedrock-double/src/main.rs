@@ -40,6 +40,11 @@ struct Args {
         value_delimiter = ','
     )]
     extra_models: Vec<String>,
+    /// The account's data retention mode at start: inherit (a fresh
+    /// account), default, none, aws_review or provider_data_share. Claude
+    /// Fable serves only under aws_review or provider_data_share.
+    #[arg(long, env = "BEDROCK_DOUBLE_DATA_RETENTION", default_value = "inherit")]
+    data_retention: String,
 }
 
 #[tokio::main]
@@ -50,6 +55,7 @@ async fn main() -> anyhow::Result<()> {
         credentials: vec![(args.access_key_id, args.secret_access_key)],
         denied_models: args.deny_models,
         extra_models: args.extra_models,
+        data_retention: args.data_retention,
     };
     let double = bedrock_double::start(config)
         .await

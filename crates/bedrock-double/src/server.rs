@@ -22,7 +22,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinSet;
 
-use crate::control_plane::{self, Caller};
+use crate::control_plane::{self, Caller, DataRetention};
 use crate::errors::{ApiError, ErrorKind};
 use crate::eventstream::{StreamPlan, stream_body};
 use crate::faults::Directives;
@@ -47,6 +47,7 @@ pub struct State {
     pub stats: Arc<Mutex<Stats>>,
     cache: PromptCache,
     requests: AtomicU64,
+    retention: DataRetention,
 }
 
 impl State {
@@ -54,6 +55,7 @@ impl State {
         credentials: Vec<(String, String)>,
         lineup: Lineup,
         denied: BTreeSet<String>,
+        retention: DataRetention,
     ) -> State {
         State {
             credentials,
@@ -62,6 +64,7 @@ impl State {
             stats: Arc::default(),
             cache: PromptCache::default(),
             requests: AtomicU64::new(0),
+            retention,
         }
     }
 
@@ -86,6 +89,21 @@ impl State {
             return Err(lineup::end_of_life_error());
         }
         Ok(())
+    }
+
+    /// A model that serves only under certain account data retention modes
+    /// refuses an invocation under any other, before any other validation
+    /// and whatever the request (pydantic/pydantic-ai#8170, probed with
+    /// boto3); the text as Claude Code shows it (anthropics/claude-code#66594).
+    /// The sources speak of invocations only, so CountTokens is not gated.
+    fn check_data_retention(&self, model: &Model) -> Result<(), ApiError> {
+        let mode = self.retention.effective();
+        if model.data_retention.is_empty() || model.data_retention.contains(&mode) {
+            return Ok(());
+        }
+        Err(ApiError::validation(format!(
+            "data retention mode '{mode}' is not available for this model"
+        )))
     }
 
     fn record(&self, operation: Operation, model_id: &str) {
@@ -198,6 +216,9 @@ fn route(method: &Method, raw_path: &str) -> Route {
     {
         return Route::ControlPlane(operation);
     }
+    if method == Method::PUT && raw_path == "/data-retention" {
+        return Route::ControlPlane(control_plane::Operation::PutAccountDataRetention);
+    }
     let operation = raw_path
         .strip_prefix("/model/")
         .and_then(|rest| rest.rsplit_once('/'))
@@ -300,7 +321,7 @@ async fn serve_control_plane(
     operation: &control_plane::Operation,
     request: Request<Incoming>,
 ) -> Result<Response<Body>, ApiError> {
-    let (parts, _, region) = verified_body(state, request).await?;
+    let (parts, body, region) = verified_body(state, request).await?;
     let query: Vec<(String, String)> = parts
         .uri
         .query()
@@ -321,8 +342,9 @@ async fn serve_control_plane(
         denied: &state.denied,
         region: &region,
         today: &today,
+        retention: &state.retention,
     };
-    let body = control_plane::answer(operation, &caller, &query)?;
+    let body = control_plane::answer(operation, &caller, &query, &body)?;
     Ok(json_response(StatusCode::OK, &body))
 }
 
@@ -347,6 +369,7 @@ async fn serve_operation(
             &count_tokens::count(model, &body)?,
         ));
     }
+    state.check_data_retention(model)?;
     let elapsed_ms = || u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     match operation {
         Operation::Converse | Operation::ConverseStream => {

@@ -209,9 +209,14 @@ fn a_bad_catalog_is_refused_with_file_line_and_advice() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn check_reports_the_credential_source_and_health_without_secrets() {
-    let double = bedrock_double::start(DoubleConfig::default())
-        .await
-        .unwrap();
+    // An account opted in to a data retention mode Claude Fable serves under
+    // (see the next test for one that is not).
+    let double = bedrock_double::start(DoubleConfig {
+        data_retention: "aws_review".to_owned(),
+        ..DoubleConfig::default()
+    })
+    .await
+    .unwrap();
     let home = tempfile::tempdir().unwrap();
     let out = clawrouter(home.path(), &double.url())
         .args(["check", "--json"])
