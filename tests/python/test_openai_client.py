@@ -5,6 +5,8 @@ import json
 import openai
 import pytest
 
+from conftest import account_data_retention
+
 SONNET = "bedrock/claude-sonnet-4-5"
 WEATHER = [
     {
@@ -192,3 +194,18 @@ def test_end_of_life_model_is_a_4xx_naming_the_replacement(client):
     assert e.value.code == "model_end_of_life"
     assert "end of life" in e.value.message
     assert "bedrock/claude-sonnet-4-6" in e.value.message
+
+
+def test_fable_without_the_data_retention_opt_in_says_how_to_opt_in(client, double):
+    """Bedrock refuses Claude Fable until the AWS account opts in to a data
+    retention mode it allows; the 400 says where that is set. Once it is,
+    the same request is served."""
+    ask = dict(model="claude-fable-5-2", messages=[{"role": "user", "content": "hi"}])
+    with pytest.raises(openai.BadRequestError) as refused:
+        client.chat.completions.create(**ask)
+    message = refused.value.body["message"]
+    assert "data retention mode 'default' is not available for this model" in message
+    assert "put-account-data-retention --mode aws_review" in message
+    with account_data_retention(double, "aws_review"):
+        answer = client.chat.completions.create(**ask)
+    assert "us.anthropic.claude-fable-5-2" in answer.choices[0].message.content

@@ -51,7 +51,7 @@ export interface Price { input: number; output: number; cache_read: number; cach
 /** The engine's kind of failure (crates/clawrouter/src/health.rs `Problem`). */
 export type Problem =
   | "no-credentials" | "credentials-rejected" | "access-denied" | "throttled" | "network"
-  | "model-retired" | "not-found" | "timeout" | "unavailable" | "model-error";
+  | "model-retired" | "not-found" | "data-retention" | "timeout" | "unavailable" | "model-error";
 export interface ModelHealth {
   profile_id: string;
   status: HealthStatus;

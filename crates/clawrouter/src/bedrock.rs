@@ -32,6 +32,17 @@ pub struct ConverseRequest {
     pub response_field_paths: Vec<String>,
 }
 
+/// In Bedrock's refusal of every call to a model while the account's data
+/// retention mode is not one the model serves under ("data retention mode
+/// 'default' is not available for this model", anthropics/claude-code#66594).
+pub const DATA_RETENTION_REFUSAL: &str = "data retention mode";
+
+/// What to do about that refusal.
+pub const DATA_RETENTION_ADVICE: &str = "Bedrock serves this model only under the account data \
+     retention modes its model card names: an AWS admin sets one with `aws bedrock \
+     put-account-data-retention --mode aws_review` \
+     (https://docs.aws.amazon.com/bedrock/latest/userguide/data-retention.html).";
+
 /// What went wrong upstream, in the terms a proxy client needs.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum UpstreamError {
@@ -510,6 +521,10 @@ fn classify(
                     "use the model's inference profile id (us./eu./apac./global. prefix)".to_owned()
                 });
                 format!("{message} ClawRouter: {advice}.")
+            } else if message.contains(DATA_RETENTION_REFUSAL) {
+                // Claude Fable's gate: an account setting, not a request
+                // field (pydantic/pydantic-ai#8170), so say where it is set.
+                format!("{message}. ClawRouter: {DATA_RETENTION_ADVICE}")
             } else {
                 message
             };
@@ -622,6 +637,23 @@ mod tests {
         assert_eq!(
             readable_error_chain(&chain),
             "dispatch failure: other: failed to load IMDS session token: Connection refused (os error 111)"
+        );
+    }
+
+    #[test]
+    fn data_retention_refusal_says_where_the_mode_is_set() {
+        let e = classify(
+            "ValidationException",
+            "data retention mode 'default' is not available for this model",
+            Some(400),
+            None,
+            "us.anthropic.claude-fable-5-2",
+        );
+        assert!(matches!(e, UpstreamError::Validation { .. }));
+        let text = e.to_string();
+        assert!(
+            text.contains("put-account-data-retention --mode aws_review"),
+            "{text}"
         );
     }
 

@@ -15,7 +15,9 @@ use bytes::Bytes;
 use serde::Serialize;
 use tokio::sync::broadcast;
 
-use crate::bedrock::{BedrockClient, ConverseRequest, UpstreamError};
+use crate::bedrock::{
+    BedrockClient, ConverseRequest, DATA_RETENTION_ADVICE, DATA_RETENTION_REFUSAL, UpstreamError,
+};
 use crate::catalog::{Model, TokenUsage};
 use crate::money::Usd;
 
@@ -77,6 +79,9 @@ pub enum Problem {
     ModelRetired,
     /// Bedrock does not offer this model id here (region, account).
     NotFound,
+    /// The account's data retention mode is not one the model serves under
+    /// (Claude Fable's opt-in).
+    DataRetention,
     Timeout,
     Unavailable,
     ModelError,
@@ -85,6 +90,11 @@ pub enum Problem {
 impl Problem {
     pub fn of(error: &UpstreamError) -> Option<Problem> {
         Some(match error {
+            // A request's own mistake says nothing of the model, except
+            // this refusal, which every request to it gets.
+            UpstreamError::Validation { message } if message.contains(DATA_RETENTION_REFUSAL) => {
+                Problem::DataRetention
+            }
             UpstreamError::Validation { .. } => return None,
             UpstreamError::Credentials {
                 rejected: false, ..
@@ -135,6 +145,7 @@ impl Problem {
             Problem::NotFound => {
                 "Bedrock does not offer this model id here: check the region and the profile id."
             }
+            Problem::DataRetention => DATA_RETENTION_ADVICE,
             Problem::Timeout => "Bedrock did not answer in time.",
             Problem::Unavailable => "Bedrock had a server error; this usually passes.",
             Problem::ModelError => "The model failed on a request.",

@@ -208,6 +208,41 @@ fn a_bad_catalog_is_refused_with_file_line_and_advice() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn paid_check_says_which_models_wait_for_the_data_retention_opt_in() {
+    // A fresh account: Bedrock refuses every call to Claude Fable.
+    let double = bedrock_double::start(DoubleConfig::default())
+        .await
+        .unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let out = clawrouter(home.path(), &double.url())
+        .args(["check", "--json", "--paid"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let models = report["models"].as_array().unwrap();
+    let (fable, others): (Vec<&Value>, Vec<&Value>) = models
+        .iter()
+        .partition(|m| m["name"].as_str().unwrap().contains("fable"));
+    assert_eq!(fable.len(), 2);
+    for m in fable {
+        assert_eq!(m["health"]["problem"], "data-retention", "{m}");
+        assert!(
+            m["health"]["advice"]
+                .as_str()
+                .unwrap()
+                .contains("put-account-data-retention"),
+            "{m}"
+        );
+    }
+    assert!(
+        others
+            .iter()
+            .all(|m| m["health"]["problem"] != "data-retention")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn check_reports_the_credential_source_and_health_without_secrets() {
     // An account opted in to a data retention mode Claude Fable serves under
     // (see the next test for one that is not).
