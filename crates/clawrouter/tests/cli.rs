@@ -245,7 +245,8 @@ async fn paid_check_says_which_models_wait_for_the_data_retention_opt_in() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn check_reports_the_credential_source_and_health_without_secrets() {
     // An account opted in to a data retention mode Claude Fable serves under
-    // (see the next test for one that is not).
+    // (paid_check_says_which_models_wait_for_the_data_retention_opt_in has
+    // one that is not).
     let double = bedrock_double::start(DoubleConfig {
         data_retention: "aws_review".to_owned(),
         ..DoubleConfig::default()
