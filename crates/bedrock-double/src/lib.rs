@@ -37,6 +37,14 @@
 //! offers it, as Bedrock's does. For one request, `[[double:status=403]]`
 //! with `only=` does the same.
 //!
+//! # Data retention
+//! The account's data retention mode starts at `inherit`, as a fresh
+//! account's does ([`DoubleConfig::data_retention`], `--data-retention`,
+//! `BEDROCK_DOUBLE_DATA_RETENTION`), and GetAccountDataRetention /
+//! PutAccountDataRetention read and set it. A model with `data_retention`
+//! in `claude-models.yaml` (Claude Fable) refuses every invocation under any
+//! other mode with Bedrock's ValidationException.
+//!
 //! # A model newer than the client's catalog
 //! [`DoubleConfig::extra_models`] (`--extra-model anthropic.claude-…`,
 //! repeatable, or `BEDROCK_DOUBLE_EXTRA_MODELS=ID,ID`) adds a Claude model
