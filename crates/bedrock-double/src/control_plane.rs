@@ -79,7 +79,23 @@ pub struct Caller<'a> {
 /// (binbashar/le-tf-infra-aws#1114: "first non-inherit value of (project →
 /// account → model default)").
 #[derive(Debug)]
-pub struct DataRetention(Mutex<(String, String)>);
+pub struct DataRetention(Mutex<RetentionSetting>);
+
+#[derive(Debug)]
+struct RetentionSetting {
+    mode: String,
+    /// iso8601, as `updatedAt` is.
+    updated_at: String,
+}
+
+impl RetentionSetting {
+    fn now(mode: String) -> RetentionSetting {
+        RetentionSetting {
+            mode,
+            updated_at: iso_time(&dates::today()),
+        }
+    }
+}
 
 const RETENTION_MODES: [&str; 5] = [
     "default",
@@ -98,27 +114,26 @@ impl DataRetention {
                 RETENTION_MODES.join(", ")
             ));
         }
-        Ok(DataRetention(Mutex::new((
+        Ok(DataRetention(Mutex::new(RetentionSetting::now(
             mode.to_owned(),
-            iso_time(&dates::today()),
         ))))
     }
 
     /// The mode a model invocation runs under.
     pub fn effective(&self) -> String {
-        let (mode, _) = &*self.lock();
+        let mode = &self.lock().mode;
         if mode == "inherit" { "default" } else { mode }.to_owned()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, (String, String)> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, RetentionSetting> {
         self.0
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn answer(&self) -> Value {
-        let (mode, updated) = &*self.lock();
-        json!({"mode": mode, "updatedAt": updated})
+        let setting = self.lock();
+        json!({"mode": setting.mode, "updatedAt": setting.updated_at})
     }
 
     fn put(&self, body: &[u8]) -> Result<Value, ApiError> {
@@ -132,7 +147,7 @@ impl DataRetention {
                     RETENTION_MODES.join(", ")
                 ))
             })?;
-        *self.lock() = (mode, iso_time(&dates::today()));
+        *self.lock() = RetentionSetting::now(mode);
         Ok(self.answer())
     }
 }
