@@ -89,7 +89,6 @@ pub fn parse(
     check_images(&request.messages)?;
     let asks = asks(&request);
     rules::check(model, &asks)?;
-    rules::check_tool_loop(&asks, tool_loop_turn(&request.messages))?;
     let shows_thinking = asks.shows_thinking(model);
     let inference = &request.inference_config;
     let additional = request.additional_model_request_fields.as_ref();
@@ -141,13 +140,11 @@ pub fn parse(
 /// request rules apply as they would to the Converse call itself.
 pub fn count_input_tokens(model: &Model, input: &Value) -> Result<u64, ApiError> {
     let request: ConverseRequest = parse_body(input.to_string().as_bytes())?;
-    let asks = asks(&request);
-    rules::check(model, &asks)?;
-    rules::check_tool_loop(&asks, tool_loop_turn(&request.messages))?;
+    rules::check(model, &asks(&request))?;
     Ok(tokens_for_chars(input_chars(&request)))
 }
 
-/// Thinking, `top_k` and `output_config` travel in
+/// Thinking, `top_k`, `output_config` and betas travel in
 /// `additionalModelRequestFields`, in the model's native form.
 fn thinking_type(request: &ConverseRequest) -> Option<&str> {
     request.additional_model_request_fields.as_ref()?["thinking"]["type"].as_str()
@@ -159,27 +156,23 @@ fn asks(request: &ConverseRequest) -> Asks<'_> {
         .tool_config
         .as_ref()
         .and_then(|c| c.tool_choice.as_ref());
+    let native = request.additional_model_request_fields.as_ref();
     Asks {
         thinking: thinking_type(request),
-        display: request
-            .additional_model_request_fields
-            .as_ref()
-            .and_then(|a| a["thinking"]["display"].as_str()),
-        display_updates_beta: request
-            .additional_model_request_fields
-            .as_ref()
-            .and_then(|a| a["anthropic_beta"].as_array())
+        tool_loop: tool_loop_turn(&request.messages),
+        display: native
+            .and_then(|a| a.pointer("/thinking/display"))
+            .and_then(Value::as_str),
+        display_updates_beta: native
+            .and_then(|a| a.get("anthropic_beta"))
+            .and_then(Value::as_array)
             .is_some_and(|betas| betas.iter().any(|b| b == DISPLAY_UPDATES_BETA)),
-        effort: request
-            .additional_model_request_fields
-            .as_ref()
-            .and_then(|a| a["output_config"]["effort"].as_str()),
+        effort: native
+            .and_then(|a| a.pointer("/output_config/effort"))
+            .and_then(Value::as_str),
         temperature: inference.temperature,
         top_p: inference.top_p,
-        top_k: request
-            .additional_model_request_fields
-            .as_ref()
-            .and_then(|a| a["top_k"].as_f64()),
+        top_k: native.and_then(|a| a.get("top_k")).and_then(Value::as_f64),
         forces_tool: choice.is_some_and(|c| c.get("any").is_some() || c.get("tool").is_some()),
         max_tokens: inference.max_tokens,
     }

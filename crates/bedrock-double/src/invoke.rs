@@ -124,7 +124,6 @@ pub fn parse(
     check_images(&request)?;
     let asks = asks(&request);
     rules::check(model, &asks)?;
-    rules::check_tool_loop(&asks, tool_loop_turn(&request.messages))?;
     let shows_thinking = asks.shows_thinking(model);
     limits::check_betas(request.anthropic_beta.iter().map(String::as_str))?;
 
@@ -202,9 +201,7 @@ fn tool_loop_turn(messages: &[Message]) -> Option<ToolLoopTurn<'_>> {
 /// apply as they would to the invocation itself.
 pub fn count_input_tokens(model: &Model, body: &[u8]) -> Result<u64, ApiError> {
     let request = parse_body(body)?;
-    let asks = asks(&request);
-    rules::check(model, &asks)?;
-    rules::check_tool_loop(&asks, tool_loop_turn(&request.messages))?;
+    rules::check(model, &asks(&request))?;
     Ok(tokens_for_chars(input_chars(&request)))
 }
 
@@ -219,6 +216,7 @@ fn asks(request: &AnthropicRequest) -> Asks<'_> {
         .and_then(|c| c["type"].as_str());
     Asks {
         thinking: thinking_type(request),
+        tool_loop: tool_loop_turn(&request.messages),
         display: request
             .thinking
             .as_ref()

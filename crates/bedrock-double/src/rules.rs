@@ -33,6 +33,8 @@ pub struct Asks<'a> {
     pub temperature: Option<f64>,
     pub top_p: Option<f64>,
     pub top_k: Option<f64>,
+    /// The assistant turn the request's closing tool results answer.
+    pub tool_loop: Option<ToolLoopTurn<'a>>,
     /// `tool_choice` is `any` or names a tool.
     pub forces_tool: bool,
     pub max_tokens: Option<u64>,
@@ -127,6 +129,7 @@ pub fn check(model: &Model, asks: &Asks<'_>) -> Result<(), ApiError> {
     if model.sampling.exclusive && asks.temperature.is_some() && asks.top_p.is_some() {
         return Err(ApiError::validation(BOTH_SAMPLING_PARAMS));
     }
+    check_tool_loop(asks)?;
     if asks.forces_tool && !model.forced_tool_choice {
         // vercel/ai fixture bedrock-opus-5-5-forced-tool-error.json
         return Err(model_errors(
@@ -139,6 +142,7 @@ pub fn check(model: &Model, asks: &Asks<'_>) -> Result<(), ApiError> {
 /// The assistant turn a request's closing tool results answer: its index
 /// in `messages` and the Anthropic type of its first block (`text`,
 /// `tool_use`, `thinking`, ...).
+#[derive(Debug)]
 pub struct ToolLoopTurn<'a> {
     pub index: usize,
     pub first_block: &'a str,
@@ -149,9 +153,9 @@ pub struct ToolLoopTurn<'a> {
 /// (ValidationException quoted in langchain-ai/langchain-aws#844). Whether
 /// a model that thinks unasked enforces it when no `thinking` is sent is
 /// not documented; the double does not.
-pub fn check_tool_loop(asks: &Asks<'_>, turn: Option<ToolLoopTurn<'_>>) -> Result<(), ApiError> {
+fn check_tool_loop(asks: &Asks<'_>) -> Result<(), ApiError> {
     let thinking = matches!(asks.thinking, Some("enabled" | "adaptive"));
-    match turn {
+    match &asks.tool_loop {
         Some(turn) if thinking && !matches!(turn.first_block, "thinking" | "redacted_thinking") => {
             Err(ApiError::validation(format!(
                 "{MODEL_ERRORS}messages.{}.content.0.type: Expected `thinking` or `redacted_thinking`, but found `{}`. When `thinking` is enabled, a final `assistant` message must start with a thinking block (preceeding the lastmost set of `tool_use` and `tool_result` blocks). We recommend you include thinking blocks from previous turns. To avoid this requirement, disable `thinking`. Please consult our documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking",
