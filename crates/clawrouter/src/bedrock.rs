@@ -35,7 +35,7 @@ pub struct ConverseRequest {
 /// In Bedrock's refusal of every call to a model while the account's data
 /// retention mode is not one the model serves under ("data retention mode
 /// 'default' is not available for this model", anthropics/claude-code#66594).
-pub const DATA_RETENTION_REFUSAL: &str = "data retention mode";
+const DATA_RETENTION_REFUSAL: &str = "data retention mode";
 
 /// What to do about that refusal.
 pub const DATA_RETENTION_ADVICE: &str = "Bedrock serves this model only under the account data \
@@ -71,6 +71,12 @@ pub enum UpstreamError {
 }
 
 impl UpstreamError {
+    /// Bedrock refuses every call to this model until the account's data
+    /// retention mode allows it: the model's problem, not the request's.
+    pub fn refuses_data_retention(&self) -> bool {
+        matches!(self, UpstreamError::Validation { message } if message.contains(DATA_RETENTION_REFUSAL))
+    }
+
     /// Whether another candidate model may succeed where this one failed
     /// (throttling and server-side faults, not the request's own mistakes).
     pub fn is_retryable_elsewhere(&self) -> bool {

@@ -15,9 +15,7 @@ use bytes::Bytes;
 use serde::Serialize;
 use tokio::sync::broadcast;
 
-use crate::bedrock::{
-    BedrockClient, ConverseRequest, DATA_RETENTION_ADVICE, DATA_RETENTION_REFUSAL, UpstreamError,
-};
+use crate::bedrock::{BedrockClient, ConverseRequest, DATA_RETENTION_ADVICE, UpstreamError};
 use crate::catalog::{Model, TokenUsage};
 use crate::money::Usd;
 
@@ -92,7 +90,7 @@ impl Problem {
         Some(match error {
             // A request's own mistake says nothing of the model, except
             // this refusal, which every request to it gets.
-            UpstreamError::Validation { message } if message.contains(DATA_RETENTION_REFUSAL) => {
+            UpstreamError::Validation { .. } if error.refuses_data_retention() => {
                 Problem::DataRetention
             }
             UpstreamError::Validation { .. } => return None,
