@@ -17,7 +17,8 @@ const EXTRA_MODEL_START: &str = "2026-11-01";
 
 pub const INVALID_MODEL: &str = "The provided model identifier is invalid.";
 /// What an end-of-life model answers, with ResourceNotFoundException (404),
-/// captured from us-east-1 (see /work/notes/model-facts.md §2).
+/// as InvokeModel returns it for a retired model (quoted in CloudWatch logs
+/// users post, and in maximhq/bifrost's Bedrock provider tests).
 pub const END_OF_LIFE: &str = "This model version has reached the end of its life. Please refer to the AWS documentation for more details.";
 /// AccessDeniedException (403) for a model the account has no access to.
 pub const NO_ACCESS: &str = "You don't have access to the model with the specified model ID.";

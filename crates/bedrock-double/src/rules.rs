@@ -5,8 +5,9 @@
 //! in `claude-models.yaml`.
 //!
 //! Bedrock passes the model's own 400 through as a ValidationException whose
-//! message starts "The model returned the following errors: " (captures in
-//! /work/notes/model-facts.md §2).
+//! message starts "The model returned the following errors: " (as users
+//! quote it, e.g. "...: invalid beta flag" in LiteLLM's docs on Anthropic beta
+//! headers, "...: Input is too long for requested model." in boto3 callers).
 
 use crate::errors::ApiError;
 use crate::lineup::{Model, SamplingParam, ThinkingDisplay, ThinkingStyle};
@@ -117,8 +118,10 @@ pub fn check(model: &Model, asks: &Asks<'_>) -> Result<(), ApiError> {
         }
     }
     for &param in &model.sampling.rejected {
-        // The default (1.0) is accepted; any other value is refused
-        // (Opus 5/5.5 measurements, model-facts.md §2).
+        // The default (1.0) is accepted; any other value is refused (the
+        // breaking changes listed for Haiku 5.5 and Sonnet 5 in Anthropic's
+        // migration guides; the message as users quote it from Converse on
+        // Sonnet 5: "temperature is deprecated for this model").
         if asks.sampling(param).is_some_and(|value| value != 1.0) {
             return Err(model_errors(format!(
                 "`{}` is deprecated for this model.",
