@@ -253,8 +253,8 @@ mod tests {
             };
             asks.shows_thinking(lineup.model(model).unwrap())
         };
-        // Opus and Sonnet 5.5 hide thinking text unless asked; 4.6 shows it.
-        assert!(!shown(OPUS_55, None) && !shown(SONNET_55, None));
+        // The 5.5 family hides thinking text unless asked; 4.6 shows it.
+        assert!(!shown(OPUS_55, None) && !shown(SONNET_55, None) && !shown(HAIKU_55, None));
         assert!(shown(OPUS_46, None));
         assert!(shown(OPUS_55, Some("summarized")));
         assert!(!shown(OPUS_46, Some("omitted")));
