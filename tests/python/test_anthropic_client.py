@@ -172,9 +172,9 @@ def test_budget_thinking_on_sonnet_5_5_becomes_adaptive(client):
 
 def test_display_updates_goes_with_its_beta_where_the_model_takes_it(client):
     """Interactive Claude Code asks for `display: updates` under its beta.
-    Sonnet 5.5 takes both; on Haiku 5.5, which does not take the beta, the
-    double (as Anthropic's API) would refuse `updates`, so the proxy leaves
-    the display to the model and says so."""
+    Sonnet 5.5 takes both; Haiku 5.5 does not take the beta, and the double
+    (as Anthropic's API) would refuse `updates`. Haiku hides its thinking
+    unless asked, so the proxy asks for the summary instead, and says so."""
     ask = dict(
         max_tokens=1024,
         thinking={"type": "adaptive", "display": "updates"},
@@ -185,7 +185,9 @@ def test_display_updates_goes_with_its_beta_where_the_model_takes_it(client):
     assert "x-clawrouter-adjusted" not in sonnet.headers
     assert [b.type for b in sonnet.parse().content] == ["thinking", "text"]
     haiku = client.beta.messages.with_raw_response.create(model="claude-haiku-5-5", **ask)
-    assert haiku.headers["x-clawrouter-adjusted"] == "thinking.display=dropped"
+    assert haiku.headers["x-clawrouter-adjusted"] == "thinking.display=summarized"
+    thinking = [b for b in haiku.parse().content if b.type == "thinking"]
+    assert thinking and all(b.thinking for b in thinking), "the thinking is shown"
     assert haiku.parse().content[-1].type == "text"
 
 

@@ -15,7 +15,9 @@ use serde_json::{Map, Value, json};
 use super::accepts::{DISPLAY_UPDATES_BETA, Feature, accepted};
 use super::{AnthropicError, Content, Message, MessagesRequest, Role};
 use crate::adjust::{self, Adjustments};
-use crate::catalog::{Capability, Effort, Model, SamplingRule, ThinkingOff, ThinkingOffKind};
+use crate::catalog::{
+    Capability, Effort, Model, SamplingRule, ThinkingDisplay, ThinkingOff, ThinkingOffKind,
+};
 
 /// The Messages-API version Bedrock's Anthropic body requires.
 const BEDROCK_ANTHROPIC_VERSION: &str = "bedrock-2023-05-31";
@@ -137,14 +139,21 @@ fn build(
 
     match thinking_for(req.thinking.as_ref(), model, max_tokens, adjusted) {
         Thinking::Send(mut thinking) => {
-            // `updates` exists only under its beta; where the model does not
-            // take the beta, the model's default display stands in.
+            // `updates` exists only under its beta. Where the model does not
+            // take the beta, the client still asked to see the thinking: a
+            // model that hides it by default is asked for its summary, any
+            // other shows it anyway.
             if thinking["display"] == "updates"
                 && !kept_betas.contains(&DISPLAY_UPDATES_BETA)
                 && let Some(thinking) = thinking.as_object_mut()
             {
-                thinking.remove("display");
-                adjusted.note(model, "thinking.display", "dropped");
+                if model.thinking.display == ThinkingDisplay::Omitted {
+                    thinking.insert("display".into(), "summarized".into());
+                    adjusted.note(model, "thinking.display", "summarized");
+                } else {
+                    thinking.remove("display");
+                    adjusted.note(model, "thinking.display", "dropped");
+                }
             }
             out.insert("thinking".into(), thinking);
         }
@@ -819,7 +828,7 @@ mod tests {
     }
 
     #[test]
-    fn display_updates_travels_with_its_beta_or_not_at_all() {
+    fn display_updates_travels_with_its_beta_or_becomes_what_the_model_takes() {
         // Interactive Claude Code 2.1.332: the beta in the header, `updates`
         // in the body.
         let req = simple(json!({"thinking": {"type": "adaptive", "display": "updates"}}));
@@ -841,8 +850,17 @@ mod tests {
             json!({"type": "adaptive", "display": "updates"})
         );
         assert_eq!(adjusted, None);
-        // Haiku 5.5 does not take the beta: the model's own display stands.
+        // Haiku 5.5 does not take the beta and hides its thinking unless
+        // asked: it is asked for the summary.
         let (body, adjusted) = on("bedrock/claude-haiku-5-5");
+        assert_eq!(body.get("anthropic_beta"), None);
+        assert_eq!(
+            body["thinking"],
+            json!({"type": "adaptive", "display": "summarized"})
+        );
+        assert_eq!(adjusted.as_deref(), Some("thinking.display=summarized"));
+        // Sonnet 4.6 shows its thinking anyway: the display is dropped.
+        let (body, adjusted) = on("bedrock/claude-sonnet-4-6");
         assert_eq!(body.get("anthropic_beta"), None);
         assert_eq!(body["thinking"], json!({"type": "adaptive"}));
         assert_eq!(adjusted.as_deref(), Some("thinking.display=dropped"));
