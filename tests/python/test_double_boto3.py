@@ -284,18 +284,18 @@ def test_the_5_x_models_think_unasked_and_opus_4_8_does_not(double):
 
 def test_thinking_in_a_tool_loop_needs_the_last_turns_thinking(double):
     """Anthropic's 400, passed on by Bedrock (langchain-aws#844): with
-    thinking on, the assistant turn the tool results answer must start
-    with its thinking block."""
+    budget-form thinking on, the assistant turn the tool results answer must
+    start with its thinking block. Adaptive thinking takes the loop."""
     client = bedrock(double)
     tools = {"tools": [{"toolSpec": {"name": "f", "inputSchema": {"json": {"type": "object"}}}}]}
     call = {"toolUse": {"toolUseId": "t1", "name": "f", "input": {}}}
     result = {"toolResult": {"toolUseId": "t1", "content": [{"text": "42"}]}}
     thinking = {"thinking": {"type": "enabled", "budget_tokens": 1024}}
 
-    def loop(assistant, fields):
+    def loop(assistant, fields, model=MODEL):
         messages = [*user("use f"), {"role": "assistant", "content": assistant},
                     {"role": "user", "content": [result]}]
-        return client.converse(modelId=MODEL, messages=messages, toolConfig=tools,
+        return client.converse(modelId=model, messages=messages, toolConfig=tools,
                                inferenceConfig={"maxTokens": 2048},
                                additionalModelRequestFields=fields)
 
@@ -304,6 +304,8 @@ def test_thinking_in_a_tool_loop_needs_the_last_turns_thinking(double):
     signed = {"reasoningContent": {"reasoningText": {"text": "hm", "signature": "sig"}}}
     assert loop([signed, call], thinking)["stopReason"] == "end_turn"
     assert loop([call], {})["stopReason"] == "end_turn"
+    adaptive = {"thinking": {"type": "adaptive"}}
+    assert loop([call], adaptive, model=OPUS_55)["stopReason"] == "end_turn"
 
 
 def test_end_of_life_model_is_resource_not_found(double):

@@ -151,13 +151,15 @@ pub struct ToolLoopTurn<'a> {
     pub first_block: &'a str,
 }
 
-/// With thinking asked for, the assistant turn a tool loop continues must
-/// start with its thinking: Anthropic's 400, which Bedrock passes on
-/// (ValidationException quoted in langchain-ai/langchain-aws#844). Whether
-/// a model that thinks unasked enforces it when no `thinking` is sent is
-/// not documented; the double does not.
+/// With budget-form thinking (`enabled`), the assistant turn a tool loop
+/// continues must start with its thinking: Anthropic's 400, which Bedrock
+/// passes on (ValidationException quoted in langchain-ai/langchain-aws#844,
+/// with extended thinking). Adaptive thinking takes a loop without it
+/// ("verified live against claude-fable-5 and claude-opus-4-8",
+/// eumemic/aios src/aios/harness/completion.py), and so, by the same token,
+/// does a model that thinks unasked.
 fn check_tool_loop(asks: &Asks<'_>) -> Result<(), ApiError> {
-    let thinking = matches!(asks.thinking, Some("enabled" | "adaptive"));
+    let thinking = asks.thinking == Some("enabled");
     match &asks.tool_loop {
         Some(turn) if thinking && !matches!(turn.first_block, "thinking" | "redacted_thinking") => {
             Err(ApiError::validation(format!(

@@ -100,14 +100,15 @@ pub(crate) fn assemble(
         adjusted.note(model, "tool_choice", "auto");
     }
     let asked = requested_effort(generation.reasoning_effort)?;
+    let style = model.thinking.style;
     // Thinking is skipped where Claude would reject it: models without it,
-    // forced tool use, and a tool loop whose previous assistant turn carries
-    // no thinking block (Chat Completions cannot return one to us).
+    // forced tool use, and, for the budget form, a tool loop whose previous
+    // assistant turn carries no thinking block (Chat Completions cannot
+    // return one to us). Adaptive thinking takes such a loop, so it stays on.
     let can_think = model.supports(Capability::Thinking)
         && !tool_plan.forced
-        && !continues_tool_loop_without_thinking(&messages);
+        && (style.takes_adaptive() || !continues_tool_loop_without_thinking(&messages));
     let wanted = asked.flatten().filter(|_| can_think);
-    let style = model.thinking.style;
     let (thinking_budget, adaptive) = match wanted {
         Some(effort) if style.takes_adaptive() => {
             let nearest = model.thinking.nearest_effort(effort);
@@ -252,7 +253,12 @@ fn budget_for(effort: Effort) -> u32 {
 }
 
 /// The request ends with tool results answering an assistant turn that
-/// carries no thinking block: Claude rejects thinking in such a loop.
+/// carries no thinking block. Claude rejects budget-form thinking in such a
+/// loop ("When `thinking` is enabled, a final `assistant` message must start
+/// with a thinking block", langchain-ai/langchain-aws#844, a manual-thinking
+/// report). Adaptive thinking takes such a loop: "verified live against
+/// claude-fable-5 and claude-opus-4-8" in eumemic/aios's
+/// src/aios/harness/completion.py, which turns LiteLLM's drop off for it.
 fn continues_tool_loop_without_thinking(messages: &[Message]) -> bool {
     let [.., assistant, last] = messages else {
         return false;
@@ -385,6 +391,7 @@ fn stop_sequences(stop: Option<&StopSequences>) -> Result<Option<Vec<String>>, T
 mod tests {
     use super::*;
     use crate::bedrock::document_to_json;
+    use crate::catalog::Thinking;
     use crate::openai::test_support::{model, request};
     use proptest::prelude::*;
     use serde_json::{Value, json};
@@ -574,14 +581,28 @@ mod tests {
         .unwrap();
         assert!(forced.additional_fields.is_none());
 
-        let tool_loop = convert(json!({"model": "m", "reasoning_effort": "low", "tools": tools, "messages": [
+        let loop_body = json!({"model": "m", "reasoning_effort": "low", "tools": tools, "messages": [
             {"role": "user", "content": "go"},
             {"role": "assistant", "tool_calls": [{"id": "t1", "type": "function", "function": {"name": "f", "arguments": "{}"}}]},
             {"role": "tool", "tool_call_id": "t1", "content": "ok"}
-        ]}))
-        .unwrap();
+        ]});
+        let tool_loop = convert(loop_body.clone()).unwrap();
         assert!(tool_loop.additional_fields.is_none());
         assert!(tool_loop.tools.is_some());
+        // Adaptive thinking takes the same loop: the effort asked for stays.
+        let adaptive = Model {
+            thinking: Thinking {
+                style: ThinkingStyle::Adaptive,
+                efforts: vec![Effort::Low, Effort::Medium, Effort::High],
+                ..Thinking::default()
+            },
+            ..model()
+        };
+        let (tool_loop, _) = to_converse(&request(loop_body), &adaptive, "p").unwrap();
+        assert_eq!(
+            tool_loop.additional_fields.as_ref().map(document_to_json),
+            Some(json!({"thinking": {"type": "adaptive"}, "output_config": {"effort": "low"}}))
+        );
     }
 
     fn text_message(user: bool, text: &str) -> Value {
