@@ -102,10 +102,11 @@ def test_streamed_function_call_arguments(client):
 
 def test_reasoning_is_carried_into_the_next_turn(client):
     """Claude's signed thinking goes out in `encrypted_content` and comes back
-    in the next turn's input. Thinking can stay on in a tool loop only when
-    the previous turn's thinking is sent back (Bedrock rejects it otherwise,
-    and the proxy then turns thinking off), so the second answer reasons
-    again exactly when the item was carried."""
+    in the next turn's input. Sonnet 4.5 thinks on a token budget, which can
+    stay on in a tool loop only when the previous turn's thinking is sent
+    back (Bedrock rejects it otherwise, and the proxy then turns thinking
+    off), so the second answer reasons again exactly when the item was
+    carried."""
     ask = "[[double:tool=get_weather]] weather in Oslo?"
     reasoning = {"effort": "low", "summary": "auto"}
     with client.responses.stream(model=SONNET, input=ask, tools=WEATHER, reasoning=reasoning) as stream:
