@@ -57,7 +57,7 @@ pub fn to_converse(
         }
         Input::Items(items) => {
             for (i, item) in items.iter().enumerate() {
-                add_item(&mut conversation, item, &format!("input[{i}]"))?;
+                add_item(&mut conversation, item, &model.name, &format!("input[{i}]"))?;
             }
         }
     }
@@ -94,9 +94,12 @@ pub fn to_converse(
     assemble(&generation, model, profile_id, system, messages, plan)
 }
 
+/// Adds one input item; `model` (a catalog name) is the model the request
+/// goes to, which only its own thinking can be replayed to.
 fn add_item(
     conversation: &mut Conversation,
     item: &InputItem,
+    model: &str,
     at: &str,
 ) -> Result<(), TranslateError> {
     match item {
@@ -151,7 +154,9 @@ fn add_item(
         InputItem::Reasoning {
             encrypted_content, ..
         } => {
-            let block = encrypted_content.as_deref().and_then(reasoning::decode);
+            let block = encrypted_content
+                .as_deref()
+                .and_then(|carried| reasoning::decode(carried, model));
             conversation.push(ConversationRole::Assistant, block.into_iter().collect(), at);
         }
         InputItem::Unsupported => {
@@ -302,7 +307,7 @@ mod tests {
                 .build()
                 .unwrap(),
         );
-        reasoning::encode(&block).unwrap()
+        reasoning::encode(&block, &model().name).unwrap()
     }
 
     #[test]
@@ -354,6 +359,20 @@ mod tests {
         .unwrap();
         assert_eq!(blocks_of(&r)[1], ["tool_use"]);
         assert!(r.additional_fields.is_none());
+
+        // Another model's thinking is not replayed to this one.
+        let prepared = Prepared::new(
+            serde_json::from_value(input(json!({"type": "reasoning", "summary": [],
+                "encrypted_content": signed_reasoning()})))
+            .unwrap(),
+        )
+        .unwrap();
+        let other = Model {
+            name: "bedrock/claude-other".into(),
+            ..model()
+        };
+        let (r, _) = to_converse(&prepared, &other, "p").unwrap();
+        assert_eq!(blocks_of(&r)[1], ["tool_use"]);
     }
 
     #[test]

@@ -133,7 +133,7 @@ impl ResponseContext {
             } else {
                 Vec::new()
             },
-            encrypted_content: block.and_then(reasoning::encode),
+            encrypted_content: block.and_then(|block| reasoning::encode(block, &self.model)),
         }
     }
 
@@ -298,7 +298,10 @@ pub(super) mod tests {
             items[0]["summary"],
             json!([{"type": "summary_text", "text": "let me see"}])
         );
-        let carried = reasoning::decode(items[0]["encrypted_content"].as_str().unwrap());
+        let carried = reasoning::decode(
+            items[0]["encrypted_content"].as_str().unwrap(),
+            "bedrock/claude-test",
+        );
         assert_eq!(carried, Some(reasoning("let me see")));
         assert_eq!(
             items[1],

@@ -66,8 +66,7 @@ pub fn route_input(req: &ResponsesRequest) -> RouteInput<'_> {
             } => {
                 input.carries_signed_thinking |= encrypted_content
                     .as_deref()
-                    .and_then(super::reasoning::decode)
-                    .is_some();
+                    .is_some_and(super::reasoning::carries_thinking);
                 0
             }
             InputItem::Unsupported => 0,

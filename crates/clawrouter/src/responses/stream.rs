@@ -599,8 +599,10 @@ mod tests {
         assert_eq!(sequence, (0..16).collect::<Vec<u64>>());
         let thought = &events[7]["item"];
         assert_eq!(thought["summary"][0]["text"], "hmm");
-        let carried =
-            super::super::reasoning::decode(thought["encrypted_content"].as_str().unwrap());
+        let carried = super::super::reasoning::decode(
+            thought["encrypted_content"].as_str().unwrap(),
+            "bedrock/claude-test",
+        );
         assert_eq!(carried, Some(reasoning("hmm")));
         assert_eq!(
             events[10]["delta"], "[low] Hel",
