@@ -308,6 +308,21 @@ def test_thinking_in_a_tool_loop_needs_the_last_turns_thinking(double):
     assert loop([call], adaptive, model=OPUS_55)["stopReason"] == "end_turn"
 
 
+def test_opus_5_5_refuses_thinking_another_model_signed(double):
+    """Opus 5.5's thinking blocks are bound to the model that produced
+    them (whats-new-opus-5-5); replaying Sonnet 5.5's to it is a 400, to
+    Sonnet 5.5 itself it is fine."""
+    client = bedrock(double)
+    sonnet = "global.anthropic.claude-sonnet-5-5"
+    first = client.converse(modelId=sonnet, messages=user("think first"))
+    blocks = first["output"]["message"]["content"]
+    assert "reasoningContent" in blocks[0]
+    messages = [*user("think first"), {"role": "assistant", "content": blocks}, *user("and now?")]
+    message = validation_message(lambda: client.converse(modelId=OPUS_55, messages=messages))
+    assert message.endswith("messages.1.content.0: Invalid `signature` in `thinking` block")
+    assert client.converse(modelId=sonnet, messages=messages)["stopReason"] == "end_turn"
+
+
 def test_end_of_life_model_is_resource_not_found(double):
     with pytest.raises(ClientError) as raised:
         bedrock(double).converse(modelId="us.anthropic.claude-sonnet-4-20250514-v1:0", messages=user("hi"))

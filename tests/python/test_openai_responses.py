@@ -136,6 +136,24 @@ def test_reasoning_is_carried_into_the_next_turn(client):
     assert [item.type for item in dropped.output] == ["message"]
 
 
+def test_reasoning_goes_back_only_to_the_model_that_produced_it(client):
+    """Claude's thinking blocks are bound to the model that produced them:
+    Opus 5.5 refuses another model's (the double plays the 400). A
+    conversation that moves from Sonnet 5.5 to Opus 5.5 mid-loop keeps its
+    items; the proxy leaves Sonnet's thinking out of Opus's request."""
+    ask = "[[double:tool=get_weather]] weather in Oslo?"
+    first = client.responses.create(model="bedrock/claude-sonnet-5-5", input=ask, tools=WEATHER,
+                                    reasoning={"summary": "auto"})
+    assert first.output[0].type == "reasoning" and first.output[0].encrypted_content
+    call = next(item for item in first.output if item.type == "function_call")
+    history = [item.model_dump(exclude_none=True) for item in first.output]
+    result = {"type": "function_call_output", "call_id": call.call_id, "output": "sunny"}
+    second = client.responses.create(model="bedrock/claude-opus-5-5", tools=WEATHER,
+                                     input=[{"role": "user", "content": ask}, *history, result])
+    assert second.status == "completed"
+    assert second.output[-1].type == "message" and second.output_text
+
+
 def test_summaries_show_the_thinking_of_models_that_hide_it(client):
     """Opus 5.5 returns its thinking blocks empty unless a request asks for
     them (Bedrock's `display: omitted` default, which the double plays).

@@ -11,7 +11,7 @@ use crate::faults;
 use crate::limits::{self, ImageRef};
 use crate::lineup::Model;
 use crate::reply::{Block, Reply, ToolDef, Turn, json_pieces, text_pieces};
-use crate::rules::{self, Asks, DISPLAY_UPDATES_BETA, ToolLoopTurn};
+use crate::rules::{self, Asks, DISPLAY_UPDATES_BETA, ReplayedThinking, ToolLoopTurn};
 use crate::usage::{PromptCache, PromptLayout, text_chars, tokens_for_chars};
 
 /// A validated Converse request.
@@ -119,6 +119,7 @@ pub fn parse(
     let input = cache.input_usage(&layout, model.min_cache_tokens);
     let turn = Turn {
         model_id: model_id.to_owned(),
+        base_model_id: model.id.clone(),
         prompt,
         directives,
         // Converse's default is the model's maximum output.
@@ -160,6 +161,7 @@ fn asks(request: &ConverseRequest) -> Asks<'_> {
     Asks {
         thinking: thinking_type(request),
         tool_loop: tool_loop_turn(&request.messages),
+        replayed_thinking: replayed_thinking(&request.messages),
         display: native
             .and_then(|a| a.pointer("/thinking/display"))
             .and_then(Value::as_str),
@@ -184,6 +186,26 @@ fn parse_body(body: &[u8]) -> Result<ConverseRequest, ApiError> {
             "Malformed input request: {e}, please reformat your input and try again."
         ))
     })
+}
+
+/// The thinking blocks (with signatures) in assistant turns.
+fn replayed_thinking(messages: &[Message]) -> Vec<ReplayedThinking<'_>> {
+    let mut replayed = Vec::new();
+    for (message, turn) in messages.iter().enumerate() {
+        for (block, content) in turn.content.iter().enumerate() {
+            if let Some(signature) = content
+                .pointer("/reasoningContent/reasoningText/signature")
+                .and_then(Value::as_str)
+            {
+                replayed.push(ReplayedThinking {
+                    message,
+                    block,
+                    signature,
+                });
+            }
+        }
+    }
+    replayed
 }
 
 /// The assistant turn the closing tool results answer, if the request

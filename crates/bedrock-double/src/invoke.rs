@@ -15,7 +15,7 @@ use crate::limits::{self, ImageRef};
 use crate::lineup::Model;
 use crate::model_id;
 use crate::reply::{Block, Reply, ToolDef, Turn, alnum_id, json_pieces, text_pieces};
-use crate::rules::{self, Asks, DISPLAY_UPDATES_BETA, ToolLoopTurn};
+use crate::rules::{self, Asks, DISPLAY_UPDATES_BETA, ReplayedThinking, ToolLoopTurn};
 use crate::usage::{PromptCache, PromptLayout, text_chars, tokens_for_chars};
 
 /// A validated invoke request.
@@ -161,6 +161,7 @@ pub fn parse(
     };
     let turn = Turn {
         model_id: model_id.to_owned(),
+        base_model_id: model.id.clone(),
         prompt,
         directives,
         max_tokens: request.max_tokens,
@@ -172,6 +173,25 @@ pub fn parse(
         input,
     };
     Ok(InvokeCall { turn, message_id })
+}
+
+/// The thinking blocks (with signatures) in assistant turns.
+fn replayed_thinking(messages: &[Message]) -> Vec<ReplayedThinking<'_>> {
+    let mut replayed = Vec::new();
+    for (message, turn) in messages.iter().enumerate() {
+        for (block, content) in turn.content.blocks().iter().enumerate() {
+            if content["type"] == "thinking"
+                && let Some(signature) = content["signature"].as_str()
+            {
+                replayed.push(ReplayedThinking {
+                    message,
+                    block,
+                    signature,
+                });
+            }
+        }
+    }
+    replayed
 }
 
 /// The assistant turn the closing tool results answer, if the request
@@ -217,6 +237,7 @@ fn asks(request: &AnthropicRequest) -> Asks<'_> {
     Asks {
         thinking: thinking_type(request),
         tool_loop: tool_loop_turn(&request.messages),
+        replayed_thinking: replayed_thinking(&request.messages),
         display: request
             .thinking
             .as_ref()

@@ -62,7 +62,9 @@
 //! - With thinking enabled, a reasoning block `Thinking about: {first 60
 //!   chars}` with a signature comes first. Its text is empty (the signature
 //!   and the output tokens unchanged) where `thinking.display` is `omitted`,
-//!   the default of the models marked `thinking_display: omitted`.
+//!   the default of the models marked `thinking_display: omitted`. The
+//!   signature names the model that wrote it: a model marked
+//!   `thinking_bound` refuses a replayed block another model signed.
 //! - Tokens: `ceil(chars / 4)`, minimum 1. Input counts every string in
 //!   system, messages and tools except binary payloads (`bytes`, `data`),
 //!   tags, ids and signatures; output counts the reply's text, reasoning and

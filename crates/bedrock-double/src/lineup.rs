@@ -65,6 +65,9 @@ pub struct Model {
     /// Takes `thinking.display: updates` under its beta.
     #[serde(default)]
     pub display_updates: bool,
+    /// Refuses thinking blocks another model signed.
+    #[serde(default)]
+    pub thinking_bound: bool,
     /// The account data retention modes the model serves under; empty: any.
     #[serde(default)]
     pub data_retention: Vec<String>,
@@ -277,6 +280,7 @@ impl Lineup {
             thinks_unasked: false,
             thinking_display: ThinkingDisplay::Summarized,
             display_updates: false,
+            thinking_bound: false,
             data_retention: Vec::new(),
             sampling: SamplingRule::default(),
             forced_tool_choice: true,

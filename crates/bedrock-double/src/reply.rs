@@ -15,6 +15,9 @@ use crate::usage::{InputUsage, tokens};
 #[derive(Clone, Debug, Default)]
 pub struct Turn {
     pub model_id: String,
+    /// The base id of the model answering, which its thinking's signatures
+    /// name.
+    pub base_model_id: String,
     /// The last user message's text, directives removed.
     pub prompt: String,
     pub directives: Directives,
@@ -85,6 +88,21 @@ pub struct Reply {
     pub output_tokens: u64,
 }
 
+/// A thinking block's signature: the model that produced it, then a digest
+/// of the thinking. Opaque to clients, as Bedrock's are, but the double can
+/// tell whose it is ([`signer`]).
+pub(crate) fn signature(base_model_id: &str, text: &str) -> String {
+    let digest = Sha256::digest(format!("{base_model_id}|{text}"));
+    format!("{}.{}", BASE64.encode(base_model_id), BASE64.encode(digest))
+}
+
+/// The base id of the model whose thinking `signature` signs, for a
+/// signature the double wrote.
+pub fn signer(signature: &str) -> Option<String> {
+    let (model, _) = signature.split_once('.')?;
+    String::from_utf8(BASE64.decode(model).ok()?).ok()
+}
+
 /// Words a `long=N` reply cycles through.
 const WORDS: [&str; 8] = [
     "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel",
@@ -98,7 +116,7 @@ pub fn plan(turn: &Turn) -> Result<Reply, ApiError> {
         let text = format!("Thinking about: {}", clip(&turn.prompt, 60));
         let thought = tokens(&text);
         budget = budget.saturating_sub(thought);
-        let signature = BASE64.encode(Sha256::digest(format!("{}|{text}", turn.model_id)));
+        let signature = signature(&turn.base_model_id, &text);
         let text = if turn.shows_thinking {
             text
         } else {

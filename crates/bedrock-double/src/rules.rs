@@ -36,6 +36,8 @@ pub struct Asks<'a> {
     pub top_k: Option<f64>,
     /// The assistant turn the request's closing tool results answer.
     pub tool_loop: Option<ToolLoopTurn<'a>>,
+    /// The signatures of the thinking blocks the request replays.
+    pub replayed_thinking: Vec<ReplayedThinking<'a>>,
     /// `tool_choice` is `any` or names a tool.
     pub forces_tool: bool,
     pub max_tokens: Option<u64>,
@@ -133,6 +135,7 @@ pub fn check(model: &Model, asks: &Asks<'_>) -> Result<(), ApiError> {
         return Err(ApiError::validation(BOTH_SAMPLING_PARAMS));
     }
     check_tool_loop(asks)?;
+    check_replayed_thinking(model, asks)?;
     if asks.forces_tool && !model.forced_tool_choice {
         // vercel/ai fixture bedrock-opus-5-5-forced-tool-error.json
         return Err(model_errors(
@@ -168,6 +171,39 @@ fn check_tool_loop(asks: &Asks<'_>) -> Result<(), ApiError> {
             )))
         }
         _ => Ok(()),
+    }
+}
+
+/// A thinking block a request replays: where it is (message and block
+/// index) and its signature.
+#[derive(Debug)]
+pub struct ReplayedThinking<'a> {
+    pub message: usize,
+    pub block: usize,
+    pub signature: &'a str,
+}
+
+/// On a model whose thinking is bound to the model that produced it ("a
+/// request returns a 400 error" otherwise: the AWS model card of Claude
+/// Fable 5.2; "thinking blocks are tied to the model that produced them",
+/// Anthropic's whats-new-opus-5-5, for Opus 5.5 and Fable 5.1), a thinking
+/// block signed by another model is refused. The message is Anthropic's for
+/// a signature it cannot verify (as quoted in eumemic/aios's completion.py:
+/// "Invalid `signature` in `thinking` block"). Signatures the double did not
+/// write are not judged.
+fn check_replayed_thinking(model: &Model, asks: &Asks<'_>) -> Result<(), ApiError> {
+    if !model.thinking_bound {
+        return Ok(());
+    }
+    let foreign = asks.replayed_thinking.iter().find(|replayed| {
+        crate::reply::signer(replayed.signature).is_some_and(|signer| signer != model.id)
+    });
+    match foreign {
+        Some(at) => Err(ApiError::validation(format!(
+            "{MODEL_ERRORS}messages.{}.content.{}: Invalid `signature` in `thinking` block",
+            at.message, at.block
+        ))),
+        None => Ok(()),
     }
 }
 
@@ -324,6 +360,29 @@ mod tests {
                 "{model}"
             );
         }
+    }
+
+    #[test]
+    fn models_bound_to_their_thinking_refuse_another_models() {
+        let replaying = |signature| Asks {
+            replayed_thinking: vec![ReplayedThinking {
+                message: 1,
+                block: 0,
+                signature,
+            }],
+            ..Asks::default()
+        };
+        let sonnets = crate::reply::signature(SONNET_55, "hm");
+        assert_eq!(
+            check_on(OPUS_55, replaying(&sonnets)).unwrap_err(),
+            "The model returned the following errors: messages.1.content.0: Invalid `signature` in `thinking` block"
+        );
+        let own = crate::reply::signature(OPUS_55, "hm");
+        assert_eq!(check_on(OPUS_55, replaying(&own)), Ok(()));
+        // Sonnet 5.5 is not known to bind its thinking; a signature the
+        // double did not write is not judged.
+        assert_eq!(check_on(SONNET_55, replaying(&own)), Ok(()));
+        assert_eq!(check_on(OPUS_55, replaying("sig")), Ok(()));
     }
 
     #[test]
