@@ -322,6 +322,20 @@ def test_opus_5_5_refuses_thinking_another_model_signed(double):
     assert message.endswith("messages.1.content.0: Invalid `signature` in `thinking` block")
     assert client.converse(modelId=sonnet, messages=messages)["stopReason"] == "end_turn"
 
+    # InvokeModel, in Anthropic's own shape, the same.
+    def invoke(model, conversation):
+        body = {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 256, "messages": conversation}
+        return json.loads(client.invoke_model(modelId=model, body=json.dumps(body))["body"].read())
+
+    asked = [{"role": "user", "content": "think first"}]
+    answer = invoke(sonnet, asked)["content"]
+    assert answer[0]["type"] == "thinking"
+    conversation = [*asked, {"role": "assistant", "content": answer},
+                    {"role": "user", "content": "and now?"}]
+    message = validation_message(lambda: invoke(OPUS_55, conversation))
+    assert message.endswith("messages.1.content.0: Invalid `signature` in `thinking` block")
+    assert invoke(sonnet, conversation)["stop_reason"] == "end_turn"
+
 
 def test_end_of_life_model_is_resource_not_found(double):
     with pytest.raises(ClientError) as raised:

@@ -161,7 +161,14 @@ fn asks(request: &ConverseRequest) -> Asks<'_> {
     Asks {
         thinking: thinking_type(request),
         tool_loop: tool_loop_turn(&request.messages),
-        replayed_thinking: replayed_thinking(&request.messages),
+        replayed_thinking: ReplayedThinking::in_messages(
+            request.messages.iter().map(|m| m.content.as_slice()),
+            |block| {
+                block
+                    .pointer("/reasoningContent/reasoningText/signature")
+                    .and_then(Value::as_str)
+            },
+        ),
         display: native
             .and_then(|a| a.pointer("/thinking/display"))
             .and_then(Value::as_str),
@@ -186,26 +193,6 @@ fn parse_body(body: &[u8]) -> Result<ConverseRequest, ApiError> {
             "Malformed input request: {e}, please reformat your input and try again."
         ))
     })
-}
-
-/// The thinking blocks (with signatures) in assistant turns.
-fn replayed_thinking(messages: &[Message]) -> Vec<ReplayedThinking<'_>> {
-    let mut replayed = Vec::new();
-    for (message, turn) in messages.iter().enumerate() {
-        for (block, content) in turn.content.iter().enumerate() {
-            if let Some(signature) = content
-                .pointer("/reasoningContent/reasoningText/signature")
-                .and_then(Value::as_str)
-            {
-                replayed.push(ReplayedThinking {
-                    message,
-                    block,
-                    signature,
-                });
-            }
-        }
-    }
-    replayed
 }
 
 /// The assistant turn the closing tool results answer, if the request

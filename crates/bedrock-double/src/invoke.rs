@@ -175,25 +175,6 @@ pub fn parse(
     Ok(InvokeCall { turn, message_id })
 }
 
-/// The thinking blocks (with signatures) in assistant turns.
-fn replayed_thinking(messages: &[Message]) -> Vec<ReplayedThinking<'_>> {
-    let mut replayed = Vec::new();
-    for (message, turn) in messages.iter().enumerate() {
-        for (block, content) in turn.content.blocks().iter().enumerate() {
-            if content["type"] == "thinking"
-                && let Some(signature) = content["signature"].as_str()
-            {
-                replayed.push(ReplayedThinking {
-                    message,
-                    block,
-                    signature,
-                });
-            }
-        }
-    }
-    replayed
-}
-
 /// The assistant turn the closing tool results answer, if the request
 /// ends with some.
 fn tool_loop_turn(messages: &[Message]) -> Option<ToolLoopTurn<'_>> {
@@ -237,7 +218,14 @@ fn asks(request: &AnthropicRequest) -> Asks<'_> {
     Asks {
         thinking: thinking_type(request),
         tool_loop: tool_loop_turn(&request.messages),
-        replayed_thinking: replayed_thinking(&request.messages),
+        replayed_thinking: ReplayedThinking::in_messages(
+            request.messages.iter().map(|m| m.content.blocks()),
+            |block| {
+                (block["type"] == "thinking")
+                    .then(|| block["signature"].as_str())
+                    .flatten()
+            },
+        ),
         display: request
             .thinking
             .as_ref()

@@ -9,6 +9,8 @@
 //! quote it, e.g. "...: invalid beta flag" in LiteLLM's docs on Anthropic beta
 //! headers, "...: Input is too long for requested model." in boto3 callers).
 
+use serde_json::Value;
+
 use crate::errors::ApiError;
 use crate::lineup::{Model, SamplingParam, ThinkingDisplay, ThinkingStyle};
 use crate::model_id::response_model_name;
@@ -181,6 +183,33 @@ pub struct ReplayedThinking<'a> {
     pub message: usize,
     pub block: usize,
     pub signature: &'a str,
+}
+
+impl<'a> ReplayedThinking<'a> {
+    /// The thinking blocks of a conversation, given each message's content
+    /// blocks and how the API spells a thinking block's signature.
+    pub fn in_messages(
+        messages: impl IntoIterator<Item = &'a [Value]>,
+        signature_of: impl Fn(&'a Value) -> Option<&'a str>,
+    ) -> Vec<ReplayedThinking<'a>> {
+        let signature_of = &signature_of;
+        messages
+            .into_iter()
+            .enumerate()
+            .flat_map(|(message, blocks)| {
+                blocks
+                    .iter()
+                    .enumerate()
+                    .filter_map(move |(block, content)| {
+                        signature_of(content).map(|signature| ReplayedThinking {
+                            message,
+                            block,
+                            signature,
+                        })
+                    })
+            })
+            .collect()
+    }
 }
 
 /// On a model whose thinking is bound to the model that produced it ("a
