@@ -10,6 +10,7 @@
 use std::collections::BTreeSet;
 use std::sync::Mutex;
 
+use http::Method;
 use serde_json::{Value, json};
 
 use crate::dates;
@@ -35,16 +36,23 @@ pub enum Operation {
 }
 
 impl Operation {
-    /// The operation a GET path names (the model id already percent-decoded).
-    pub fn from_path(path: &str, decode: impl Fn(&str) -> String) -> Option<Operation> {
-        match path {
-            "/inference-profiles" => Some(Operation::ListInferenceProfiles),
-            "/foundation-models" => Some(Operation::ListFoundationModels),
-            "/data-retention" => Some(Operation::GetAccountDataRetention),
-            _ => path
+    /// The operation a method and path name (the model id percent-decoded
+    /// with `decode`).
+    pub fn from_request(
+        method: &Method,
+        path: &str,
+        decode: impl Fn(&str) -> String,
+    ) -> Option<Operation> {
+        match (method, path) {
+            (&Method::GET, "/inference-profiles") => Some(Operation::ListInferenceProfiles),
+            (&Method::GET, "/foundation-models") => Some(Operation::ListFoundationModels),
+            (&Method::GET, "/data-retention") => Some(Operation::GetAccountDataRetention),
+            (&Method::PUT, "/data-retention") => Some(Operation::PutAccountDataRetention),
+            (&Method::GET, _) => path
                 .strip_prefix("/foundation-model-availability/")
                 .filter(|id| !id.is_empty() && !id.contains('/'))
                 .map(|id| Operation::GetFoundationModelAvailability(decode(id))),
+            _ => None,
         }
     }
 
@@ -483,19 +491,25 @@ mod tests {
     #[test]
     fn paths_name_operations() {
         let decode = |s: &str| s.replace("%3A", ":");
+        let get = |path| Operation::from_request(&Method::GET, path, decode);
         assert_eq!(
-            Operation::from_path(
-                "/foundation-model-availability/anthropic.claude-x-v1%3A0",
-                decode
-            ),
+            get("/foundation-model-availability/anthropic.claude-x-v1%3A0"),
             Some(Operation::GetFoundationModelAvailability(
                 "anthropic.claude-x-v1:0".to_owned()
             ))
         );
         assert_eq!(
-            Operation::from_path("/inference-profiles", decode),
+            get("/inference-profiles"),
             Some(Operation::ListInferenceProfiles)
         );
-        assert_eq!(Operation::from_path("/model/x/converse", decode), None);
+        assert_eq!(get("/model/x/converse"), None);
+        assert_eq!(
+            Operation::from_request(&Method::PUT, "/data-retention", decode),
+            Some(Operation::PutAccountDataRetention)
+        );
+        assert_eq!(
+            Operation::from_request(&Method::PUT, "/inference-profiles", decode),
+            None
+        );
     }
 }

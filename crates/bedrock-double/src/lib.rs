@@ -25,9 +25,10 @@
 //! request rules are enforced on every operation, CountTokens included, with
 //! Bedrock's messages (the 5.x family refuses the budget thinking form,
 //! Sonnet/Opus 5.5 refuse `thinking: disabled` and forced tool choice, the
-//! 5.5 models refuse non-default sampling parameters, …). With thinking
-//! asked for, a request whose closing tool results answer an assistant turn
-//! that does not start with its thinking is refused, as on every model.
+//! 5.5 models refuse non-default sampling parameters, …). With budget-form
+//! thinking asked for, a request whose closing tool results answer an
+//! assistant turn that does not start with its thinking is refused, as on
+//! every model; adaptive thinking takes such a turn.
 //!
 //! # Access denial
 //! [`DoubleConfig::denied_models`] (`--deny-model ID`, repeatable, or

@@ -206,18 +206,15 @@ enum Route {
 }
 
 /// `/model/{modelId}/{operation}` (the id may be percent-encoded or raw) for
-/// the runtime; `GET` paths of the control plane share the port.
+/// the runtime; the control plane's paths share the port.
 fn route(method: &Method, raw_path: &str) -> Route {
     if method == Method::GET && raw_path == "/__double/stats" {
         return Route::Stats;
     }
-    if method == Method::GET
-        && let Some(operation) = control_plane::Operation::from_path(raw_path, percent_decode)
+    if let Some(operation) =
+        control_plane::Operation::from_request(method, raw_path, percent_decode)
     {
         return Route::ControlPlane(operation);
-    }
-    if method == Method::PUT && raw_path == "/data-retention" {
-        return Route::ControlPlane(control_plane::Operation::PutAccountDataRetention);
     }
     let operation = raw_path
         .strip_prefix("/model/")
