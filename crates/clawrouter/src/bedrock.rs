@@ -32,10 +32,13 @@ pub struct ConverseRequest {
     pub response_field_paths: Vec<String>,
 }
 
-/// In Bedrock's refusal of every call to a model while the account's data
-/// retention mode is not one the model serves under ("data retention mode
-/// 'default' is not available for this model", anthropics/claude-code#66594).
-const DATA_RETENTION_REFUSAL: &str = "data retention mode";
+/// Whether `message` is Bedrock's refusal of every call to a model while the
+/// account's data retention mode is not one the model serves under ("data
+/// retention mode 'default' is not available for this model",
+/// anthropics/claude-code#66594).
+fn is_data_retention_refusal(message: &str) -> bool {
+    message.contains("data retention mode")
+}
 
 /// What to do about that refusal.
 pub const DATA_RETENTION_ADVICE: &str = "Bedrock serves this model only under the account data \
@@ -74,7 +77,7 @@ impl UpstreamError {
     /// Bedrock refuses every call to this model until the account's data
     /// retention mode allows it: the model's problem, not the request's.
     pub fn refuses_data_retention(&self) -> bool {
-        matches!(self, UpstreamError::Validation { message } if message.contains(DATA_RETENTION_REFUSAL))
+        matches!(self, UpstreamError::Validation { message } if is_data_retention_refusal(message))
     }
 
     /// Whether another candidate model may succeed where this one failed
@@ -527,7 +530,7 @@ fn classify(
                     "use the model's inference profile id (us./eu./apac./global. prefix)".to_owned()
                 });
                 format!("{message} ClawRouter: {advice}.")
-            } else if message.contains(DATA_RETENTION_REFUSAL) {
+            } else if is_data_retention_refusal(&message) {
                 // Claude Fable's gate: an account setting, not a request
                 // field (pydantic/pydantic-ai#8170), so say where it is set.
                 format!("{message}. ClawRouter: {DATA_RETENTION_ADVICE}")

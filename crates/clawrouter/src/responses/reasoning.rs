@@ -69,12 +69,16 @@ pub fn encode(block: &ReasoningContentBlock, model: &str) -> Option<String> {
     Some(STANDARD.encode(json))
 }
 
+/// What `encrypted_content` holds, if this proxy wrote it.
+fn read(encrypted_content: &str) -> Option<Carried> {
+    let json = STANDARD.decode(encrypted_content.trim()).ok()?;
+    serde_json::from_slice(&json).ok()
+}
+
 /// Whether `encrypted_content` carries a thinking block this proxy wrote,
 /// from whichever model.
 pub fn carries_thinking(encrypted_content: &str) -> bool {
-    STANDARD
-        .decode(encrypted_content.trim())
-        .is_ok_and(|json| serde_json::from_slice::<Carried>(&json).is_ok())
+    read(encrypted_content).is_some()
 }
 
 /// The thinking block carried in `encrypted_content`, to be replayed to
@@ -83,8 +87,7 @@ pub fn carries_thinking(encrypted_content: &str) -> bool {
 /// such an item cannot be replayed to Claude and is left out, and thinking
 /// is then skipped for the turn where Claude would require it.
 pub fn decode(encrypted_content: &str, model: &str) -> Option<ContentBlock> {
-    let json = STANDARD.decode(encrypted_content.trim()).ok()?;
-    let carried = serde_json::from_slice::<Carried>(&json).ok()?;
+    let carried = read(encrypted_content)?;
     if carried
         .model
         .is_some_and(|produced_by| produced_by != model)
